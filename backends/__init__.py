@@ -1,0 +1,1 @@
+"""Swappable notification backends, chosen per channel in ``NOTIFY_BACKENDS``."""

@@ -1,0 +1,15 @@
+"""For tests: keeps every delivery in memory, like Django's locmem email backend."""
+
+from .base import BaseNotificationBackend, Outcome, Rendered
+
+# Each item is (alias, notification id, Rendered), in delivery order. Tests clear it.
+outbox = []
+
+
+class LocMemBackend(BaseNotificationBackend):
+    def render(self, message, recipient):
+        return Rendered(body=message.summary, url=message.path, content=message.title)
+
+    def send(self, deliveries):
+        outbox.extend((self.alias, d.notification.pk, d.rendered) for d in deliveries)
+        return [Outcome.success() for _ in deliveries]

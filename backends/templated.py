@@ -1,0 +1,113 @@
+"""Rendering the django-templated-mail blocks ``subject``, ``text_body`` and ``html_body``.
+
+django-templated-mail walks only the top-level nodes of a template, so a template that
+``{% extends %}`` a layout renders as an empty email. django-render-block resolves the
+inheritance chain for Django templates; for Jinja2, running the template once fills its
+context with every block of the chain, after which each block renders on its own.
+"""
+
+import logging
+from dataclasses import dataclass
+
+from django.template import engines
+from django.template.backends.django import Template as DjangoTemplate
+from django.template.loader import get_template
+from django.utils.html import strip_tags
+from render_block import BlockNotFound
+from render_block.django import django_render_block
+from templated_mail.mail import BaseEmailMessage
+
+BLOCK_NAMES = ("subject", "text_body", "html_body")
+
+
+@dataclass(frozen=True)
+class EmailContent:
+    subject: str
+    text: str
+    html: str
+
+
+class TemplatedEmail(BaseEmailMessage):
+    """templated-mail's message, whose blocks may live in a parent template or in Jinja2."""
+
+    def __init__(self, *, template_name, context, engine=None):
+        super().__init__(context=context, template_name=template_name)
+        self.engine = engine
+
+    def render(self):
+        template = self._load_template()
+        blocks = render_blocks(template, self.get_context_data())
+        # A subject is a header: one line, whitespace folded, whatever the template produced.
+        self.subject = " ".join(blocks["subject"].split())
+        self.html = blocks["html_body"].strip()
+        self.body = blocks["text_body"].strip() or text_from_html(self.html)
+
+    def _load_template(self):
+        if self.engine is None:
+            return get_template(self.template_name)
+        return engines[self.engine].get_template(self.template_name)
+
+    def content(self) -> EmailContent:
+        return EmailContent(subject=self.subject, text=self.body, html=self.html or "")
+
+
+def render_blocks(template, context) -> dict[str, str]:
+    if isinstance(template, DjangoTemplate):
+        return {name: _render_django_block(template, name, context) for name in BLOCK_NAMES}
+    return _render_jinja2_blocks(template, context)
+
+
+def _render_django_block(template, name, context):
+    try:
+        return django_render_block(template, name, context)
+    except BlockNotFound:
+        return ""
+
+
+def _render_jinja2_blocks(template, context):
+    jinja_template = template.template
+    jinja_context = jinja_template.new_context(dict(context))
+    # Running the root render function makes {% extends %} append the parents' blocks.
+    for _ in jinja_template.root_render_func(jinja_context):
+        pass
+    return {
+        name: "".join(jinja_context.blocks[name][0](jinja_context))
+        if name in jinja_context.blocks
+        else ""
+        for name in BLOCK_NAMES
+    }
+
+
+def text_from_html(html):
+    return "\n".join(line.strip() for line in strip_tags(html).splitlines() if line.strip())
+
+
+class Inliner:
+    """Moves the CSS of ``<style>`` blocks into ``style=""`` attributes, without the network."""
+
+    names = ("premailer", "css_inline", None)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __call__(self, html):
+        if not html or self.name is None:
+            return html
+        if self.name == "css_inline":
+            import css_inline
+
+            return css_inline.CSSInliner(load_remote_stylesheets=False).inline(html)
+        return _premailer_inline(html)
+
+
+def _premailer_inline(html):
+    from premailer import Premailer
+
+    return Premailer(
+        html,
+        allow_network=False,
+        disable_validation=True,
+        # cssutils logs every property it does not know (mso-*, -webkit-*) at ERROR level.
+        cssutils_logging_level=logging.CRITICAL,
+        remove_classes=False,
+    ).transform()

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class HelpDeskConfig(AppConfig):
+    name = "helpdesk"
+    verbose_name = "Help desk"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import checks  # noqa: F401  (registers the system checks)

@@ -1,0 +1,7 @@
+from enum import StrEnum
+
+
+class TicketEventType(StrEnum):
+    NEW = "new"
+    UPDATE = "update"
+    COMMENT = "comment"

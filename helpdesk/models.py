@@ -1,0 +1,46 @@
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils.functional import cached_property
+
+from .choices import (
+    HelpDeskTicketPriorityChoices,
+    HelpDeskTicketPurposeChoices,
+    HelpDeskTicketStatusChoices,
+)
+
+
+class HelpDeskTicket(models.Model):
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="help_desk_tickets"
+    )
+    purpose = models.CharField(max_length=16, choices=HelpDeskTicketPurposeChoices)
+    priority = models.CharField(
+        max_length=16,
+        choices=HelpDeskTicketPriorityChoices,
+        default=HelpDeskTicketPriorityChoices.MEDIUM,
+    )
+    status = models.CharField(
+        max_length=16,
+        choices=HelpDeskTicketStatusChoices,
+        default=HelpDeskTicketStatusChoices.READY,
+    )
+    description = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "help desk ticket"
+
+    def __str__(self):
+        return f"Ticket #{self.pk} ({self.get_priority_display()}, {self.get_purpose_display()})"
+
+    def get_absolute_url(self):
+        return reverse("helpdesk:ticket_detail", kwargs={"pk": self.pk})
+
+    @cached_property
+    def services(self):
+        from .services.ticket_service import HelpDeskTicketService
+
+        return HelpDeskTicketService(self)

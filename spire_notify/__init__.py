@@ -1,0 +1,16 @@
+"""spire-notify: channel-agnostic messages, delivered through swappable backends."""
+
+from .message import Message, Recipient
+
+
+def notify(message, recipients, **kwargs):
+    """Write the notifications of ``message`` and deliver them after commit.
+
+    See ``spire_notify.dispatch.notify``; imported lazily because it needs the models.
+    """
+    from .dispatch import notify as _notify
+
+    return _notify(message, recipients, **kwargs)
+
+
+__all__ = ["Message", "Recipient", "notify"]

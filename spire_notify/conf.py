@@ -1,0 +1,32 @@
+"""Settings with their defaults, read at call time so that ``override_settings`` works."""
+
+from django.conf import settings
+
+DEFAULT_NOTIFY_BACKENDS = {
+    "app": {"BACKEND": "backends.app.AppBackend"},
+    "email": {"BACKEND": "backends.email.EmailBackend", "OPTIONS": {}},
+}
+
+DEFAULTS = {
+    # How many rows one worker claims and delivers at a time.
+    "NOTIFY_BATCH_SIZE": 100,
+    # Attempts before a temporarily failing notification is given up as "failed".
+    "NOTIFY_MAX_ATTEMPTS": 5,
+    # First retry delay in seconds; doubled on every further attempt, with jitter.
+    "NOTIFY_RETRY_BASE_DELAY": 60,
+    # Cap on one retry delay, so that backoff never parks a row for days.
+    "NOTIFY_RETRY_MAX_DELAY": 6 * 60 * 60,
+    # How long a claim lasts: rows still "processing" after it are taken by another worker.
+    "NOTIFY_LEASE_SECONDS": 300,
+    # The django.tasks backend alias that delivery is enqueued on.
+    "NOTIFY_TASK_BACKEND": "default",
+}
+
+
+def get(name):
+    return getattr(settings, name, DEFAULTS[name])
+
+
+def backend_settings():
+    configured = getattr(settings, "NOTIFY_BACKENDS", None)
+    return DEFAULT_NOTIFY_BACKENDS if configured is None else configured

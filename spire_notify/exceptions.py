@@ -1,0 +1,16 @@
+from django.core.exceptions import ImproperlyConfigured
+
+
+class InvalidNotifyBackend(ImproperlyConfigured):
+    """A ``NOTIFY_BACKENDS`` entry cannot be built. ``check_id`` names the system check."""
+
+    def __init__(self, alias, problem, *, check_id):
+        self.alias = alias
+        self.check_id = check_id
+        super().__init__(f"NOTIFY_BACKENDS[{alias!r}]: {problem}")
+
+
+class UnknownChannel(ImproperlyConfigured):
+    def __init__(self, alias):
+        self.alias = alias
+        super().__init__(f"NOTIFY_BACKENDS has no backend {alias!r}.")

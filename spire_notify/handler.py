@@ -1,0 +1,74 @@
+"""``NOTIFY_BACKENDS``: aliases to lazily built backends, like Django's ``TASKS`` and ``MAILERS``."""
+
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.utils.module_loading import import_string
+
+from . import conf
+from .exceptions import InvalidNotifyBackend, UnknownChannel
+
+
+class NotifyBackendsHandler:
+    """Builds each backend once, as ``Backend(alias=alias, **OPTIONS)``, on first use."""
+
+    def __init__(self):
+        self._backends = {}
+
+    @property
+    def settings(self):
+        return conf.backend_settings()
+
+    def __getitem__(self, alias):
+        try:
+            return self._backends[alias]
+        except KeyError:
+            backend = self._backends[alias] = self.create_backend(alias)
+            return backend
+
+    def __iter__(self):
+        return iter(self.settings)
+
+    def __contains__(self, alias):
+        return alias in self.settings
+
+    def all(self):
+        return [self[alias] for alias in self]
+
+    def create_backend(self, alias):
+        from backends.base import BaseNotificationBackend
+
+        if not isinstance(self.settings, dict):
+            raise InvalidNotifyBackend(alias, "NOTIFY_BACKENDS must be a dict.", check_id="E001")
+        if alias not in self.settings:
+            raise UnknownChannel(alias)
+        config = self.settings[alias]
+        if not isinstance(config, dict) or not config.get("BACKEND"):
+            raise InvalidNotifyBackend(alias, "no 'BACKEND' is set.", check_id="E002")
+        path = config["BACKEND"]
+        try:
+            backend_class = import_string(path)
+        except ImportError as error:
+            raise InvalidNotifyBackend(
+                alias, f"could not import {path!r}: {error}", check_id="E003"
+            ) from error
+        if not (isinstance(backend_class, type) and issubclass(backend_class, BaseNotificationBackend)):
+            raise InvalidNotifyBackend(
+                alias,
+                f"{path!r} is not a subclass of backends.base.BaseNotificationBackend.",
+                check_id="E004",
+            )
+        options = config.get("OPTIONS", {})
+        return backend_class(alias=alias, **options)
+
+    def reset(self):
+        self._backends = {}
+
+
+backends = NotifyBackendsHandler()
+
+
+@receiver(setting_changed)
+def _reset_backends(*, setting, **kwargs):
+    # Backends take their OPTIONS at construction, so a changed configuration needs new ones.
+    if setting in {"NOTIFY_BACKENDS", "INSTALLED_APPS"}:
+        backends.reset()

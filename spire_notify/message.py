@@ -1,0 +1,60 @@
+"""The channel-agnostic message a service builds and every backend renders."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+
+@dataclass(frozen=True, kw_only=True)
+class Message:
+    """What happened, said once for every channel.
+
+    ``path`` is the site-relative URL of the thing the message is about; each backend decides
+    how to present it (the app keeps it relative, email makes it absolute). ``context`` holds
+    JSON-serialisable extras for templates: it is stored with the notification so that a worker
+    in another process renders exactly what the service meant.
+    """
+
+    event: str
+    title: str
+    body: str = ""
+    path: str = ""
+    priority: str = ""
+    purpose: str = ""
+    template: str = ""
+    target: Any = None
+    context: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        object.__setattr__(self, "context", MappingProxyType(dict(self.context)))
+
+    @property
+    def summary(self) -> str:
+        """The one-line text of short channels: the body, or the title when there is none."""
+        return self.body or self.title
+
+    def to_payload(self) -> dict[str, Any]:
+        """The stored form of everything but ``target`` (kept as the notification's object)."""
+        return {
+            "event": self.event,
+            "body": self.body,
+            "path": self.path,
+            "priority": self.priority,
+            "purpose": self.purpose,
+            "template": self.template,
+            "context": dict(self.context),
+        }
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any], *, title: str, target: Any = None):
+        return cls(title=title, target=target, **payload)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recipient:
+    """Who a rendering is for: only what a backend may use, so rendering needs no database."""
+
+    user_id: int
+    email: str = ""
+    name: str = ""

@@ -1,0 +1,98 @@
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils import timezone
+
+
+class NotificationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    PROCESSING = "processing", "Processing"
+    SENT = "sent", "Sent"
+    ERRORED = "errored", "Errored"  # failed temporarily; retried at next_attempt_at
+    FAILED = "failed", "Failed"  # given up: a permanent error, or the last attempt failed
+
+
+class NotificationQuerySet(models.QuerySet):
+    def for_user(self, user):
+        return self.filter(user=user)
+
+    def in_inbox(self):
+        """Delivered in-app notifications."""
+        return self.filter(app__isnull=False, status=NotificationStatus.SENT)
+
+    def unread(self):
+        return self.filter(app__read_at__isnull=True)
+
+
+class Notification(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    channel = models.CharField(max_length=64, help_text="The NOTIFY_BACKENDS alias.")
+    event = models.CharField(max_length=100, blank=True)
+    title = models.CharField(max_length=255)
+    body = models.TextField(blank=True, help_text="As rendered by the channel's backend.")
+    url = models.CharField(max_length=2048, blank=True)
+    payload = models.JSONField(
+        default=dict, blank=True, help_text="The message, as the service built it."
+    )
+
+    content_type = models.ForeignKey(
+        ContentType, on_delete=models.CASCADE, null=True, blank=True
+    )
+    object_id = models.CharField(max_length=64, blank=True)
+    content_object = GenericForeignKey("content_type", "object_id")
+
+    status = models.CharField(
+        max_length=16, choices=NotificationStatus, default=NotificationStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    send_after = models.DateTimeField(
+        default=timezone.now, help_text="Not delivered before this time."
+    )
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=64, blank=True)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            # The worker's query: ready rows by due time.
+            models.Index(fields=["status", "next_attempt_at"], name="spire_notify_ready_idx"),
+            models.Index(fields=["user", "-created_at"], name="spire_notify_user_idx"),
+            models.Index(fields=["content_type", "object_id"], name="spire_notify_target_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.title} → {self.user} ({self.channel}, {self.status})"
+
+    @property
+    def is_read(self):
+        app = getattr(self, "app", None)
+        return app is not None and app.read_at is not None
+
+
+class AppNotification(models.Model):
+    notification = models.OneToOneField(
+        Notification, on_delete=models.CASCADE, related_name="app", primary_key=True
+    )
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return str(self.notification)
+
+
+class EmailNotification(models.Model):
+    notification = models.OneToOneField(
+        Notification, on_delete=models.CASCADE, related_name="email", primary_key=True
+    )
+    to_email_address = models.EmailField(max_length=254)
+
+    def __str__(self):
+        return f"{self.notification} <{self.to_email_address}>"

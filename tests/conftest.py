@@ -1,0 +1,77 @@
+import pytest
+from django.contrib.auth.models import Group, Permission
+
+from backends import locmem
+from helpdesk.choices import HelpDeskTicketPriorityChoices, HelpDeskTicketPurposeChoices
+from helpdesk.models import HelpDeskTicket
+
+
+@pytest.fixture(autouse=True)
+def _empty_locmem_outbox():
+    locmem.outbox.clear()
+    yield
+    locmem.outbox.clear()
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    def make(username, *, email=None, **fields):
+        return django_user_model.objects.create_user(
+            username=username,
+            email=f"{username}@example.com" if email is None else email,
+            password="pw",
+            **fields,
+        )
+
+    return make
+
+
+@pytest.fixture
+def manager_group():
+    group = Group.objects.create(name="Managers")
+    group.permissions.add(Permission.objects.get(codename="delete_helpdeskticket"))
+    return group
+
+
+@pytest.fixture
+def developer(make_user):
+    # ADMINS in tests.settings lists dev@example.com; the case differs on purpose.
+    return make_user("dev", email="Dev@Example.com")
+
+
+@pytest.fixture
+def manager(make_user, manager_group):
+    user = make_user("manager")
+    user.groups.add(manager_group)
+    return user
+
+
+@pytest.fixture
+def requester(make_user):
+    return make_user("requester")
+
+
+@pytest.fixture
+def create_ticket(requester):
+    def create(**fields):
+        values = {
+            "created_by": requester,
+            "purpose": HelpDeskTicketPurposeChoices.APP,
+            "priority": HelpDeskTicketPriorityChoices.HIGH,
+            "description": "Login page throws a 500 error for SSO users.",
+        } | fields
+        return HelpDeskTicket().services.create(**values)
+
+    return create
+
+
+@pytest.fixture
+def create_and_deliver(create_ticket, django_capture_on_commit_callbacks):
+    """Create a ticket and run what its commit would: the enqueued delivery."""
+
+    def create(**fields):
+        with django_capture_on_commit_callbacks(execute=True):
+            ticket = create_ticket(**fields)
+        return ticket
+
+    return create
