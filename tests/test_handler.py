@@ -1,0 +1,122 @@
+"""spire_notify.handler: NOTIFY_BACKENDS aliases to lazily built backends (no database)."""
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.test import override_settings
+
+from backends.app import AppBackend
+from backends.email import EmailBackend
+from backends.locmem import LocMemBackend
+from spire_notify.exceptions import InvalidNotifyBackend, UnknownChannel
+from spire_notify.handler import NotifyBackendsHandler, backends
+
+
+def build(config, alias="email"):
+    with override_settings(NOTIFY_BACKENDS=config):
+        return NotifyBackendsHandler()[alias]
+
+
+@override_settings()
+def test_default_is_app_and_email_when_unset():
+    from django.conf import settings
+
+    del settings.NOTIFY_BACKENDS
+    handler = NotifyBackendsHandler()
+    assert list(handler) == ["app", "email"]
+    assert isinstance(handler["app"], AppBackend)
+    assert isinstance(handler["email"], EmailBackend)
+
+
+def test_backend_gets_its_alias_and_options():
+    backend = build(
+        {"mail": {"BACKEND": "backends.email.EmailBackend", "OPTIONS": {"mailer": "bulk", "inliner": None}}},
+        alias="mail",
+    )
+    assert (backend.alias, backend.mailer, backend.inliner) == ("mail", "bulk", None)
+    assert repr(backend) == "<EmailBackend alias='mail'>"
+
+
+def test_backend_is_built_once_and_reset_when_settings_change():
+    with override_settings(NOTIFY_BACKENDS={"x": {"BACKEND": "backends.locmem.LocMemBackend"}}):
+        first = backends["x"]
+        assert backends["x"] is first
+        assert isinstance(first, LocMemBackend)
+    with override_settings(NOTIFY_BACKENDS={"x": {"BACKEND": "backends.app.AppBackend"}}):
+        assert isinstance(backends["x"], AppBackend)
+
+
+def test_contains_and_all_follow_the_setting():
+    config = {"a": {"BACKEND": "backends.app.AppBackend"}, "b": {"BACKEND": "backends.locmem.LocMemBackend"}}
+    with override_settings(NOTIFY_BACKENDS=config):
+        assert "a" in backends and "email" not in backends
+        assert [backend.alias for backend in backends.all()] == ["a", "b"]
+
+
+def test_unknown_alias():
+    with override_settings(NOTIFY_BACKENDS={}):
+        with pytest.raises(UnknownChannel, match=r"^NOTIFY_BACKENDS has no backend 'sms'\.$"):
+            NotifyBackendsHandler()["sms"]
+
+
+@pytest.mark.parametrize(
+    ("config", "message", "check_id"),
+    [
+        (
+            {"OPTIONS": {}},
+            "NOTIFY_BACKENDS['email']: no 'BACKEND' is set.",
+            "E002",
+        ),
+        (
+            "backends.email.EmailBackend",
+            "NOTIFY_BACKENDS['email']: no 'BACKEND' is set.",
+            "E002",
+        ),
+        (
+            {"BACKEND": "backends.nowhere.Backend"},
+            "NOTIFY_BACKENDS['email']: could not import 'backends.nowhere.Backend': "
+            "No module named 'backends.nowhere'",
+            "E003",
+        ),
+        (
+            {"BACKEND": "backends.email.NoSuchBackend"},
+            "NOTIFY_BACKENDS['email']: could not import 'backends.email.NoSuchBackend': "
+            'Module "backends.email" does not define a "NoSuchBackend" attribute/class',
+            "E003",
+        ),
+        (
+            {"BACKEND": "django.core.mail.backends.smtp.EmailBackend"},
+            "NOTIFY_BACKENDS['email']: 'django.core.mail.backends.smtp.EmailBackend' is not a "
+            "subclass of backends.base.BaseNotificationBackend.",
+            "E004",
+        ),
+        (
+            {"BACKEND": "backends.email.DEFAULT_TEMPLATE"},
+            "NOTIFY_BACKENDS['email']: 'backends.email.DEFAULT_TEMPLATE' is not a "
+            "subclass of backends.base.BaseNotificationBackend.",
+            "E004",
+        ),
+        (
+            {"BACKEND": "backends.email.EmailBackend", "OPTIONS": {"inliner_x": "premailer"}},
+            "NOTIFY_BACKENDS['email']: unknown option 'inliner_x'",
+            "E005",
+        ),
+        (
+            {"BACKEND": "backends.app.AppBackend", "OPTIONS": {"b": 1, "a": 2}},
+            "NOTIFY_BACKENDS['email']: unknown options 'a', 'b'",
+            "E005",
+        ),
+    ],
+)
+def test_misconfigured_alias_is_improperly_configured_naming_it(config, message, check_id):
+    with pytest.raises(ImproperlyConfigured) as raised:
+        build({"email": config})
+    assert str(raised.value) == message
+    assert isinstance(raised.value, InvalidNotifyBackend)
+    assert (raised.value.alias, raised.value.check_id) == ("email", check_id)
+
+
+def test_setting_that_is_not_a_dict():
+    with pytest.raises(InvalidNotifyBackend) as raised:
+        build([("email", "backends.email.EmailBackend")])
+    assert str(raised.value) == "NOTIFY_BACKENDS['email']: NOTIFY_BACKENDS must be a dict."
+    assert raised.value.check_id == "E001"
