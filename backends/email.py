@@ -147,7 +147,7 @@ class EmailBackend(BaseNotificationBackend):
                 hint="Set DEVELOPMENT_EMAIL to the inbox that receives all email in development.",
                 id="spire_notify.E010",
             ))
-        if not settings.DEFAULT_FROM_EMAIL:
+        if not (self.from_email or settings.DEFAULT_FROM_EMAIL):
             errors.append(Error(
                 "DEFAULT_FROM_EMAIL is empty; notification email needs a From address.",
                 hint="Set DEFAULT_FROM_EMAIL, or the email backend's 'from_email' option.",

@@ -1,19 +1,42 @@
 from django.conf import settings
 from django.core.checks import Error, Tags, register
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 
 from .recipients import admin_address
+
+ADMINS_HINT = 'List addresses: ADMINS = ["dev@example.com"].'
 
 
 @register(Tags.compatibility)
 def check_admins(app_configs=None, **kwargs):
     """Developers are found by their address in ADMINS: a malformed entry silently drops one."""
+    admins = getattr(settings, "ADMINS", [])
+    if not isinstance(admins, (list, tuple)):
+        # A bare string would be read character by character, and match nobody.
+        return [Error(
+            f"ADMINS is {admins!r}, which is not a list; no developer gets help desk notifications.",
+            hint=ADMINS_HINT,
+            id="helpdesk.E002",
+        )]
     errors = []
-    for index, entry in enumerate(getattr(settings, "ADMINS", [])):
-        if admin_address(entry) is None:
+    for index, entry in enumerate(admins):
+        if not _is_valid_address(admin_address(entry)):
             errors.append(Error(
                 f"ADMINS[{index}] is {entry!r}, which is neither an email address nor a "
                 "(name, address) pair; that developer gets no help desk notifications.",
-                hint='List addresses: ADMINS = ["dev@example.com"].',
+                hint=ADMINS_HINT,
                 id="helpdesk.E001",
             ))
     return errors
+
+
+def _is_valid_address(address):
+    # Developers are matched on their bare address, so "Name <addr>" matches no user either.
+    if address is None:
+        return False
+    try:
+        validate_email(address)
+    except ValidationError:
+        return False
+    return True

@@ -1,0 +1,228 @@
+"""System checks of spire_notify and helpdesk: stable IDs, messages naming the setting, hints."""
+
+import pytest
+from django.conf import settings
+from django.core import mail
+from django.core.checks import Error, run_checks
+from django.core.exceptions import ImproperlyConfigured
+from django.test import override_settings
+
+from spire_notify.automations import process_notifications
+from spire_notify.models import Notification
+
+EMAIL = "backends.email.EmailBackend"
+
+
+def our_messages():
+    """What the project's checks report; Django's own checks are not under test here."""
+    return [
+        message for message in run_checks()
+        if message.id.startswith(("spire_notify.", "helpdesk."))
+    ]
+
+
+def only_message():
+    messages = our_messages()
+    assert len(messages) == 1, messages
+    return messages[0]
+
+
+def test_test_settings_pass_every_check():
+    assert our_messages() == []
+
+
+@override_settings()
+def test_default_backends_pass_when_notify_backends_is_unset():
+    del settings.NOTIFY_BACKENDS
+    assert our_messages() == []
+
+
+@pytest.mark.parametrize(
+    ("config", "check_id", "message", "hint"),
+    [
+        (
+            {"OPTIONS": {}},
+            "spire_notify.E002",
+            "NOTIFY_BACKENDS['email']: no 'BACKEND' is set.",
+            'Give the alias a "BACKEND", e.g. "backends.email.EmailBackend".',
+        ),
+        (
+            {"BACKEND": "backends.nowhere.Backend"},
+            "spire_notify.E003",
+            "NOTIFY_BACKENDS['email']: could not import 'backends.nowhere.Backend': "
+            "No module named 'backends.nowhere'",
+            "Check the dotted path and that its package is installed.",
+        ),
+        (
+            {"BACKEND": "django.core.mail.backends.smtp.EmailBackend"},
+            "spire_notify.E004",
+            "NOTIFY_BACKENDS['email']: 'django.core.mail.backends.smtp.EmailBackend' is not a "
+            "subclass of backends.base.BaseNotificationBackend.",
+            "A backend subclasses backends.base.BaseNotificationBackend.",
+        ),
+        (
+            {"BACKEND": EMAIL, "OPTIONS": {"inliner_x": "premailer"}},
+            "spire_notify.E005",
+            "NOTIFY_BACKENDS['email']: unknown option 'inliner_x'",
+            "Remove the option, or check its spelling against the backend's documentation.",
+        ),
+    ],
+)
+def test_misconfigured_backend_is_a_check_error_naming_the_alias(config, check_id, message, hint):
+    with override_settings(NOTIFY_BACKENDS={"app": {"BACKEND": "backends.app.AppBackend"}, "email": config}):
+        error = only_message()
+    assert error == Error(message, hint=hint, id=check_id)
+
+
+def test_notify_backends_that_is_not_a_dict():
+    with override_settings(NOTIFY_BACKENDS=[EMAIL]):
+        error = only_message()
+    assert error == Error(
+        "NOTIFY_BACKENDS['*']: NOTIFY_BACKENDS must be a dict.",
+        hint='NOTIFY_BACKENDS maps aliases to {"BACKEND": "dotted.path", "OPTIONS": {...}}.',
+        id="spire_notify.E001",
+    )
+
+
+def test_every_broken_alias_is_reported():
+    config = {
+        "one": {"BACKEND": "backends.nowhere.Backend"},
+        "two": {},
+        "app": {"BACKEND": "backends.app.AppBackend"},
+    }
+    with override_settings(NOTIFY_BACKENDS=config):
+        assert [message.id for message in our_messages()] == ["spire_notify.E003", "spire_notify.E002"]
+
+
+@override_settings(DEBUG=True, DEVELOPMENT_EMAIL="")
+def test_debug_without_development_email():
+    assert only_message() == Error(
+        "DEBUG is on and DEVELOPMENT_EMAIL is not set, so email would reach real recipients; "
+        "spire-notify sends none until it is set.",
+        hint="Set DEVELOPMENT_EMAIL to the inbox that receives all email in development.",
+        id="spire_notify.E010",
+    )
+
+
+@override_settings(DEBUG=True)
+def test_debug_without_the_development_email_setting_at_all():
+    del settings.DEVELOPMENT_EMAIL
+    assert only_message().id == "spire_notify.E010"
+
+
+@override_settings(DEBUG=True, NOTIFY_BACKENDS={"app": {"BACKEND": "backends.app.AppBackend"}})
+def test_debug_without_development_email_is_fine_without_an_email_backend():
+    del settings.DEVELOPMENT_EMAIL
+    assert our_messages() == []
+
+
+@override_settings(DEFAULT_FROM_EMAIL="")
+def test_empty_default_from_email():
+    assert only_message() == Error(
+        "DEFAULT_FROM_EMAIL is empty; notification email needs a From address.",
+        hint="Set DEFAULT_FROM_EMAIL, or the email backend's 'from_email' option.",
+        id="spire_notify.E011",
+    )
+
+
+@override_settings(
+    DEFAULT_FROM_EMAIL="",
+    NOTIFY_BACKENDS={"email": {"BACKEND": EMAIL, "OPTIONS": {"from_email": "desk@example.com"}}},
+)
+def test_empty_default_from_email_is_fine_with_the_from_email_option():
+    assert our_messages() == []
+
+
+@override_settings(NOTIFY_BACKENDS={"email": {"BACKEND": EMAIL, "OPTIONS": {"inliner": "inkblot"}}})
+def test_unknown_inliner():
+    assert only_message() == Error(
+        "NOTIFY_BACKENDS['email']: unknown inliner 'inkblot'.",
+        hint="Use 'premailer', 'css_inline' or None.",
+        id="spire_notify.E012",
+    )
+
+
+def test_sites_framework_missing():
+    apps = [app for app in settings.INSTALLED_APPS if app != "django.contrib.sites"]
+    with override_settings(INSTALLED_APPS=apps):
+        error = only_message()
+    assert error == Error(
+        "django.contrib.sites is not in INSTALLED_APPS; absolute URLs in email need the current "
+        "Site's domain.",
+        hint='Add "django.contrib.sites" to INSTALLED_APPS and set SITE_ID.',
+        id="spire_notify.E020",
+    )
+
+
+@override_settings()
+def test_site_id_missing():
+    del settings.SITE_ID
+    assert only_message() == Error(
+        "SITE_ID is not set; outside a request there is no current Site to take the domain of "
+        "email links from.",
+        hint="Set SITE_ID = 1 (and the Site's domain in the admin).",
+        id="spire_notify.E021",
+    )
+
+
+@override_settings(ADMINS=[
+    "dev@example.com",
+    ("Legacy Dev", "legacy@example.com"),
+    ["Listed Dev", "listed@example.com"],
+    "no-at-sign",
+    ("Name only",),
+    ("Name", "not an address"),
+    42,
+    "Dev <dev@example.com>",
+])
+def test_malformed_admins_entries_are_each_named():
+    messages = our_messages()
+    assert [(message.id, message.msg) for message in messages] == [
+        ("helpdesk.E001", f"ADMINS[{index}] is {entry}, which is neither an email address nor a "
+                          "(name, address) pair; that developer gets no help desk notifications.")
+        for index, entry in [
+            (3, "'no-at-sign'"),
+            (4, "('Name only',)"),
+            (5, "('Name', 'not an address')"),
+            (6, "42"),
+            (7, "'Dev <dev@example.com>'"),
+        ]
+    ]
+    assert {message.hint for message in messages} == {'List addresses: ADMINS = ["dev@example.com"].'}
+
+
+@override_settings(ADMINS="dev@example.com")
+def test_admins_that_is_a_string_not_a_list():
+    assert only_message() == Error(
+        "ADMINS is 'dev@example.com', which is not a list; no developer gets help desk notifications.",
+        hint='List addresses: ADMINS = ["dev@example.com"].',
+        id="helpdesk.E002",
+    )
+
+
+@pytest.mark.django_db
+@override_settings(DEBUG=True, DEVELOPMENT_EMAIL="")
+def test_worker_refuses_to_deliver_with_debug_and_no_development_email(developer, create_ticket):
+    create_ticket()
+    pending = list(Notification.objects.values_list("channel", "status").order_by("pk"))
+    with pytest.raises(ImproperlyConfigured) as raised:
+        process_notifications()
+    assert str(raised.value) == (
+        "spire_notify.E010: DEBUG is on and DEVELOPMENT_EMAIL is not set, so email would reach "
+        "real recipients; spire-notify sends none until it is set."
+    )
+    assert pending == [("app", "pending"), ("email", "pending")]
+    assert list(Notification.objects.values_list("channel", "status").order_by("pk")) == pending
+    assert mail.outbox == []
+
+
+@pytest.mark.django_db
+@override_settings(DEBUG=True, DEVELOPMENT_EMAIL="")
+def test_delivery_task_on_commit_sends_nothing_with_debug_and_no_development_email(
+    developer, create_and_deliver
+):
+    create_and_deliver()
+    assert list(Notification.objects.values_list("channel", "status").order_by("pk")) == [
+        ("app", "pending"), ("email", "pending"),
+    ]
+    assert mail.outbox == []
