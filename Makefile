@@ -1,0 +1,29 @@
+# One command each, on a fresh machine with Python 3.12+: `make demo`, `make test`, `make docs`.
+# Each creates .venv and installs what it needs first.
+
+# The first Python >= 3.12 found: python3.13, python3.12, python3, then pyenv's installs.
+PYTHON ?= $(firstword $(foreach candidate,python3.13 python3.12 python3 $(wildcard $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python),$(shell $(candidate) -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && echo $(candidate))))
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test docs install check-python
+
+check-python:
+	@test -n "$(PYTHON)" || { echo "spire-notify needs Python 3.12 or newer; none was found (set PYTHON=...)." >&2; exit 1; }
+
+$(BIN)/.installed: pyproject.toml | check-python
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev,docs]"
+	touch $@
+
+install: $(BIN)/.installed
+
+demo: install
+	$(BIN)/python -m helpdesk.demo
+
+test: install
+	$(BIN)/python -m tests.run
+
+docs: install
+	$(BIN)/mkdocs serve

@@ -1,0 +1,20 @@
+from django.conf import settings
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import Http404
+from django.shortcuts import render
+
+from .mailbox import parts, read_message, read_messages
+
+
+@staff_member_required
+def mailbox(request):
+    return render(request, "demo/mailbox.html", {"messages_caught": read_messages(settings.MAILBOX_DIR)})
+
+
+@staff_member_required
+def mailbox_message(request, name):
+    message = read_message(settings.MAILBOX_DIR, name)
+    if message is None:
+        raise Http404("No such message.")
+    text, html = parts(message)
+    return render(request, "demo/mailbox_message.html", {"message": message, "message_id": message["Message-ID"], "text": text, "html": html})
