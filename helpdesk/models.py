@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 from django.utils.functional import cached_property
@@ -44,3 +45,24 @@ class HelpDeskTicket(models.Model):
         from .services.ticket_service import HelpDeskTicketService
 
         return HelpDeskTicketService(self)
+
+
+class HelpDeskTicketComment(models.Model):
+    ticket = models.ForeignKey(HelpDeskTicket, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="help_desk_comments"
+    )
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = "help desk ticket comment"
+
+    def __str__(self):
+        return f"Comment #{self.pk} on ticket #{self.ticket_id} by {self.author}"
+
+    def clean(self):
+        # An empty body is caught by the field itself; whitespace alone says nothing either.
+        if self.body and not self.body.strip():
+            raise ValidationError({"body": "Write something in the comment."})

@@ -1,9 +1,16 @@
 """Notifications about a help desk ticket."""
 
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.utils.text import Truncator
+
 from spire_notify import Message, notify
 
 from ..enums import TicketEventType
 from ..recipients import ticket_audience
+
+# How much of a comment the short (in-app) body quotes; the email carries all of it.
+COMMENT_EXCERPT_CHARS = 120
 
 
 class UnmappedTicketEvent(LookupError):
@@ -19,13 +26,24 @@ class UnmappedTicketEvent(LookupError):
 class HelpDeskTicketNotificationService:
     """Builds the channel-agnostic message of a ticket event and says who receives it.
 
-    Developers get the app and email channels, managers the app channel; a user who is both
-    gets each channel once. Subclass and extend the mappings to add events.
+    - NEW (on creation only): developers get the app and email channels, managers the app
+      channel; a user who is both gets each channel once.
+    - UPDATE (a status change): the ticket's creator, in-app and by email.
+    - COMMENT: the ticket's other participants (its creator and everyone who commented on
+      it, but not the comment's author), in-app and by email.
+
+    Subclass and extend the mappings to add events.
     """
 
     developer_channels = ("app", "email")
     manager_channels = ("app",)
-    email_templates = {TicketEventType.NEW: "helpdesk/email/ticket_new.html"}
+    creator_channels = ("app", "email")
+    participant_channels = ("app", "email")
+    email_templates = {
+        TicketEventType.NEW: "helpdesk/email/ticket_new.html",
+        TicketEventType.UPDATE: "helpdesk/email/ticket_update.html",
+        TicketEventType.COMMENT: "helpdesk/email/ticket_comment.html",
+    }
 
     def __init__(self, ticket):
         self.ticket = ticket
@@ -33,6 +51,19 @@ class HelpDeskTicketNotificationService:
     def create_new_ticket_notifications(self):
         """Notify developers and managers of a ticket just created; returns the notifications."""
         return notify(self.build_message(TicketEventType.NEW), self.get_new_ticket_recipients())
+
+    def create_status_update_notifications(self, *, changed_by):
+        """Tell the creator the ticket's new status, unless they changed it themselves."""
+        creator = self.ticket.created_by
+        if creator.pk == changed_by.pk or not creator.is_active:
+            return []
+        message = self.build_message(TicketEventType.UPDATE, changed_by=changed_by)
+        return notify(message, {creator: list(self.creator_channels)})
+
+    def create_comment_notifications(self, comment):
+        """Tell the ticket's other participants of ``comment``; returns the notifications."""
+        message = self.build_message(TicketEventType.COMMENT, comment=comment)
+        return notify(message, self.get_comment_recipients(comment))
 
     def get_new_ticket_recipients(self):
         """``{user: channels}`` for every active developer and manager."""
@@ -46,36 +77,69 @@ class HelpDeskTicketNotificationService:
             recipients[user] = list(dict.fromkeys(channels))
         return recipients
 
-    def build_message(self, event):
+    def get_comment_recipients(self, comment):
+        """``{user: channels}`` for the active creator and commenters, but the author. One query."""
+        participants = (
+            get_user_model().objects.filter(is_active=True)
+            .filter(Q(pk=self.ticket.created_by_id) | Q(help_desk_comments__ticket=self.ticket))
+            .exclude(pk=comment.author_id)
+            .distinct()
+            .order_by("pk")
+        )
+        return {user: list(self.participant_channels) for user in participants}
+
+    def build_message(self, event, *, changed_by=None, comment=None):
+        """The message of ``event``; pure, so email previews can build it from unsaved objects."""
         ticket = self.ticket
         return Message(
             event=f"helpdesk.ticket.{event}",
             title=self._get_ticket_event_notification_title(event),
-            body=self._get_ticket_event_notification_body(event),
+            body=self._get_ticket_event_notification_body(event, comment=comment),
             path=ticket.get_absolute_url(),
             priority=ticket.get_priority_display(),
             purpose=ticket.get_purpose_display(),
             template=self.email_templates.get(event, ""),
             target=ticket,
-            context={"ticket_id": ticket.pk},
+            context=self._get_ticket_event_context(event, changed_by=changed_by, comment=comment),
         )
 
     def _get_ticket_event_notification_title(self, event):
-        titles = {TicketEventType.NEW: f"New Help Desk Ticket #{self.ticket.pk}"}
+        pk = self.ticket.pk
+        titles = {
+            TicketEventType.NEW: f"New Help Desk Ticket #{pk}",
+            TicketEventType.UPDATE: f"Help Desk Ticket #{pk} updated",
+            TicketEventType.COMMENT: f"New comment on Help Desk Ticket #{pk}",
+        }
         try:
             return titles[event]
         except KeyError:
             raise UnmappedTicketEvent(event, "title") from None
 
-    def _get_ticket_event_notification_body(self, event):
+    def _get_ticket_event_notification_body(self, event, *, comment=None):
         ticket = self.ticket
+        if event == TicketEventType.COMMENT:
+            excerpt = Truncator(" ".join(comment.body.split())).chars(COMMENT_EXCERPT_CHARS)
+            return f"{comment.author}: {excerpt}"
         bodies = {
             TicketEventType.NEW: (
                 f"Priority: {ticket.get_priority_display()} - "
                 f"Purpose: {ticket.get_purpose_display()}"
             ),
+            TicketEventType.UPDATE: f"Your ticket is now {ticket.get_status_display()}",
         }
         try:
             return bodies[event]
         except KeyError:
             raise UnmappedTicketEvent(event, "body") from None
+
+    def _get_ticket_event_context(self, event, *, changed_by=None, comment=None):
+        # Stored with each notification (JSON), so a worker renders what happened then,
+        # even if the ticket or comment changed since.
+        context = {"ticket_id": self.ticket.pk}
+        if event == TicketEventType.UPDATE:
+            context["status"] = self.ticket.get_status_display()
+        if changed_by is not None:
+            context["changed_by"] = str(changed_by)
+        if comment is not None:
+            context |= {"comment_author": str(comment.author), "comment_body": comment.body}
+        return context

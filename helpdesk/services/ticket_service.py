@@ -1,6 +1,8 @@
 from django.db import transaction
 from django.utils.functional import cached_property
 
+from ..choices import HelpDeskTicketStatusChoices
+
 
 class HelpDeskTicketService:
     """The service layer of one ticket: ``ticket.services``."""
@@ -29,3 +31,39 @@ class HelpDeskTicketService:
             self.ticket.save()
             self.notification.create_new_ticket_notifications()
         return self.ticket
+
+    def change_status(self, status, *, changed_by):
+        """Move the ticket to ``status`` and tell its creator (UPDATE).
+
+        Setting the status it already has changes nothing and notifies nobody. Raises
+        ``ValueError`` for a status that is not one of ``HelpDeskTicketStatusChoices``.
+        Returns the ticket.
+        """
+        self._require_saved()
+        status = HelpDeskTicketStatusChoices(status)
+        if status == self.ticket.status:
+            return self.ticket
+        with transaction.atomic():
+            self.ticket.status = status
+            self.ticket.save(update_fields=["status", "updated_at"])
+            self.notification.create_status_update_notifications(changed_by=changed_by)
+        return self.ticket
+
+    def add_comment(self, *, author, body):
+        """Save a comment by ``author`` and tell the ticket's other participants (COMMENT).
+
+        Returns the saved comment; raises ``ValidationError`` for an empty body.
+        """
+        from ..models import HelpDeskTicketComment
+
+        self._require_saved()
+        comment = HelpDeskTicketComment(ticket=self.ticket, author=author, body=body)
+        comment.full_clean()
+        with transaction.atomic():
+            comment.save()
+            self.notification.create_comment_notifications(comment)
+        return comment
+
+    def _require_saved(self):
+        if self.ticket.pk is None:
+            raise ValueError("Create the ticket with ticket.services.create() first.")
