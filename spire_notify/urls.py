@@ -1,9 +1,19 @@
 from django.urls import path
 
-from . import views
+from . import previews, views
 
 app_name = "spire_notify"
 
 urlpatterns = [
     path("", views.inbox, name="inbox"),
+    path("unread-count/", views.unread_count_json, name="unread_count"),
+    path("read-all/", views.mark_all_read, name="mark_all_read"),
+    path("<int:pk>/open/", views.open_notification, name="open"),
+    path("<int:pk>/read/", views.mark_read, name="mark_read"),
+    path("email-previews/", previews.preview_list, name="email_previews"),
+    path(
+        "email-previews/<str:engine>/<path:template_name>",
+        previews.preview_detail,
+        name="email_preview",
+    ),
 ]

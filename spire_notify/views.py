@@ -1,10 +1,89 @@
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+"""The in-app inbox: list, badge count, open, mark read. Every state change is a POST."""
 
-from .models import Notification
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from .models import AppNotification, Notification
+
+NOTIFICATIONS_PER_PAGE = 20
+
+
+def inbox_notifications(user):
+    return Notification.objects.for_user(user).in_inbox()
+
+
+def unread_count(user):
+    return inbox_notifications(user).unread().count()
 
 
 @login_required
 def inbox(request):
-    notifications = Notification.objects.for_user(request.user).in_inbox().select_related("app")[:50]
-    return render(request, "spire_notify/inbox.html", {"notifications": notifications})
+    notifications = inbox_notifications(request.user).select_related("app")
+    page = Paginator(notifications, NOTIFICATIONS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "spire_notify/inbox.html", {"page": page})
+
+
+@never_cache
+@login_required
+@require_GET
+def unread_count_json(request):
+    """What the navbar badge polls."""
+    return JsonResponse({"unread": unread_count(request.user)})
+
+
+@login_required
+@require_POST
+def open_notification(request, pk):
+    """Mark the notification read and go to its URL, if that URL stays on this site."""
+    notification = get_object_or_404(inbox_notifications(request.user), pk=pk)
+    _mark_read(notification.pk)
+    if is_safe_url(request, notification.url):
+        return redirect(notification.url)
+    return redirect("spire_notify:inbox")
+
+
+@login_required
+@require_POST
+def mark_read(request, pk):
+    notification = get_object_or_404(inbox_notifications(request.user), pk=pk)
+    _mark_read(notification.pk)
+    return _back_to_inbox(request)
+
+
+@login_required
+@require_POST
+def mark_all_read(request):
+    AppNotification.objects.filter(
+        notification__in=inbox_notifications(request.user), read_at__isnull=True
+    ).update(read_at=timezone.now())
+    return _back_to_inbox(request)
+
+
+def is_safe_url(request, url):
+    """Same host, no other scheme than the request's: ``javascript:``, ``//evil.example`` and
+    other hosts are refused, so a notification cannot send a user off-site."""
+    return bool(url) and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+
+
+def _mark_read(notification_pk):
+    # Filtering on read_at keeps the time it was first read.
+    AppNotification.objects.filter(notification_id=notification_pk, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+
+
+def _back_to_inbox(request):
+    # "next" lets the page keep the user where they were (another inbox page, a ticket).
+    next_url = request.POST.get("next", "")
+    if is_safe_url(request, next_url):
+        return redirect(next_url)
+    return redirect(reverse("spire_notify:inbox"))

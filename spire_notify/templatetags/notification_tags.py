@@ -1,0 +1,31 @@
+"""``{% load notification_tags %}{% notification_badge %}``: the unread count for any navbar."""
+
+from django import template
+from django.conf import settings
+from django.urls import reverse
+
+from ..views import unread_count
+
+register = template.Library()
+
+# How often an open page asks for the count; a setting so a project can trade freshness for load.
+DEFAULT_POLL_SECONDS = 15
+
+
+@register.inclusion_tag("spire_notify/badge.html", takes_context=True)
+def notification_badge(context):
+    """A link to the inbox with the user's unread count, kept current by ``badge.js``.
+
+    One COUNT query per page; nothing for anonymous users.
+    """
+    user = context.get("user") or getattr(context.get("request"), "user", None)
+    if user is None or not user.is_authenticated:
+        return {"show": False}
+    poll_seconds = getattr(settings, "NOTIFY_BADGE_POLL_SECONDS", DEFAULT_POLL_SECONDS)
+    return {
+        "show": True,
+        "count": unread_count(user),
+        "inbox_url": reverse("spire_notify:inbox"),
+        "count_url": reverse("spire_notify:unread_count"),
+        "poll_milliseconds": int(poll_seconds * 1000),
+    }
