@@ -1,0 +1,110 @@
+"""P3: email delivery by one worker into the SMTP sink, against raw smtplib and post-office."""
+
+import email.policy
+import smtplib
+
+from django.conf import settings
+from django.db import transaction
+
+from spire_notify import notify
+from spire_notify.automations import process_notifications
+from spire_notify.handler import backends
+from spire_notify.message import Recipient
+from spire_notify.models import Notification
+
+from . import population
+from .measure import Row, Stopwatch, TimeAccumulator, median
+
+
+def _ours(message, users):
+    """End to end: write the rows, then one worker delivers them; returns (total, rendering)."""
+    backend = backends["email"]
+    backend.render_many = TimeAccumulator(backend.render_many)
+    try:
+        with Stopwatch() as watch:
+            with transaction.atomic():
+                notify(message, {user: ["email"] for user in users})
+            counts = process_notifications()
+    finally:
+        rendering = backend.render_many.seconds
+        del backend.render_many
+    assert counts["sent"] == len(users), f"P3 delivered {counts}, not {len(users)} emails"
+    Notification.objects.all().delete()
+    return watch.seconds, rendering
+
+
+def _flattened_emails(message, users):
+    """Exactly what our backend would send, flattened to bytes before the clock starts."""
+    backend = backends["email"]
+    renderings = backend.render_many(message, [Recipient(user_id=u.pk, email=u.email) for u in users])
+    email_policy = email.policy.SMTP
+    flattened = []
+    for user, rendered in zip(users, renderings, strict=True):
+        outgoing = rendered.content
+        outgoing.extra_headers["Message-ID"] = f"<raw.{user.pk}@example.com>"
+        # The policy Django's SMTP backend flattens with: CRLF, long lines encoded.
+        flattened.append((outgoing.from_email, outgoing.to, outgoing.message(policy=email_policy).as_bytes()))
+    return flattened
+
+
+def _raw(flattened):
+    """The limit: pre-rendered messages over one smtplib connection."""
+    with Stopwatch() as watch:
+        with smtplib.SMTP("127.0.0.1", settings.SMTP_PORT) as smtp:
+            for sender, recipients, data in flattened:
+                smtp.sendmail(sender, recipients, data)
+    return watch.seconds
+
+
+def _post_office(message, users):
+    """post-office end to end: the same template rendered once, send_many, send_queued."""
+    from post_office import mail
+    from post_office.models import STATUS, Email
+
+    backend = backends["email"]
+    with Stopwatch() as watch:
+        content = backend.render_content(message, backend.absolute_url(message.path))
+        mail.send_many([
+            {"sender": settings.DEFAULT_FROM_EMAIL, "recipients": [user.email], "subject": content.subject,
+             "message": content.text, "html_message": content.html}
+            for user in users
+        ])
+        while any(mail.send_queued()):
+            pass
+    sent = Email.objects.filter(status=STATUS.sent).count()
+    assert sent == len(users), f"post-office sent {sent} of {len(users)} emails"
+    Email.objects.all().delete()
+    return watch.seconds
+
+
+def p3_delivery(count, runs):
+    users = population.make_users("p3-", count)
+    message = population.new_ticket_message(population.quiet_ticket())
+    flattened = _flattened_emails(message, users)
+    times = {"ours": [], "ours_sending": [], "raw": [], "post_office": []}
+    for timed in (False, *[True] * runs):
+        total, rendering = _ours(message, users)
+        raw = _raw(flattened)
+        post_office = _post_office(message, users)
+        if timed:
+            times["ours"].append(total)
+            times["ours_sending"].append(total - rendering)
+            times["raw"].append(raw)
+            times["post_office"].append(post_office)
+    ours, sending, raw, post_office = (median(times[key]) for key in times)
+    sending_rate, raw_rate = count / sending, count / raw
+    return [
+        Row(
+            id="P3", what=f"{count:,} emails, one worker, rendering excluded vs raw smtplib",
+            ours=f"{sending_rate:,.0f} msg/s", baseline=f"{raw_rate:,.0f} msg/s",
+            ratio=f"{sending_rate / raw_rate:.0%} of raw", target="≥ 80% of raw",
+            met=sending_rate / raw_rate >= 0.8, values={"ours": sending, "baseline": raw},
+        ),
+        Row(
+            id="P3", what=f"{count:,} emails end to end (write + render + send) vs post-office",
+            ours=f"{ours:.2f} s ({count / ours:,.0f}/s)",
+            baseline=f"{post_office:.2f} s ({count / post_office:,.0f}/s)",
+            ratio=f"{post_office / ours:.2f}× faster", target="≥ 2× faster",
+            met=post_office / ours >= 2, values={"ours": ours, "baseline": post_office},
+        ),
+    ]

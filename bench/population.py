@@ -1,0 +1,97 @@
+"""Users, tickets and notifications created in bulk for the benchmarks (untimed)."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.utils import timezone
+
+from helpdesk.choices import HelpDeskTicketPriorityChoices, HelpDeskTicketPurposeChoices
+from helpdesk.enums import TicketEventType
+from helpdesk.models import HelpDeskTicket
+from spire_notify.models import AppNotification, EmailNotification, Notification, NotificationStatus
+
+TICKET_FIELDS = {
+    "purpose": HelpDeskTicketPurposeChoices.APP,
+    "priority": HelpDeskTicketPriorityChoices.HIGH,
+    "description": "Login page throws a 500 error for SSO users.\n<script>alert(1)</script> & more.",
+}
+
+
+def make_users(prefix, count):
+    User = get_user_model()
+    return User.objects.bulk_create(
+        User(username=f"{prefix}{index}", email=f"{prefix}{index}@example.com", first_name="Bench",
+             last_name=f"User {index}")
+        for index in range(count)
+    )
+
+
+def requester():
+    User = get_user_model()
+    return User.objects.get_or_create(username="bench-requester", defaults={"email": "req@example.com"})[0]
+
+
+def make_managers(prefix, count):
+    group, _ = Group.objects.get_or_create(name="Bench managers")
+    group.permissions.add(Permission.objects.get(codename="delete_helpdeskticket"))
+    users = make_users(prefix, count)
+    group.user_set.through.objects.bulk_create(
+        group.user_set.through(user_id=user.pk, group_id=group.pk) for user in users
+    )
+    return group, users
+
+
+def quiet_ticket():
+    """A saved ticket whose creation notified nobody (the service is bypassed on purpose)."""
+    return HelpDeskTicket.objects.create(created_by=requester(), **TICKET_FIELDS)
+
+
+def new_ticket_message(ticket):
+    return ticket.services.notification.build_message(TicketEventType.NEW)
+
+
+def pending_backlog(count, *, recipients_per_ticket=10, chunk=5000):
+    """``count`` pending notifications as tickets leave them: each ticket reaches
+    ``recipients_per_ticket`` developers on the app and email channels."""
+    developers = make_users("backlog-", recipients_per_ticket)
+    per_ticket = 2 * recipients_per_ticket
+    tickets = HelpDeskTicket.objects.bulk_create(
+        HelpDeskTicket(created_by=requester(), **TICKET_FIELDS) for _ in range(count // per_ticket)
+    )
+    now = timezone.now()
+    planned = []
+    for ticket in tickets:
+        message = new_ticket_message(ticket)
+        payload = message.to_payload()
+        for user in developers:
+            for channel in ("app", "email"):
+                planned.append(Notification(
+                    user=user, channel=channel, event=message.event, title=message.title,
+                    payload=payload, content_object=ticket, status=NotificationStatus.PENDING,
+                    send_after=now, next_attempt_at=now,
+                ))
+    for start in range(0, len(planned), chunk):
+        rows = Notification.objects.bulk_create(planned[start:start + chunk])
+        AppNotification.objects.bulk_create(
+            AppNotification(notification=row) for row in rows if row.channel == "app"
+        )
+        EmailNotification.objects.bulk_create(
+            EmailNotification(notification=row, to_email_address=row.user.email)
+            for row in rows if row.channel == "email"
+        )
+    return len(planned)
+
+
+def delivered_inbox(user, count):
+    """``count`` sent app notifications in ``user``'s inbox."""
+    ticket = quiet_ticket()
+    message = new_ticket_message(ticket)
+    now = timezone.now()
+    rows = Notification.objects.bulk_create(
+        Notification(
+            user=user, channel="app", event=message.event, title=message.title,
+            payload=message.to_payload(), content_object=ticket, body=message.summary,
+            url=message.path, status=NotificationStatus.SENT, sent_at=now,
+        )
+        for _ in range(count)
+    )
+    AppNotification.objects.bulk_create(AppNotification(notification=row) for row in rows)

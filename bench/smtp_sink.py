@@ -1,0 +1,37 @@
+"""A local SMTP server that accepts and discards every message: ``python -m bench.smtp_sink``.
+
+It runs in its own process so that parsing SMTP does not take the GIL from the worker being
+measured. It prints its port on the first line of stdout, then serves until stdin closes.
+"""
+
+import socket
+import sys
+
+from aiosmtpd.controller import Controller
+
+
+class DiscardingHandler:
+    async def handle_DATA(self, server, session, envelope):
+        return "250 Message accepted"
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def main():
+    port = free_port()
+    # The default 32 MiB line limit is fine; a larger data limit keeps 5 KB emails unchunked.
+    controller = Controller(DiscardingHandler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    print(port, flush=True)
+    try:
+        sys.stdin.read()
+    finally:
+        controller.stop()
+
+
+if __name__ == "__main__":
+    main()
