@@ -9,12 +9,13 @@ import logging
 from collections import Counter, defaultdict
 from itertools import groupby
 
+from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from backends.base import Delivery, Outcome, describe_error
 
 from . import conf
-from .claims import claim_batch
+from .claims import claim_batch, give_up_abandoned, release_claim, renew_lease
 from .exceptions import UnknownChannel
 from .handler import backends
 from .message import Message, Recipient
@@ -29,18 +30,26 @@ RECORDED_FIELDS = [
 ]
 
 
+def validate_backends():
+    """Raise ``ImproperlyConfigured`` if any configured backend cannot deliver at all."""
+    for backend in backends.all():
+        backend.validate()
+
+
 def process_notifications(*, batch_size=None, max_batches=None, using="default"):
     """Deliver every ready notification, batch after batch, until none is ready.
 
     Returns the counts of this run: ``{"sent": …, "errored": …, "failed": …}``. Raises
     ``ImproperlyConfigured`` before claiming anything if a backend cannot deliver at all.
     """
-    for backend in backends.all():
-        backend.validate()
+    validate_backends()
     batch_size = batch_size or conf.get("NOTIFY_BATCH_SIZE")
     counts = Counter({"sent": 0, "errored": 0, "failed": 0})
     batches = 0
     while max_batches is None or batches < max_batches:
+        given_up = give_up_abandoned(max_attempts=conf.get("NOTIFY_MAX_ATTEMPTS"), using=using)
+        counts["failed"] += len(given_up)
+        _send_signals(given_up)
         batch = claim_batch(batch_size, lease_seconds=conf.get("NOTIFY_LEASE_SECONDS"), using=using)
         if not batch:
             break
@@ -50,51 +59,85 @@ def process_notifications(*, batch_size=None, max_batches=None, using="default")
 
 
 def deliver_batch(notifications, *, using="default"):
-    """Deliver claimed rows channel by channel; one failure never stops the others."""
+    """Deliver claimed rows channel by channel; one failure never stops the others.
+
+    A configuration error is the exception: it stops the worker, and the rows not yet
+    delivered are handed back untouched for a worker that is configured correctly.
+    """
     counts = Counter()
     by_channel = defaultdict(list)
     for notification in notifications:
         by_channel[notification.channel].append(notification)
-    for alias, rows in by_channel.items():
-        outcomes = _deliver_channel(alias, rows)
-        counts.update(_record(rows, outcomes, using=using))
+    try:
+        for alias, rows in by_channel.items():
+            counts.update(_deliver_channel(alias, rows, using=using))
+    except ImproperlyConfigured as error:
+        release_claim(notifications[0].claimed_by, reason=describe_error(error), using=using)
+        raise
     return counts
 
 
-def _deliver_channel(alias, rows):
-    """One ``Outcome`` per row, in order."""
+def _deliver_channel(alias, rows, *, using):
     try:
         backend = backends[alias]
     except UnknownChannel as error:
-        return [Outcome.permanent_failure(str(error))] * len(rows)
+        # Rows written for a channel that has since been removed from NOTIFY_BACKENDS: no
+        # worker can ever deliver them, and they must not stop delivery on the other channels.
+        return _record(rows, [Outcome.permanent_failure(str(error))] * len(rows), using=using)
     outcomes = {}
     deliveries = []
     for rows_of_message in _group_by_message(rows):
-        first = rows_of_message[0]
-        message = Message.from_payload(first.payload, title=first.title, target=first.content_object)
-        try:
-            renderings = backend.render_many(message, [_recipient(row) for row in rows_of_message])
-        except Exception as error:
-            logger.exception("Rendering %r for %s failed", message.event, backend)
-            outcomes.update({row.pk: Outcome.temporary(describe_error(error)) for row in rows_of_message})
-            continue
-        for row, rendered in zip(rows_of_message, renderings, strict=True):
-            row.body, row.url = rendered.body, rendered.url
-            deliveries.append(Delivery(notification=row, rendered=rendered))
-    outcomes.update(_send(backend, deliveries))
-    return [outcomes[row.pk] for row in rows]
+        for row, rendered in zip(rows_of_message, _render(backend, rows_of_message), strict=True):
+            if isinstance(rendered, Outcome):
+                outcomes[row.pk] = rendered
+            else:
+                row.body, row.url = rendered.body, rendered.url
+                deliveries.append(Delivery(notification=row, rendered=rendered))
+    if deliveries:
+        held = renew_lease(
+            [delivery.notification for delivery in deliveries],
+            lease_seconds=conf.get("NOTIFY_LEASE_SECONDS"),
+            using=using,
+        )
+        held_pks = {row.pk for row in held}
+        to_send = [delivery for delivery in deliveries if delivery.notification.pk in held_pks]
+        if to_send:
+            outcomes.update(_send(backend, to_send))
+    recorded = [row for row in rows if row.pk in outcomes]
+    return _record(recorded, [outcomes[row.pk] for row in recorded], using=using)
+
+
+def _render(backend, rows):
+    """One ``Rendered`` per row, or the ``Outcome`` of a row that could not be rendered."""
+    first = rows[0]
+    message = Message.from_payload(first.payload, title=first.title, target=first.content_object)
+    recipients = [_recipient(row) for row in rows]
+    try:
+        return backend.render_many(message, recipients)
+    except ImproperlyConfigured:
+        raise
+    except Exception as error:
+        if len(rows) > 1:
+            # Render one by one, so that only the rows that cannot be rendered fail.
+            return [item for row in rows for item in _render(backend, [row])]
+        logger.exception("%s could not render %r for notification %s", backend, message.event, first.pk)
+        return [Outcome.temporary(describe_error(error))]
 
 
 def _send(backend, deliveries):
-    if not deliveries:
-        return {}
+    """``{notification pk: Outcome}`` for ``deliveries``."""
     try:
         results = backend.send(deliveries)
+    except ImproperlyConfigured:
+        raise
     except Exception as error:
-        # A backend must report failures per item; one that raises anyway fails its batch
-        # temporarily rather than leaving the rows stuck in "processing".
-        logger.exception("%s.send() raised", backend)
-        results = [Outcome.temporary(describe_error(error))] * len(deliveries)
+        # The contract says send() reports failures per item. A backend that raises anyway
+        # is tried again one delivery at a time, so that only the row that breaks it fails
+        # and a single bad row cannot fail its whole batch on every attempt.
+        if len(deliveries) > 1:
+            return {pk: outcome for delivery in deliveries for pk, outcome in _send(backend, [delivery]).items()}
+        logger.exception("%s.send() raised for notification %s", backend, deliveries[0].notification.pk)
+        results = [Outcome.temporary(describe_error(error))]
     return {delivery.notification.pk: result for delivery, result in zip(deliveries, results, strict=True)}
 
 
@@ -117,9 +160,11 @@ def _recipient(row):
 
 
 def _record(rows, outcomes, *, using):
+    """Write each row's outcome, if this worker still holds the row, and signal it."""
+    if not rows:
+        return Counter()
     now = timezone.now()
     max_attempts = conf.get("NOTIFY_MAX_ATTEMPTS")
-    counts = Counter()
     for row, outcome in zip(rows, outcomes, strict=True):
         row.lease_expires_at = None
         if outcome.sent:
@@ -134,13 +179,21 @@ def _record(rows, outcomes, *, using):
                 base=conf.get("NOTIFY_RETRY_BASE_DELAY"),
                 cap=conf.get("NOTIFY_RETRY_MAX_DELAY"),
             )
-        counts[row.status] += 1
     token = rows[0].claimed_by
     # Only rows this worker still holds: if its lease ran out and another worker took them,
     # that worker's record wins.
-    Notification.objects.using(using).filter(claimed_by=token).bulk_update(rows, RECORDED_FIELDS)
+    held = Notification.objects.using(using).filter(claimed_by=token, status=NotificationStatus.PROCESSING)
+    recorded = held.bulk_update(rows, RECORDED_FIELDS)
+    if recorded < len(rows):
+        ours = set(
+            Notification.objects.using(using)
+            .filter(pk__in=[row.pk for row in rows], claimed_by=token)
+            .values_list("pk", flat=True)
+        )
+        logger.warning("%d notification(s) were taken over by another worker.", len(rows) - len(ours))
+        rows = [row for row in rows if row.pk in ours]
     _send_signals(rows)
-    return counts
+    return Counter(row.status for row in rows)
 
 
 def _send_signals(rows):

@@ -7,44 +7,60 @@ under its one writer. A worker that dies leaves rows "processing"; once their le
 they are ready again.
 """
 
+import os
+import socket
 import uuid
 from datetime import timedelta
 
 from django.db import connections, transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from .models import Notification, NotificationStatus
 
 RETRYABLE = [NotificationStatus.PENDING, NotificationStatus.ERRORED]
 
+ABANDONED_ON_LAST_ATTEMPT = (
+    "Given up: the worker delivering the last attempt stopped before recording it "
+    "(its lease expired)."
+)
+
 
 def ready_q(now):
     due = Q(status__in=RETRYABLE, next_attempt_at__lte=now, send_after__lte=now)
-    abandoned = Q(status=NotificationStatus.PROCESSING, lease_expires_at__lte=now)
-    return due | abandoned
+    return due | abandoned_q(now)
+
+
+def abandoned_q(now):
+    return Q(status=NotificationStatus.PROCESSING, lease_expires_at__lte=now)
+
+
+def new_token():
+    """Unique per claim, and readable in the admin: which host and process holds a row."""
+    return f"{socket.gethostname()[:24]}:{os.getpid()}:{uuid.uuid4().hex[:16]}"
+
+
+def count_ready(*, using="default"):
+    return Notification.objects.using(using).filter(ready_q(timezone.now())).count()
 
 
 def claim_batch(size, *, lease_seconds, using="default"):
-    """Claim up to ``size`` ready rows; returns them with what delivery needs loaded."""
+    """Claim up to ``size`` ready rows; returns them with what delivery needs loaded.
+
+    Claiming counts the attempt, so a row whose delivery kills its worker every time still
+    reaches its last attempt.
+    """
     now = timezone.now()
-    token = uuid.uuid4().hex
-    candidates = Notification.objects.using(using).filter(ready_q(now)).order_by(
-        "next_attempt_at", "pk"
+    token = new_token()
+    claimed = _stamp(
+        ready_q(now),
+        size,
+        using=using,
+        status=NotificationStatus.PROCESSING,
+        claimed_by=token,
+        lease_expires_at=now + timedelta(seconds=lease_seconds),
+        attempts=F("attempts") + 1,
     )
-    if connections[using].features.has_select_for_update_skip_locked:
-        candidates = candidates.select_for_update(skip_locked=True)
-    with transaction.atomic(using=using):
-        claimed = (
-            Notification.objects.using(using)
-            .filter(pk__in=candidates.values("pk")[:size])
-            .update(
-                status=NotificationStatus.PROCESSING,
-                claimed_by=token,
-                lease_expires_at=now + timedelta(seconds=lease_seconds),
-                attempts=F("attempts") + 1,
-            )
-        )
     if not claimed:
         return []
     return list(
@@ -53,4 +69,74 @@ def claim_batch(size, *, lease_seconds, using="default"):
         .select_related("user", "email", "app")
         .prefetch_related("content_object")
         .order_by("pk")
+    )
+
+
+def give_up_abandoned(*, max_attempts, using="default"):
+    """Fail the rows whose worker died during their last attempt; returns them.
+
+    Claiming them again would exceed the attempts allowed, and a row that kills every
+    worker that touches it must not go round forever.
+    """
+    now = timezone.now()
+    token = new_token()
+    given_up = _stamp(
+        abandoned_q(now) & Q(attempts__gte=max_attempts),
+        None,
+        using=using,
+        status=NotificationStatus.FAILED,
+        claimed_by=token,
+        lease_expires_at=None,
+        last_error=ABANDONED_ON_LAST_ATTEMPT,
+    )
+    if not given_up:
+        return []
+    return list(Notification.objects.using(using).filter(claimed_by=token).select_related("user"))
+
+
+def _stamp(condition, limit, *, using, **changes):
+    candidates = Notification.objects.using(using).filter(condition).order_by("next_attempt_at", "pk")
+    if connections[using].features.has_select_for_update_skip_locked:
+        candidates = candidates.select_for_update(skip_locked=True)
+    pks = candidates.values("pk")
+    if limit is not None:
+        pks = pks[:limit]
+    with transaction.atomic(using=using):
+        return Notification.objects.using(using).filter(pk__in=pks).update(**changes)
+
+
+def renew_lease(rows, *, lease_seconds, using="default"):
+    """Extend the claim on ``rows`` right before they are handed to a backend.
+
+    Returns the rows this worker still holds: a row whose lease ran out (a slow render, a
+    paused process) may already be another worker's, and sending it here would send it twice.
+    """
+    token = rows[0].claimed_by
+    held = Notification.objects.using(using).filter(
+        pk__in=[row.pk for row in rows], claimed_by=token, status=NotificationStatus.PROCESSING
+    )
+    renewed = held.update(lease_expires_at=timezone.now() + timedelta(seconds=lease_seconds))
+    if renewed == len(rows):
+        return rows
+    still_held = set(held.values_list("pk", flat=True))
+    return [row for row in rows if row.pk in still_held]
+
+
+def release_claim(token, *, reason, using="default"):
+    """Hand back rows claimed under ``token`` and not delivered, without spending an attempt.
+
+    Used when the worker stops on a configuration error: the rows are not at fault, so they
+    are ready again at once for a worker that is configured correctly.
+    """
+    return Notification.objects.using(using).filter(
+        claimed_by=token, status=NotificationStatus.PROCESSING
+    ).update(
+        status=Case(
+            When(attempts__lte=1, then=Value(NotificationStatus.PENDING)),
+            default=Value(NotificationStatus.ERRORED),
+        ),
+        attempts=F("attempts") - 1,
+        claimed_by="",
+        lease_expires_at=None,
+        last_error=reason,
     )

@@ -1,37 +1,81 @@
 import signal
 import time
+from collections import Counter
 
-from django.core.management.base import BaseCommand
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError
 
 from spire_notify.automations import process_notifications
+from spire_notify.claims import count_ready
+
+from ._progress import ProgressBar, describe
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 class Command(BaseCommand):
-    help = "Deliver every ready notification and exit; with --loop, keep polling for more."
+    help = (
+        "Deliver every ready notification, batch after batch, and exit; with --loop, keep "
+        "polling for more. SIGTERM or SIGINT stops it after the current batch."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--loop", action="store_true", help="Run as a long-lived worker.")
-        parser.add_argument("--batch-size", type=int, default=None, help="Rows claimed at a time.")
+        parser.add_argument(
+            "--batch-size", type=int, default=None,
+            help="Rows claimed at a time (default: the NOTIFY_BATCH_SIZE setting).",
+        )
         parser.add_argument(
             "--interval", type=float, default=5.0,
             help="With --loop: seconds to wait when nothing is ready (default 5).",
         )
 
     def handle(self, *, loop, batch_size, interval, **options):
-        if not loop:
-            self._report(process_notifications(batch_size=batch_size))
-            return
+        if batch_size is not None and batch_size < 1:
+            raise CommandError("--batch-size must be at least 1.")
         self.stopping = False
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, self._stop)
+        previous_handlers = {signum: signal.signal(signum, self._stop) for signum in STOP_SIGNALS}
+        try:
+            self._run(loop=loop, batch_size=batch_size, interval=interval)
+        except ImproperlyConfigured as error:
+            # Loudly, with a non-zero exit: a process supervisor restarting the worker
+            # would only fail again, so the message must reach whoever reads the logs.
+            raise CommandError(f"Notification delivery is misconfigured: {error}") from error
+        finally:
+            for signum, handler in previous_handlers.items():
+                signal.signal(signum, handler)
+
+    def _run(self, *, loop, batch_size, interval):
+        if not loop:
+            self._drain(batch_size, quiet_when_idle=False)
+            return
         while not self.stopping:
-            # One batch per turn, so that a stop request is honoured between batches.
-            counts = process_notifications(batch_size=batch_size, max_batches=1)
-            if any(counts.values()):
-                self._report(counts)
-            else:
-                self._sleep(interval)
+            self._drain(batch_size, quiet_when_idle=True)
+            self._sleep(interval)
         self.stdout.write("Stopped.")
+
+    def _drain(self, batch_size, *, quiet_when_idle):
+        """Deliver batch after batch until nothing is ready or a stop is requested."""
+        started = time.monotonic()
+        progress = ProgressBar(self.stdout, count_ready()) if self.stdout.isatty() else None
+        counts, batches = Counter(), 0
+        while not self.stopping:
+            # One batch per call, so that a stop request is honoured between batches.
+            result = process_notifications(batch_size=batch_size, max_batches=1)
+            if not any(result.values()):
+                break
+            counts.update(result)
+            batches += 1
+            if progress:
+                progress.update(counts.total(), counts)
+        if progress and batches:
+            progress.finish()
+        if batches or not quiet_when_idle:
+            elapsed = time.monotonic() - started
+            self.stdout.write(
+                f"{describe(counts)} ({counts.total()} notifications in {batches} "
+                f"batch{'es' if batches != 1 else ''}, {elapsed:.1f}s)"
+            )
 
     def _stop(self, signum, frame):
         self.stopping = True
@@ -40,6 +84,3 @@ class Command(BaseCommand):
         deadline = time.monotonic() + seconds
         while not self.stopping and time.monotonic() < deadline:
             time.sleep(min(0.1, seconds))
-
-    def _report(self, counts):
-        self.stdout.write(", ".join(f"{name}: {count}" for name, count in counts.items()))

@@ -1,0 +1,1 @@
+"""Optional integrations with other software; each module imports its own extra."""

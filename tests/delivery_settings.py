@@ -1,0 +1,65 @@
+"""Settings of worker subprocesses started by the delivery tests.
+
+They share the test process's database, named by SPIRE_DELIVERY_DB_NAME (the PostgreSQL test
+database, or a SQLite file), and reach the test's SMTP sink, Redis database and lease length
+through the other SPIRE_DELIVERY_* variables.
+"""
+
+import os
+
+from tests.settings import *  # noqa: F403
+from tests.settings import DATABASES
+
+DATABASES = {
+    "default": {
+        **DATABASES["default"],
+        "NAME": os.environ["SPIRE_DELIVERY_DB_NAME"],
+        **(
+            {}
+            if DATABASES["default"]["ENGINE"].endswith("postgresql")
+            else {
+                # Several processes write the same file: wait for the lock instead of failing,
+                # and take it at BEGIN so that no transaction has to upgrade a read lock.
+                "OPTIONS": {
+                    "timeout": 30,
+                    "transaction_mode": "IMMEDIATE",
+                    "init_command": "PRAGMA journal_mode=WAL;",
+                },
+            }
+        ),
+    }
+}
+
+if os.environ.get("SPIRE_DELIVERY_SMTP_PORT"):
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": "127.0.0.1",
+                "port": int(os.environ["SPIRE_DELIVERY_SMTP_PORT"]),
+                "timeout": 10,
+            },
+        }
+    }
+
+NOTIFY_LEASE_SECONDS = float(os.environ.get("SPIRE_DELIVERY_LEASE_SECONDS", 300))
+NOTIFY_RETRY_BASE_DELAY = float(os.environ.get("SPIRE_DELIVERY_RETRY_BASE_DELAY", 60))
+
+match os.environ.get("SPIRE_DELIVERY_TASKS"):
+    case "db":
+        TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    case "celery":
+        TASKS = {"default": {"BACKEND": "spire_notify.contrib.celery.CeleryBackend"}}
+
+CELERY_BROKER_URL = os.environ.get("SPIRE_DELIVERY_REDIS_URL", "redis://127.0.0.1:6379/13")
+CELERY_IMPORTS = ["spire_notify.contrib.celery"]
+CELERY_BEAT_SCHEDULE = {
+    "spire-notify-deliver": {"task": "spire_notify.deliver", "schedule": 1.0},
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"stderr": {"class": "logging.StreamHandler"}},
+    "loggers": {"spire_notify": {"handlers": ["stderr"], "level": "WARNING"}},
+}
