@@ -153,6 +153,12 @@ class EmailBackend(BaseNotificationBackend):
                 hint="Set DEFAULT_FROM_EMAIL, or the email backend's 'from_email' option.",
                 id="spire_notify.E011",
             ))
+        if not self._mailer_is_configured():
+            errors.append(Error(
+                f"NOTIFY_BACKENDS[{self.alias!r}]: the mailer {self.mailer!r} is not in MAILERS.",
+                hint="Name a MAILERS alias in the 'mailer' option, or add that alias to MAILERS.",
+                id="spire_notify.E013",
+            ))
         if self.inliner not in Inliner.names:
             errors.append(Error(
                 f"NOTIFY_BACKENDS[{self.alias!r}]: unknown inliner {self.inliner!r}.",
@@ -160,6 +166,12 @@ class EmailBackend(BaseNotificationBackend):
                 id="spire_notify.E012",
             ))
         return errors
+
+    def _mailer_is_configured(self):
+        # Without MAILERS, Django builds its "default" mailer from the EMAIL_* settings.
+        if not hasattr(settings, "MAILERS"):
+            return self.mailer == "default"
+        return self.mailer in mailers
 
 
 def classify_send_error(error):

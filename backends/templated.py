@@ -6,13 +6,16 @@ inheritance chain for Django templates; for Jinja2, running the template once fi
 context with every block of the chain, after which each block renders on its own.
 """
 
+import functools
 import logging
 from dataclasses import dataclass
 
+import cssutils
 from django.template import engines
 from django.template.backends.django import Template as DjangoTemplate
 from django.template.loader import get_template
 from django.utils.html import strip_tags
+from premailer import Premailer
 from render_block import BlockNotFound
 from render_block.django import django_render_block
 from templated_mail.mail import BaseEmailMessage
@@ -101,9 +104,7 @@ class Inliner:
 
 
 def _premailer_inline(html):
-    from premailer import Premailer
-
-    return Premailer(
+    return OfflinePremailer(
         html,
         allow_network=False,
         disable_validation=True,
@@ -111,3 +112,25 @@ def _premailer_inline(html):
         cssutils_logging_level=logging.CRITICAL,
         remove_classes=False,
     ).transform()
+
+
+class OfflinePremailer(Premailer):
+    """Premailer whose CSS parser never fetches anything.
+
+    ``allow_network=False`` only skips ``<link>`` stylesheets: cssutils still follows every
+    ``@import`` of a ``<style>`` block, over HTTP or from the working directory.
+    """
+
+    def _parse_css_string(self, css_body, validate=True):
+        return _parse_css_offline(css_body, validate)
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_css_offline(css_body, validate):
+    # Cached like premailer's own parse: the layout's CSS is the same for every email.
+    return cssutils.CSSParser(fetcher=_imports_are_empty, validate=validate).parseString(css_body)
+
+
+def _imports_are_empty(url):
+    # The @import stays in the HTML for a client that loads it; its rules are not inlined.
+    return None, ""

@@ -1,0 +1,455 @@
+"""backends.email: the ticket email as rendered (pure, no database) and as delivered."""
+
+import email
+import email.policy
+import logging
+import threading
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from html.parser import HTMLParser
+
+import cssutils
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.sites.models import Site
+from django.core import mail
+from django.core.exceptions import ImproperlyConfigured
+from django.core.mail.backends.locmem import EmailBackend as LocMemMailBackend
+from django.test import override_settings
+from hypothesis import example, given
+from hypothesis import strategies as st
+from hypothesis.provisional import domains
+
+from backends.email import EmailBackend
+from helpdesk.enums import TicketEventType
+from helpdesk.models import HelpDeskTicket
+from spire_notify import Message, Recipient
+from spire_notify.models import EmailNotification, Notification
+
+DEVELOPER = Recipient(user_id=1, email="dev@example.com", name="Dev")
+TICKET_PATH = "/help_desk/page/{pk}/detail/"
+
+# Text a description may hold. U+0000 is left out: HTML cannot carry it (parsers replace it with
+# U+FFFD, see test_nul_character_is_replaced_not_a_crash), PostgreSQL cannot store it, and
+# Django's form fields reject it.
+any_text = st.text(alphabet=st.characters(exclude_characters="\x00"))
+markup = st.sampled_from([
+    "<script>alert(1)</script>", "<b>", "</div>", "</td></tr></table>", "<!--", "-->",
+    "<![CDATA[", "]]>", '<img src=x onerror="alert(1)">', "&", "&amp;", "&lt;", "&#60;", "&nbsp;",
+    '"', "'", "<", ">", "{{ url }}", "{% block content %}", "\r\n", "\r", "\n", "\t", "\u202e",
+    "😀", "ü", "Ω≈ç√", "\u00a0",
+])
+descriptions = any_text | st.lists(markup | any_text, max_size=12).map("".join)
+
+
+class ParsedEmailHTML(HTMLParser):
+    """The HTML of an email, parsed back: every start tag, the links, and the text of the
+    ``description`` element together with any tag found inside it."""
+
+    def __init__(self, html):
+        super().__init__(convert_charrefs=True)
+        self.tags = []
+        self.links = []
+        self.description = ""
+        self.tags_in_description = []
+        self.unstyled_classes = []
+        self.styled_tags = 0
+        self._in_description = False
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if self._in_description:
+            self.tags_in_description.append(tag)
+        self.tags.append(tag)
+        self.styled_tags += "style" in attrs
+        if attrs.get("class") and "style" not in attrs:
+            self.unstyled_classes.append(attrs["class"])
+        if tag == "a":
+            self.links.append(attrs.get("href"))
+        if "description" in (attrs.get("class") or "").split():
+            self._in_description = True
+
+    def handle_endtag(self, tag):
+        if self._in_description and tag == "div":
+            self._in_description = False
+
+    def handle_data(self, data):
+        if self._in_description:
+            self.description += data
+
+
+def as_html_reads_it(text):
+    """``text`` after HTML's input preprocessing: every CR LF and lone CR becomes LF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def ticket_message(*, pk=7, priority="high", purpose="app", description="Login page throws a 500."):
+    """The NEW message of an unsaved ticket, built by the help desk service: no database."""
+    ticket = HelpDeskTicket(
+        pk=pk, priority=priority, purpose=purpose, description=description,
+        created_by=get_user_model()(username="requester"),
+    )
+    return ticket.services.notification.build_message(TicketEventType.NEW)
+
+
+def render(message, recipient=DEVELOPER, **options):
+    return EmailBackend(alias="email", domain="example.com", **options).render(message, recipient)
+
+
+def html_of(rendered):
+    return rendered.content.alternatives[0].content
+
+
+BASELINE_TAGS = None
+
+
+def baseline_tags():
+    """The tags of the ticket email with a harmless description: markup must never add any."""
+    global BASELINE_TAGS
+    if BASELINE_TAGS is None:
+        BASELINE_TAGS = ParsedEmailHTML(html_of(render(ticket_message(description="plain")))).tags
+    return BASELINE_TAGS
+
+
+# Rendering: URLs
+
+
+@given(pk=st.integers(min_value=1, max_value=2**63 - 1), domain=domains())
+def test_url_is_https_domain_and_the_ticket_path(pk, domain):
+    backend = EmailBackend(alias="email", domain=domain)
+    rendered = backend.render(ticket_message(pk=pk), DEVELOPER)
+    url = f"https://{domain}" + TICKET_PATH.format(pk=pk)
+    assert rendered.url == url
+    assert ParsedEmailHTML(rendered.body).links == [url, f"https://{domain}/"]
+    assert rendered.content.body.endswith(f"Open it: {url}")
+
+
+def test_protocol_option():
+    rendered = render(ticket_message(pk=3), protocol="http")
+    assert rendered.url == "http://example.com/help_desk/page/3/detail/"
+
+
+def test_message_without_a_path_has_no_url_and_no_button():
+    rendered = render(Message(event="e", title="Hello", body="Body"))
+    assert rendered.url == ""
+    assert ParsedEmailHTML(rendered.body).links == ["https://example.com/"]
+
+
+# Rendering: the description, escaped
+
+
+@given(description=descriptions)
+@example(description="<script>alert('x')</script>")
+@example(description="</div><div class=\"description\">forged</div>")
+def test_description_appears_escaped_and_never_as_markup(description):
+    rendered = render(ticket_message(description=description))
+    parsed = ParsedEmailHTML(html_of(rendered))
+    assert parsed.description == as_html_reads_it(description)
+    assert parsed.tags_in_description == []
+    assert parsed.tags == baseline_tags()
+
+
+@given(description=descriptions)
+def test_plain_text_part_holds_the_raw_description(description):
+    rendered = render(ticket_message(description=description))
+    assert f"Description:\n{description}\n\nOpen it: " in rendered.content.body
+
+
+def test_nul_character_is_replaced_not_a_crash():
+    parsed = ParsedEmailHTML(html_of(render(ticket_message(description="a\x00b"))))
+    assert parsed.description == "a\ufffdb"
+
+
+def test_one_megabyte_description_is_escaped_whole():
+    description = ("<script>alert('x')</script> & ünïcödé 😀\n" * 30_000)[:1_000_000]
+    rendered = render(ticket_message(description=description))
+    parsed = ParsedEmailHTML(html_of(rendered))
+    assert parsed.description == description
+    assert parsed.tags == baseline_tags()
+    assert description in rendered.content.body
+
+
+# Rendering: subject and headers
+
+
+@given(title=any_text)
+@example(title="Hi\r\nBcc: victim@example.com")
+@example(title="Hi\nContent-Type: text/plain")
+def test_subject_is_one_line_and_cannot_inject_headers(title):
+    rendered = render(Message(event="e", title=title, path="/p/"))
+    subject = rendered.content.subject
+    assert subject == " ".join(title.split())
+    assert subject.splitlines() == ([subject] if subject else [])
+    sent = email.message_from_bytes(rendered.content.message().as_bytes(), policy=email.policy.default)
+    assert sent["Subject"] == subject
+    assert Counter(sent.keys()) == Counter(
+        ["Content-Type", "MIME-Version", "Subject", "From", "To", "Date", "Message-ID"]
+    )
+
+
+def test_ticket_subject_text_and_html_blocks():
+    rendered = render(ticket_message(pk=42, priority="urgent", purpose="company", description="Down."))
+    email_message = rendered.content
+    assert email_message.subject == "[Urgent] New Help Desk Ticket #42"
+    assert email_message.body == (
+        "A new help desk ticket was created.\n\n"
+        "Ticket ID: 42\n"
+        "Priority:  Urgent\n"
+        "Purpose:   Company\n\n"
+        "Description:\n"
+        "Down.\n\n"
+        "Open it: https://example.com/help_desk/page/42/detail/"
+    )
+    html = html_of(rendered)
+    assert rendered.body == html
+    for fragment in ["<th", ">Ticket ID</th>", ">#42</td>", ">Urgent</td>", ">Company</td>",
+                     ">requester</td>", ">View ticket #42</a>"]:
+        assert fragment in html
+
+
+def test_extends_renders_the_parents_blocks():
+    # The ticket template fills content, subject, text_body and action_label; the header,
+    # footer, <head> and button come from spire_notify/email/base.html.
+    html = html_of(render(ticket_message(pk=5)))
+    assert html.startswith("<!DOCTYPE html>")
+    assert "<title>New Help Desk Ticket #5</title>" in html
+    assert ">example.com</td>" in html
+    assert 'You receive this because of your role on <a href="https://example.com/"' in html
+
+
+def test_layout_alone_renders_title_summary_and_url():
+    rendered = render(Message(event="e", title="Hello", body="World", path="/p/"))
+    assert rendered.content.subject == "Hello"
+    assert rendered.content.body == "Hello\n\nWorld\n\nhttps://example.com/p/"
+    assert ">Hello</h1>\n<p>World</p>" in rendered.body
+
+
+# Inlining
+
+
+def test_premailer_inlines_the_style_block():
+    html = html_of(render(ticket_message()))
+    parsed = ParsedEmailHTML(html)
+    assert "<style" not in html
+    assert 'class="description" style="white-space:pre-wrap;' in html
+    assert parsed.unstyled_classes == []
+
+
+def test_css_inline_option_inlines_the_style_block():
+    html = html_of(render(ticket_message(), inliner="css_inline"))
+    assert "<style" not in html
+    assert 'class="description" style="white-space: pre-wrap;' in html
+    assert ParsedEmailHTML(html).unstyled_classes == []
+    assert ParsedEmailHTML(html).description == "Login page throws a 500."
+
+
+def test_no_inliner_keeps_the_style_block():
+    html = html_of(render(ticket_message(), inliner=None))
+    assert "<style>" in html
+    assert ParsedEmailHTML(html).styled_tags == 0
+
+
+def test_unknown_inliner_is_a_check_error_and_stops_the_worker():
+    backend = EmailBackend(alias="email", inliner="inkblot")
+    assert [error.id for error in backend.check()] == ["spire_notify.E012"]
+    with pytest.raises(ImproperlyConfigured, match=r"^spire_notify\.E012: NOTIFY_BACKENDS\['email'\]: unknown inliner 'inkblot'\.$"):
+        backend.validate()
+
+
+@pytest.fixture
+def stylesheet_server():
+    """A local HTTP server serving CSS; it records every request made to it."""
+    requests = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            requests.append(self.path)
+            body = b"td { color: red; }"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/css")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", requests
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+@pytest.fixture
+def project_templates(tmp_path):
+    """A project template directory searched before the app's templates."""
+    def write(name, text):
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+    engine = {"BACKEND": "django.template.backends.django.DjangoTemplates", "DIRS": [tmp_path], "APP_DIRS": True}
+    with override_settings(TEMPLATES=[engine]):
+        yield write
+
+
+EXTERNAL_CSS_TEMPLATE = """{% extends "spire_notify/email/base.html" %}
+{% block content %}<link rel="stylesheet" href="{{ css }}/linked.css">
+<style>@import url("{{ css }}/imported.css"); td { mso-line-height-rule: exactly; -webkit-text-size-adjust: 100%; } </style>
+<table><tr><td>Body</td></tr></table>{% endblock %}"""
+
+
+@pytest.mark.parametrize("inliner", ["premailer", "css_inline"])
+def test_inliners_never_fetch_stylesheets(inliner, stylesheet_server, project_templates):
+    base_url, requests = stylesheet_server
+    project_templates("custom/external.html", EXTERNAL_CSS_TEMPLATE)
+    message = Message(event="e", title="t", template="custom/external.html", context={"css": base_url})
+    html = html_of(render(message, inliner=inliner))
+    assert ">Body</td>" in html
+    assert requests == []
+
+
+def test_premailer_is_quiet_about_vendor_css(project_templates, caplog, capfd):
+    project_templates("custom/external.html", EXTERNAL_CSS_TEMPLATE)
+    message = Message(event="e", title="t", template="custom/external.html", context={"css": "https://x.invalid"})
+    # cssutils' log level is process-wide: start from its noisy default so this test means something.
+    cssutils.log.setLevel(logging.INFO)
+    capfd.readouterr()
+    with caplog.at_level(logging.WARNING):
+        html = html_of(render(message))
+    assert "mso-line-height-rule:exactly" in html
+    assert caplog.records == []
+    assert capfd.readouterr() == ("", "")
+
+
+def test_project_template_overrides_the_default_by_name(project_templates):
+    project_templates(
+        "helpdesk/email/ticket_new.html",
+        '{% extends "spire_notify/email/base.html" %}{% block content %}<p>Ours: {{ target.pk }}</p>{% endblock %}',
+    )
+    rendered = render(ticket_message(pk=9))
+    # Only content is overridden: subject, text and layout come from the default layout.
+    assert rendered.content.subject == "New Help Desk Ticket #9"
+    assert ">Ours: 9</p>" in rendered.body
+    assert "View ticket" not in rendered.body
+
+
+# Recipients and sender
+
+
+def test_recipient_without_an_address_is_not_accepted():
+    backend = EmailBackend(alias="email")
+    assert not backend.accepts(Recipient(user_id=1, email=""))
+    assert backend.accepts(DEVELOPER)
+
+
+@override_settings(DEBUG=False)
+def test_without_debug_email_goes_to_the_recipient_from_default_from_email():
+    email_message = render(ticket_message()).content
+    assert (email_message.from_email, email_message.to) == ("helpdesk@example.com", ["dev@example.com"])
+
+
+@override_settings(DEBUG=True, DEVELOPMENT_EMAIL="inbox@dev.example.com", DEFAULT_FROM_EMAIL="desk@example.org")
+def test_with_debug_every_email_goes_to_development_email():
+    email_message = render(ticket_message()).content
+    assert (email_message.from_email, email_message.to) == ("desk@example.org", ["inbox@dev.example.com"])
+
+
+@override_settings(DEBUG=True, DEVELOPMENT_EMAIL="")
+def test_with_debug_and_no_development_email_nothing_is_addressed_to_a_real_recipient():
+    with pytest.raises(ValueError, match=r"^DEBUG is on and DEVELOPMENT_EMAIL is not set: not sending email\.$"):
+        render(ticket_message())
+
+
+def test_from_email_option_wins_over_the_setting():
+    assert render(ticket_message(), from_email="other@example.com").content.from_email == "other@example.com"
+
+
+def test_render_many_renders_the_body_once_and_addresses_each_recipient():
+    backend = EmailBackend(alias="email", domain="example.com")
+    recipients = [Recipient(user_id=i, email=f"u{i}@example.com") for i in range(3)]
+    renderings = backend.render_many(ticket_message(), recipients)
+    assert [r.content.to for r in renderings] == [["u0@example.com"], ["u1@example.com"], ["u2@example.com"]]
+    assert len({r.body for r in renderings}) == 1
+
+
+@override_settings(MAILERS={"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}})
+def test_unknown_mailer_alias_is_a_check_error():
+    backend = EmailBackend(alias="email", mailer="bulk")
+    assert [(error.id, error.msg) for error in backend.check()] == [
+        ("spire_notify.E013", "NOTIFY_BACKENDS['email']: the mailer 'bulk' is not in MAILERS.")
+    ]
+
+
+# Delivery (database)
+
+
+class RefusingMailBackend(LocMemMailBackend):
+    """Django's locmem mail backend, except that one address makes it fail."""
+
+    def send_messages(self, messages):
+        for message in messages:
+            if "broken@example.com" in message.to:
+                raise RuntimeError("mailbox on fire")
+        return super().send_messages(messages)
+
+
+@pytest.mark.django_db
+@override_settings(
+    ADMINS=["dev@example.com", "broken@example.com", "third@example.com"],
+    MAILERS={"default": {"BACKEND": f"{__name__}.RefusingMailBackend"}},
+)
+def test_a_failing_email_is_errored_with_its_error_and_the_rest_is_delivered(make_user, create_and_deliver):
+    for name in ("dev", "broken", "third"):
+        make_user(name)
+    create_and_deliver()
+    rows = Notification.objects.filter(channel="email").select_related("email").order_by("user__username")
+    assert [(row.email.to_email_address, row.status, row.last_error, row.attempts) for row in rows] == [
+        ("broken@example.com", "errored", "RuntimeError: mailbox on fire", 1),
+        ("dev@example.com", "sent", "", 1),
+        ("third@example.com", "sent", "", 1),
+    ]
+    assert sorted(message.to[0] for message in mail.outbox) == ["dev@example.com", "third@example.com"]
+    assert set(Notification.objects.filter(channel="app").values_list("status", flat=True)) == {"sent"}
+
+
+@pytest.mark.django_db
+def test_delivered_email_end_to_end(developer, manager, create_and_deliver):
+    ticket = create_and_deliver(description="<b>bold?</b>")
+    row = Notification.objects.get(channel="email")
+    url = f"https://example.com/help_desk/page/{ticket.pk}/detail/"
+    assert (row.user, row.status, row.url) == (developer, "sent", url)
+    assert EmailNotification.objects.get().to_email_address == "Dev@example.com"
+    [sent] = mail.outbox
+    assert sent.to == ["Dev@example.com"]
+    assert sent.extra_headers["Message-ID"] == f"<notification.{row.pk}@example.com>"
+    assert ParsedEmailHTML(sent.alternatives[0].content).description == "<b>bold?</b>"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("domain", ["help.example.org", "xn--bcher-kva.example", "localhost:8000"])
+def test_email_url_takes_the_current_sites_domain(domain, developer, create_and_deliver):
+    Site.objects.filter(pk=1).update(domain=domain)
+    Site.objects.clear_cache()
+    try:
+        ticket = create_and_deliver()
+    finally:
+        Site.objects.clear_cache()
+    assert Notification.objects.get(channel="email").url == f"https://{domain}/help_desk/page/{ticket.pk}/detail/"
+    assert f"https://{domain}/help_desk/page/{ticket.pk}/detail/" in mail.outbox[0].body
+
+
+@pytest.mark.django_db
+def test_one_megabyte_description_is_delivered(developer, create_and_deliver):
+    description = ("<script>alert('x')</script> & ünïcödé 😀\n" * 30_000)[:1_000_000]
+    create_and_deliver(description=description)
+    assert Notification.objects.get(channel="email").status == "sent"
+    [sent] = mail.outbox
+    assert ParsedEmailHTML(sent.alternatives[0].content).description == description
+    assert description in sent.body
+
