@@ -6,6 +6,7 @@ from dataclasses import replace
 from django.conf import settings
 from django.core.checks import Error
 from django.core.mail import EmailMultiAlternatives, mailers
+from django.template import engines
 
 from .base import BaseNotificationBackend, Outcome, Rendered, describe_error
 from .templated import Inliner, TemplatedEmail
@@ -158,6 +159,12 @@ class EmailBackend(BaseNotificationBackend):
                 f"NOTIFY_BACKENDS[{self.alias!r}]: the mailer {self.mailer!r} is not in MAILERS.",
                 hint="Name a MAILERS alias in the 'mailer' option, or add that alias to MAILERS.",
                 id="spire_notify.E013",
+            ))
+        if self.engine is not None and self.engine not in engines:
+            errors.append(Error(
+                f"NOTIFY_BACKENDS[{self.alias!r}]: the template engine {self.engine!r} is not in TEMPLATES.",
+                hint="Name the NAME of a TEMPLATES entry in the 'engine' option, or leave it out.",
+                id="spire_notify.E014",
             ))
         if self.inliner not in Inliner.names:
             errors.append(Error(

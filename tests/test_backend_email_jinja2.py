@@ -1,0 +1,97 @@
+"""backends.email with the "engine" option: the same blocks, from the Jinja2 twin templates."""
+
+import pytest
+from django.test import override_settings
+from hypothesis import given
+from hypothesis import strategies as st
+
+from backends.email import EmailBackend
+from spire_notify import Message
+from tests.test_backend_email import (
+    DEVELOPER,
+    ParsedEmailHTML,
+    as_html_reads_it,
+    baseline_tags,
+    descriptions,
+    html_of,
+    ticket_message,
+)
+
+
+def render(message, engine="jinja2", **options):
+    backend = EmailBackend(alias="email", domain="example.com", engine=engine, **options)
+    return backend.render(message, DEVELOPER)
+
+
+def test_jinja2_twin_renders_the_same_email_as_the_django_template():
+    message = ticket_message(pk=12, priority="low", purpose="company", description="Printer <jammed> & hot")
+    jinja2, django = render(message).content, render(message, engine=None).content
+    assert jinja2.subject == django.subject == "[Low] New Help Desk Ticket #12"
+    assert jinja2.body == django.body
+    assert html_of(render(message)) == html_of(render(message, engine=None))
+
+
+def test_extends_renders_the_parents_blocks():
+    html = html_of(render(ticket_message(pk=5)))
+    assert html.startswith("<!DOCTYPE html>")
+    assert "<title>New Help Desk Ticket #5</title>" in html
+    assert ">example.com</td>" in html
+    assert ">View ticket #5</a>" in html
+    assert 'You receive this because of your role on <a href="https://example.com/"' in html
+
+
+def test_layout_alone_renders_title_summary_and_url():
+    rendered = render(Message(event="e", title="Hello & bye", body="World", path="/p/"))
+    assert rendered.content.subject == "Hello & bye"
+    assert rendered.content.body == "Hello & bye\n\nWorld\n\nhttps://example.com/p/"
+    assert ">Hello &amp; bye</h1>\n<p>World</p>" in rendered.body
+
+
+@given(description=descriptions)
+def test_description_appears_escaped_and_never_as_markup(description):
+    rendered = render(ticket_message(description=description))
+    parsed = ParsedEmailHTML(html_of(rendered))
+    assert parsed.description == as_html_reads_it(description)
+    assert parsed.tags_in_description == []
+    assert parsed.tags == baseline_tags()
+    assert f"Description:\n{description}\n\nOpen it: " in rendered.content.body
+
+
+@given(pk=st.integers(min_value=1, max_value=2**63 - 1))
+def test_url_is_absolute(pk):
+    rendered = render(ticket_message(pk=pk))
+    assert rendered.url == f"https://example.com/help_desk/page/{pk}/detail/"
+    assert ParsedEmailHTML(rendered.body).links[0] == rendered.url
+
+
+def test_css_is_inlined():
+    html = html_of(render(ticket_message()))
+    assert "<style" not in html
+    assert ParsedEmailHTML(html).unstyled_classes == []
+
+
+def test_project_jinja2_template_overrides_the_default(tmp_path):
+    (tmp_path / "helpdesk" / "email").mkdir(parents=True)
+    (tmp_path / "helpdesk" / "email" / "ticket_new.html").write_text(
+        '{% extends "spire_notify/email/base.html" %}'
+        "{% block content %}<p>Ours: {{ target.pk }}</p>{% endblock %}"
+    )
+    engine = {
+        "BACKEND": "django.template.backends.jinja2.Jinja2", "NAME": "jinja2",
+        "DIRS": [tmp_path], "APP_DIRS": True,
+    }
+    with override_settings(TEMPLATES=[engine]):
+        rendered = render(ticket_message(pk=9))
+    assert rendered.content.subject == "New Help Desk Ticket #9"
+    assert ">Ours: 9</p>" in rendered.body
+
+
+def test_unknown_engine_is_a_check_error():
+    assert [(error.id, error.msg) for error in EmailBackend(alias="email", engine="mako").check()] == [
+        ("spire_notify.E014", "NOTIFY_BACKENDS['email']: the template engine 'mako' is not in TEMPLATES.")
+    ]
+
+
+@pytest.mark.parametrize("engine", [None, "jinja2"])
+def test_known_engines_pass_the_check(engine):
+    assert EmailBackend(alias="email", engine=engine).check() == []
