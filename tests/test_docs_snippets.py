@@ -1,0 +1,172 @@
+"""Every Python snippet of docs/ runs against the code, so the documentation cannot drift.
+
+The convention, for whoever writes a page:
+
+- ```` ```python ```` blocks are executed, page by page, top to bottom in one namespace (a
+  reader follows a page in order), with the test settings and a database; each block's
+  transaction commits as it would in a shell, so delivery runs.
+- ```` ```python title="settings.py" ```` blocks are settings fragments: they are executed on top
+  of a ``startproject``-like baseline, every name they set must be a setting that Django or
+  spire-notify reads, and what they configure (``NOTIFY_BACKENDS``, ``TASKS``, ``MAILERS``)
+  must build and pass spire-notify's system checks.
+- Any other ```` ```python … ```` block (another ``title=``) must at least compile.
+"""
+
+import copy
+import importlib.util
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.conf import global_settings
+from django.core.checks.registry import registry
+from django.core.mail import mailers
+from django.tasks import task_backends
+from django.test import override_settings
+from django.utils.module_loading import import_string
+
+import tests.settings
+from spire_notify import conf
+from spire_notify.handler import backends
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+OPENING_FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+SETTINGS_TITLE = 'title="settings.py"'
+# Apps of a fresh `django-admin startproject`, which fragments extend with `+=`.
+STARTPROJECT_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+]
+# Set in a settings file but not overridable in a running process.
+NOT_OVERRIDABLE = {"BASE_DIR", "INSTALLED_APPS", "DATABASES"}
+PACKAGES = ("spire_notify", "backends", "helpdesk")
+SETTINGS_READ_IN_CODE = re.compile(r"""settings\.([A-Z][A-Z0-9_]+)|getattr\(settings, ["']([A-Z][A-Z0-9_]+)["']""")
+
+
+@dataclass(frozen=True)
+class Block:
+    page: str
+    line: int  # of the first line of code in the page, 1-based
+    info: str
+    code: str
+
+    @property
+    def id(self):
+        return f"{self.page}:{self.line}"
+
+    def compile(self):
+        # Padding makes tracebacks point at the line of the Markdown file.
+        return compile("\n" * (self.line - 1) + self.code, str(DOCS / self.page), "exec")
+
+
+def fenced_blocks(path):
+    """The fenced code blocks of a Markdown file, indented ones (in admonitions) included."""
+    page = str(path.relative_to(DOCS))
+    lines = path.read_text().splitlines()
+    blocks, index = [], 0
+    while index < len(lines):
+        opening = OPENING_FENCE.match(lines[index])
+        index += 1
+        if not opening:
+            continue
+        indent, fence, start, code = opening["indent"], opening["fence"], index, []
+        while index < len(lines) and lines[index].strip() != fence:
+            code.append(lines[index][len(indent):] if lines[index].startswith(indent) else lines[index])
+            index += 1
+        index += 1
+        blocks.append(Block(page, start + 1, opening["info"].strip(), "\n".join(code) + "\n"))
+    return blocks
+
+
+def all_blocks():
+    return [block for path in sorted(DOCS.rglob("*.md")) for block in fenced_blocks(path)]
+
+
+def is_python(block):
+    return block.info.split(" ")[0] in {"python", "py"}
+
+
+EXECUTED = [block for block in all_blocks() if block.info == "python"]
+FRAGMENTS = [block for block in all_blocks() if is_python(block) and SETTINGS_TITLE in block.info]
+PAGES = sorted({block.page for block in EXECUTED})
+
+
+def known_settings():
+    """Settings Django defines, spire-notify defaults, or the project's code reads."""
+    names = {name for name in dir(global_settings) if name.isupper()}
+    names |= set(conf.DEFAULTS) | {"BASE_DIR", "MAILERS", "NOTIFY_BACKENDS", "SITE_ID"}
+    for package in PACKAGES:
+        for source in (ROOT / package).rglob("*.py"):
+            for match in SETTINGS_READ_IN_CODE.finditer(source.read_text()):
+                names.add(match[1] or match[2])
+    return names
+
+
+def our_check_messages():
+    """The messages of spire-notify's and the help desk's system checks (Django's own need a
+    database connection and say nothing about these settings)."""
+    ours = [check for check in registry.get_checks() if check.__module__.split(".")[0] in PACKAGES]
+    return [message for check in ours for message in check(app_configs=None, databases=None)]
+
+
+def baseline_settings(base_dir):
+    baseline = {
+        name: copy.deepcopy(value) for name, value in vars(tests.settings).items() if name.isupper()
+    }
+    return baseline | {"BASE_DIR": base_dir, "INSTALLED_APPS": list(STARTPROJECT_APPS)}
+
+
+def test_the_docs_have_snippets_of_each_kind():
+    assert "quickstart.md" in PAGES
+    assert any(block.page == "quickstart.md" for block in FRAGMENTS)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", PAGES)
+def test_python_blocks_of_a_page_run_in_order(page, django_capture_on_commit_callbacks):
+    namespace = {"__name__": f"docs.{page}"}
+    for block in (block for block in EXECUTED if block.page == page):
+        with django_capture_on_commit_callbacks(execute=True):
+            exec(block.compile(), namespace)
+
+
+@pytest.mark.parametrize("block", FRAGMENTS, ids=lambda block: block.id)
+def test_settings_fragment_configures_what_it_claims(block, tmp_path):
+    baseline = baseline_settings(tmp_path)
+    namespace = copy.deepcopy(baseline)
+    exec(block.compile(), namespace)
+    changed = {
+        name: value for name, value in namespace.items()
+        if name.isupper() and (name not in baseline or baseline[name] != value)
+    }
+
+    assert changed, "a settings fragment that sets nothing"
+    assert sorted(set(changed) - known_settings()) == []
+    for app in changed.get("INSTALLED_APPS", []):
+        if app is not Ellipsis:
+            assert importlib.util.find_spec(app) or import_string(app), app
+    overridable = {name: value for name, value in changed.items() if name not in NOT_OVERRIDABLE}
+    with override_settings(**overridable):
+        for alias in backends:
+            backends.create_backend(alias)
+        for alias in changed.get("TASKS", {}):
+            task_backends.create_connection(alias)
+        for alias in changed.get("MAILERS", {}):
+            mailers[alias]
+        errors = [
+            f"{message.id}: {message.msg}" for message in our_check_messages() if message.is_serious()
+        ]
+    assert errors == []
+
+
+@pytest.mark.parametrize(
+    "block", [block for block in all_blocks() if is_python(block)], ids=lambda block: block.id
+)
+def test_every_python_block_compiles(block):
+    block.compile()
