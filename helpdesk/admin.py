@@ -1,6 +1,17 @@
 from django.contrib import admin
 
-from .models import HelpDeskTicket
+from .models import HelpDeskTicket, HelpDeskTicketComment
+
+
+class HelpDeskTicketCommentInline(admin.TabularInline):
+    model = HelpDeskTicketComment
+    extra = 0
+    fields = ["author", "body", "created_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        # Comments are added on the ticket page, through the service that notifies participants.
+        return False
 
 
 @admin.register(HelpDeskTicket)
@@ -10,11 +21,18 @@ class HelpDeskTicketAdmin(admin.ModelAdmin):
     search_fields = ["description", "created_by__username"]
     list_select_related = ["created_by"]
     readonly_fields = ["created_at", "updated_at"]
+    inlines = [HelpDeskTicketCommentInline]
 
     def save_model(self, request, obj, form, change):
-        if change:
+        if not change:
+            # New tickets go through the service layer so that they notify like any other.
+            fields = {name: form.cleaned_data[name] for name in form.cleaned_data if name != "created_by"}
+            obj.services.create(created_by=form.cleaned_data.get("created_by") or request.user, **fields)
+            return
+        if "status" not in form.changed_data:
             super().save_model(request, obj, form, change)
             return
-        # New tickets go through the service layer so that they notify like any other.
-        fields = {name: form.cleaned_data[name] for name in form.cleaned_data if name != "created_by"}
-        obj.services.create(created_by=form.cleaned_data.get("created_by") or request.user, **fields)
+        # A status changed here tells the creator, as it does on the ticket page.
+        new_status, obj.status = obj.status, form.initial["status"]
+        super().save_model(request, obj, form, change)
+        obj.services.change_status(new_status, changed_by=request.user)
