@@ -106,17 +106,17 @@ def _clear_model_caches():
 
 
 class RecordingHandler:
-    """Accepts every message, or answers 550 to the recipients in ``reject``."""
+    """Accepts every message, except for the recipients ``refuse`` maps to an SMTP reply."""
 
-    def __init__(self, *, delay=0.0, reject=()):
+    def __init__(self, *, delay=0.0, refuse=None):
         self.delay = delay
-        self.reject = set(reject)
+        self.refuse = dict(refuse or {})
         self.lock = threading.Lock()
         self.received = []  # (Message-ID, recipient) in arrival order
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.reject:
-            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+        if address in self.refuse:
+            return self.refuse[address]
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -136,9 +136,9 @@ class RecordingHandler:
 class SmtpSink:
     """An aiosmtpd server on 127.0.0.1 in a thread of the test process."""
 
-    def __init__(self, **handler_options):
+    def __init__(self, *, port=None, **handler_options):
         self.handler = RecordingHandler(**handler_options)
-        self.port = free_port()
+        self.port = port or free_port()
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
 
     def __enter__(self):
