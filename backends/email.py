@@ -5,6 +5,7 @@ from dataclasses import replace
 
 from django.conf import settings
 from django.core.checks import Error
+from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.template import engines
 
@@ -154,10 +155,11 @@ class EmailBackend(BaseNotificationBackend):
                 hint="Set DEFAULT_FROM_EMAIL, or the email backend's 'from_email' option.",
                 id="spire_notify.E011",
             ))
-        if not self._mailer_is_configured():
+        mailer_problem = self._mailer_problem()
+        if mailer_problem:
             errors.append(Error(
-                f"NOTIFY_BACKENDS[{self.alias!r}]: the mailer {self.mailer!r} is not in MAILERS.",
-                hint="Name a MAILERS alias in the 'mailer' option, or add that alias to MAILERS.",
+                f"NOTIFY_BACKENDS[{self.alias!r}]: {mailer_problem}",
+                hint="Name a MAILERS alias in the 'mailer' option, and check that alias's entry.",
                 id="spire_notify.E013",
             ))
         if self.engine is not None and self.engine not in engines:
@@ -174,11 +176,18 @@ class EmailBackend(BaseNotificationBackend):
             ))
         return errors
 
-    def _mailer_is_configured(self):
-        # Without MAILERS, Django builds its "default" mailer from the EMAIL_* settings.
+    def _mailer_problem(self):
+        """Why the mailer cannot be built, or ``""``; building one opens no connection."""
         if not hasattr(settings, "MAILERS"):
-            return self.mailer == "default"
-        return self.mailer in mailers
+            # Django builds its "default" mailer from the deprecated EMAIL_* settings.
+            return "" if self.mailer == "default" else f"the mailer {self.mailer!r} is not in MAILERS."
+        if self.mailer not in mailers:
+            return f"the mailer {self.mailer!r} is not in MAILERS."
+        try:
+            mailers[self.mailer]
+        except ImproperlyConfigured as error:
+            return str(error)
+        return ""
 
 
 def classify_send_error(error):

@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 
 import cssutils
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.sites.models import Site
 from django.core import mail
@@ -24,15 +25,19 @@ from backends.email import EmailBackend
 from helpdesk.enums import TicketEventType
 from helpdesk.models import HelpDeskTicket
 from spire_notify import Message, Recipient
+from spire_notify.automations import process_notifications
 from spire_notify.models import EmailNotification, Notification
 
+SMTP = "django.core.mail.backends.smtp.EmailBackend"
+LOCMEM_MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 DEVELOPER = Recipient(user_id=1, email="dev@example.com", name="Dev")
 TICKET_PATH = "/help_desk/page/{pk}/detail/"
 
-# Text a description may hold. U+0000 is left out: HTML cannot carry it (parsers replace it with
-# U+FFFD, see test_nul_character_is_replaced_not_a_crash), PostgreSQL cannot store it, and
-# Django's form fields reject it.
-any_text = st.text(alphabet=st.characters(exclude_characters="\x00"))
+# Text a description may hold: any Unicode that UTF-8 can encode (lone surrogates cannot be
+# sent or stored), except U+0000: HTML cannot carry it (parsers replace it with U+FFFD, see
+# test_nul_character_is_replaced_not_a_crash), PostgreSQL cannot store it, and Django's form
+# fields reject it.
+any_text = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00"))
 markup = st.sampled_from([
     "<script>alert(1)</script>", "<b>", "</div>", "</td></tr></table>", "<!--", "-->",
     "<![CDATA[", "]]>", '<img src=x onerror="alert(1)">', "&", "&amp;", "&lt;", "&#60;", "&nbsp;",
@@ -155,6 +160,8 @@ def test_description_appears_escaped_and_never_as_markup(description):
 def test_plain_text_part_holds_the_raw_description(description):
     rendered = render(ticket_message(description=description))
     assert f"Description:\n{description}\n\nOpen it: " in rendered.content.body
+    # And the MIME message that goes over the wire can be built from it.
+    assert rendered.content.message().as_bytes()
 
 
 def test_nul_character_is_replaced_not_a_crash():
@@ -378,11 +385,29 @@ def test_render_many_renders_the_body_once_and_addresses_each_recipient():
     assert len({r.body for r in renderings}) == 1
 
 
-@override_settings(MAILERS={"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}})
-def test_unknown_mailer_alias_is_a_check_error():
-    backend = EmailBackend(alias="email", mailer="bulk")
-    assert [(error.id, error.msg) for error in backend.check()] == [
-        ("spire_notify.E013", "NOTIFY_BACKENDS['email']: the mailer 'bulk' is not in MAILERS.")
+@pytest.mark.parametrize(
+    ("mailers", "mailer", "problem"),
+    [
+        (LOCMEM_MAILERS, "bulk", "the mailer 'bulk' is not in MAILERS."),
+        ({"default": {"BACKEND": SMTP, "OPTIONS": {"hots": "x"}}}, "default", "MAILERS['default']: Unknown options 'hots'."),
+        ({"default": {"BACKEND": "nowhere.Backend"}}, "default",
+         "MAILERS['default']: Could not find BACKEND 'nowhere.Backend': No module named 'nowhere'"),
+    ],
+)
+def test_mailer_that_cannot_be_built_is_a_check_error(mailers, mailer, problem):
+    with override_settings(MAILERS=mailers):
+        errors = EmailBackend(alias="email", mailer=mailer).check()
+    assert [(error.id, error.msg) for error in errors] == [
+        ("spire_notify.E013", f"NOTIFY_BACKENDS['email']: {problem}")
+    ]
+
+
+@override_settings()
+def test_without_mailers_only_the_default_mailer_exists():
+    del settings.MAILERS
+    assert EmailBackend(alias="email").check() == []
+    assert [error.msg for error in EmailBackend(alias="email", mailer="bulk").check()] == [
+        "NOTIFY_BACKENDS['email']: the mailer 'bulk' is not in MAILERS."
     ]
 
 
@@ -453,3 +478,14 @@ def test_one_megabyte_description_is_delivered(developer, create_and_deliver):
     assert ParsedEmailHTML(sent.alternatives[0].content).description == description
     assert description in sent.body
 
+
+
+@pytest.mark.django_db
+@override_settings(MAILERS={"default": {"BACKEND": SMTP, "OPTIONS": {"hots": "x"}}})
+def test_worker_refuses_a_mailer_that_cannot_be_built(developer, create_ticket):
+    create_ticket()
+    with pytest.raises(ImproperlyConfigured) as raised:
+        process_notifications()
+    assert str(raised.value) == "spire_notify.E013: NOTIFY_BACKENDS['email']: MAILERS['default']: Unknown options 'hots'."
+    assert set(Notification.objects.values_list("status", flat=True)) == {"pending"}
+    assert mail.outbox == []

@@ -1,0 +1,159 @@
+"""Delivery over real SMTP: Django's SMTP mail backend talking to an aiosmtpd server on 127.0.0.1."""
+
+import email
+import email.policy
+import socket
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.test import override_settings
+
+from spire_notify.models import Notification
+from tests.test_backend_email import ParsedEmailHTML
+
+pytestmark = pytest.mark.django_db
+
+REFUSED = "gone@example.com"
+UNAVAILABLE = "busy@example.com"
+
+
+class RecordingHandler:
+    """Accepts mail like a relay would, except: refuses REFUSED at RCPT with a 550 and answers
+    451 at DATA for mail to UNAVAILABLE."""
+
+    def __init__(self):
+        self.envelopes = []
+        self.peers = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address == REFUSED:
+            return "550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.peers.append(session.peer)
+        if UNAVAILABLE in envelope.rcpt_tos:
+            return "451 4.3.0 Mailbox temporarily unavailable"
+        self.envelopes.append(envelope)
+        return "250 Message accepted for delivery"
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def smtp_mailers(port):
+    return {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 10},
+        }
+    }
+
+
+@pytest.fixture
+def smtp_server():
+    handler = RecordingHandler()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        with override_settings(MAILERS=smtp_mailers(controller.port)):
+            yield handler
+    finally:
+        controller.stop()
+
+
+def received(envelope):
+    return email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+
+
+def text_of(part):
+    """A text part's content with SMTP's CRLF line ends read back as newlines."""
+    return part.get_content().replace("\r\n", "\n")
+
+
+def email_rows():
+    rows = Notification.objects.filter(channel="email").select_related("email")
+    return sorted((row.email.to_email_address, row.status, row.last_error) for row in rows)
+
+
+@override_settings(DEBUG=False)
+def test_ticket_email_arrives_as_multipart_alternative_with_inline_styles(
+    smtp_server, developer, manager, create_and_deliver
+):
+    ticket = create_and_deliver(description="<script>alert('x')</script>\nSecond line ü")
+    [envelope] = smtp_server.envelopes
+    assert (envelope.mail_from, envelope.rcpt_tos) == ("helpdesk@example.com", ["Dev@example.com"])
+    message = received(envelope)
+    row = Notification.objects.get(channel="email")
+    assert message["From"] == "helpdesk@example.com"
+    assert message["To"] == "Dev@example.com"
+    assert message["Subject"] == f"[High] New Help Desk Ticket #{ticket.pk}"
+    assert message["Message-ID"] == f"<notification.{row.pk}@example.com>"
+    assert message.get_content_type() == "multipart/alternative"
+    text, html = message.iter_parts()
+    assert (text.get_content_type(), html.get_content_type()) == ("text/plain", "text/html")
+    assert "Description:\n<script>alert('x')</script>\nSecond line ü\n" in text_of(text)
+    html_content = text_of(html)
+    parsed = ParsedEmailHTML(html_content)
+    assert "<style" not in html_content
+    assert parsed.unstyled_classes == []
+    assert parsed.description == "<script>alert('x')</script>\nSecond line ü"
+    assert parsed.links[0] == f"https://example.com/help_desk/page/{ticket.pk}/detail/"
+    assert row.status == "sent"
+
+
+@override_settings(DEBUG=True, DEVELOPMENT_EMAIL="dev-inbox@example.com")
+def test_with_debug_the_email_goes_to_development_email(smtp_server, developer, create_and_deliver):
+    create_and_deliver()
+    [envelope] = smtp_server.envelopes
+    assert envelope.rcpt_tos == ["dev-inbox@example.com"]
+    assert received(envelope)["To"] == "dev-inbox@example.com"
+    # The row still says whom the email was for.
+    assert email_rows() == [("Dev@example.com", "sent", "")]
+
+
+@override_settings(ADMINS=["dev@example.com", REFUSED, UNAVAILABLE, "third@example.com"])
+def test_refused_and_unavailable_recipients_are_recorded_and_the_rest_delivered(
+    smtp_server, make_user, create_and_deliver
+):
+    for address in ["dev@example.com", REFUSED, UNAVAILABLE, "third@example.com"]:
+        make_user(address.split("@")[0], email=address)
+    create_and_deliver()
+    assert email_rows() == [
+        (UNAVAILABLE, "errored", "SMTPDataError: 451 4.3.0 Mailbox temporarily unavailable"),
+        ("dev@example.com", "sent", ""),
+        (
+            REFUSED, "failed",
+            "SMTPRecipientsRefused: 550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown",
+        ),
+        ("third@example.com", "sent", ""),
+    ]
+    assert sorted(envelope.rcpt_tos[0] for envelope in smtp_server.envelopes) == [
+        "dev@example.com", "third@example.com",
+    ]
+    # One connection for the whole batch.
+    assert len(set(smtp_server.peers)) == 1
+
+
+def test_unreachable_server_leaves_every_email_errored_for_a_retry(make_user, create_and_deliver):
+    make_user("dev")
+    with override_settings(MAILERS=smtp_mailers(free_port())):
+        create_and_deliver()
+    [(address, status, error)] = email_rows()
+    assert (address, status) == ("dev@example.com", "errored")
+    assert error == "ConnectionRefusedError: [Errno 111] Connection refused"
+    assert Notification.objects.get(channel="app").status == "sent"
+
+
+def test_one_megabyte_description_arrives_escaped(smtp_server, developer, create_and_deliver):
+    description = ("<b>bold?</b> & ünïcödé 😀\n" * 50_000)[:1_000_000]
+    create_and_deliver(description=description)
+    [envelope] = smtp_server.envelopes
+    text, html = received(envelope).iter_parts()
+    assert ParsedEmailHTML(text_of(html)).description == description
+    assert description in text_of(text)
+
