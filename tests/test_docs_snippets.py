@@ -13,6 +13,7 @@ The convention, for whoever writes a page:
 """
 
 import copy
+import inspect
 import importlib.util
 import re
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ from spire_notify.handler import backends
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 OPENING_FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+# pymdownx.snippets' include line: the block shows that file of the repository.
+INCLUDE = re.compile(r'^--8<-- "(?P<path>[^"]+)"$')
 SETTINGS_TITLE = 'title="settings.py"'
 # Apps of a fresh `django-admin startproject`, which fragments extend with `+=`.
 STARTPROJECT_APPS = [
@@ -77,7 +80,9 @@ def fenced_blocks(path):
             continue
         indent, fence, start, code = opening["indent"], opening["fence"], index, []
         while index < len(lines) and lines[index].strip() != fence:
-            code.append(lines[index][len(indent):] if lines[index].startswith(indent) else lines[index])
+            line = lines[index][len(indent):] if lines[index].startswith(indent) else lines[index]
+            include = INCLUDE.match(line.strip())
+            code.append((ROOT / include["path"]).read_text().rstrip("\n") if include else line)
             index += 1
         index += 1
         blocks.append(Block(page, start + 1, opening["info"].strip(), "\n".join(code) + "\n"))
@@ -103,6 +108,8 @@ def known_settings():
     names |= set(conf.DEFAULTS) | {"BASE_DIR", "MAILERS", "NOTIFY_BACKENDS", "SITE_ID"}
     for package in PACKAGES:
         for source in (ROOT / package).rglob("*.py"):
+            if "demo" in source.relative_to(ROOT).parts:
+                continue  # the demo site's own settings are not spire-notify's
             for match in SETTINGS_READ_IN_CODE.finditer(source.read_text()):
                 names.add(match[1] or match[2])
     return names
@@ -119,7 +126,11 @@ def baseline_settings(base_dir):
     baseline = {
         name: copy.deepcopy(value) for name, value in vars(tests.settings).items() if name.isupper()
     }
-    return baseline | {"BASE_DIR": base_dir, "INSTALLED_APPS": list(STARTPROJECT_APPS)}
+    # startproject configures the Django engine only; fragments add Jinja2 themselves.
+    django_engine = [engine for engine in baseline["TEMPLATES"] if engine["BACKEND"].endswith("DjangoTemplates")]
+    return baseline | {
+        "BASE_DIR": base_dir, "INSTALLED_APPS": list(STARTPROJECT_APPS), "TEMPLATES": django_engine,
+    }
 
 
 def test_the_docs_have_snippets_of_each_kind():
@@ -170,3 +181,58 @@ def test_settings_fragment_configures_what_it_claims(block, tmp_path):
 )
 def test_every_python_block_compiles(block):
     block.compile()
+
+
+def check_ids_in_code():
+    """Every system check ID the code can report."""
+    ids = set()
+    for package in PACKAGES:
+        for source in (ROOT / package).rglob("*.py"):
+            text = source.read_text()
+            ids |= {f"{app}.{code}" for app, code in re.findall(r'id="(spire_notify|helpdesk)\.([EWC]\d{3})"', text)}
+            # InvalidNotifyBackend carries the bare code; spire_notify.checks adds the prefix.
+            ids |= {f"spire_notify.{code}" for code in re.findall(r'check_id="([EWC]\d{3})"', text)}
+    return ids
+
+
+def backend_options():
+    """``{backend class path: its OPTIONS}``, from the keyword arguments of each ``__init__``."""
+    from backends.base import BaseNotificationBackend
+
+    options = {}
+    for source in sorted((ROOT / "backends").glob("*.py")):
+        module = importlib.import_module(f"backends.{source.stem}")
+        for backend in vars(module).values():
+            if (isinstance(backend, type) and issubclass(backend, BaseNotificationBackend)
+                    and backend is not BaseNotificationBackend
+                    and backend.__module__ == module.__name__):
+                parameters = inspect.signature(backend.__init__).parameters.values()
+                options[f"{module.__name__}.{backend.__name__}"] = [
+                    parameter.name for parameter in parameters
+                    if parameter.kind is parameter.KEYWORD_ONLY and parameter.name != "alias"
+                ]
+    return options
+
+
+def command_options(name):
+    from django.core.management import load_command_class
+    from django.core.management.base import BaseCommand
+
+    standard = {option for action in BaseCommand().create_parser("manage.py", name)._actions
+                for option in action.option_strings}
+    command = load_command_class("spire_notify", name)
+    return sorted({option for action in command.create_parser("manage.py", name)._actions
+                   for option in action.option_strings if option.startswith("--")} - standard)
+
+
+def test_the_reference_names_every_setting_option_command_option_and_check():
+    reference = (DOCS / "reference.md").read_text()
+    settings_read = {name for name in known_settings() if name.startswith("NOTIFY_")}
+    names = (
+        [f"`{name}`" for name in sorted(settings_read | {"DEVELOPMENT_EMAIL"})]
+        + [f"`{check_id}`" for check_id in sorted(check_ids_in_code())]
+        + [f"### `{path}`" for path in backend_options()]
+        + [f"`{option}`" for options in backend_options().values() for option in options]
+        + [f"`{option}`" for option in command_options("process_notifications")]
+    )
+    assert [name for name in names if name not in reference] == []
