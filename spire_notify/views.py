@@ -2,7 +2,7 @@
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import JsonResponse
+from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -45,7 +45,8 @@ def open_notification(request, pk):
     notification = get_object_or_404(inbox_notifications(request.user), pk=pk)
     _mark_read(notification.pk)
     if is_safe_url(request, notification.url):
-        return redirect(notification.url)
+        # Not redirect(): it would take a URL such as "inbox" for the name of a view.
+        return HttpResponseRedirect(notification.url)
     return redirect("spire_notify:inbox")
 
 
@@ -85,5 +86,5 @@ def _back_to_inbox(request):
     # "next" lets the page keep the user where they were (another inbox page, a ticket).
     next_url = request.POST.get("next", "")
     if is_safe_url(request, next_url):
-        return redirect(next_url)
+        return HttpResponseRedirect(next_url)
     return redirect(reverse("spire_notify:inbox"))
