@@ -3,7 +3,7 @@
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponseRedirect, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -44,10 +44,9 @@ def open_notification(request, pk):
     """Mark the notification read and go to its URL, if that URL stays on this site."""
     notification = get_object_or_404(inbox_notifications(request.user), pk=pk)
     _mark_read(notification.pk)
-    if is_safe_url(request, notification.url):
-        # Not redirect(): it would take a URL such as "inbox" for the name of a view.
-        return HttpResponseRedirect(notification.url)
-    return redirect("spire_notify:inbox")
+    target = safe_url(request, notification.url)
+    # Not redirect(): it would take a URL such as "inbox" for the name of a view.
+    return HttpResponseRedirect(target or reverse("spire_notify:inbox"))
 
 
 @login_required
@@ -67,12 +66,18 @@ def mark_all_read(request):
     return _back_to_inbox(request)
 
 
-def is_safe_url(request, url):
-    """Same host, no other scheme than the request's: ``javascript:``, ``//evil.example`` and
-    other hosts are refused, so a notification cannot send a user off-site."""
-    return bool(url) and url_has_allowed_host_and_scheme(
+def safe_url(request, url):
+    """``url`` if it stays on this site, else ``""``.
+
+    Same host and no other scheme than the request's, so ``javascript:``, ``//evil.example``
+    and other hosts are refused. Django's check strips the URL first and lets "//" pass (no
+    host at all), so the stripped URL is what is checked and returned, and "//" is refused.
+    """
+    url = (url or "").strip()
+    allowed = url_has_allowed_host_and_scheme(
         url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     )
+    return url if allowed and url and not url.startswith("//") else ""
 
 
 def _mark_read(notification_pk):
@@ -84,7 +89,5 @@ def _mark_read(notification_pk):
 
 def _back_to_inbox(request):
     # "next" lets the page keep the user where they were (another inbox page, a ticket).
-    next_url = request.POST.get("next", "")
-    if is_safe_url(request, next_url):
-        return HttpResponseRedirect(next_url)
-    return redirect(reverse("spire_notify:inbox"))
+    target = safe_url(request, request.POST.get("next", ""))
+    return HttpResponseRedirect(target or reverse("spire_notify:inbox"))

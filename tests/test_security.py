@@ -174,6 +174,7 @@ class TestOpeningOnlyFollowsSameSiteUrls:
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(url=st.text(alphabet=st.sampled_from("/\\:.@?#%&=jJavscriptdtm eviltxaple\t\n\r\x00é"), max_size=30))
     @example(url="/\x00/evil.example")
+    @example(url="// ")
     def test_no_url_leads_off_site(self, client, developer, url):
         notification = make_notification(developer, url=url)
         client.force_login(developer)
