@@ -70,7 +70,7 @@ class Project:
         return self.run([sys.executable, "manage.py", "shell", "--verbosity=0", "--command", code])
 
     def append_to(self, filename, code):
-        [path] = [path for path in self.directory.glob(f"*/{filename}") if path.parent.name != ".venv"]
+        [path] = self.directory.glob(f"*/{filename}")
         with path.open("a") as file:
             file.write("\n" + code)
 
