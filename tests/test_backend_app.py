@@ -4,7 +4,7 @@ from itertools import product
 
 import pytest
 from django.contrib.auth import get_user_model
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backends.app import AppBackend
@@ -14,6 +14,9 @@ from helpdesk.enums import TicketEventType
 from helpdesk.models import HelpDeskTicket
 from spire_notify import Message, Recipient
 from spire_notify.models import AppNotification, Notification
+
+# Run time varies with the machine's load; a deadline would only make these properties flaky.
+no_deadline = settings(deadline=None)
 
 PRIORITY_LABELS = {"low": "Low", "medium": "Medium", "high": "High", "urgent": "Urgent"}
 PURPOSE_LABELS = {"app": "App", "company": "Company"}
@@ -36,6 +39,7 @@ def test_choices_have_the_labels_of_the_contract():
 
 
 @pytest.mark.parametrize(("priority", "purpose"), EVERY_PRIORITY_AND_PURPOSE)
+@no_deadline
 @given(pk=ticket_pks)
 def test_body_is_priority_and_purpose_labels_and_url_is_relative(priority, purpose, pk):
     message = ticket_message(pk=pk, priority=priority, purpose=purpose)
@@ -45,6 +49,7 @@ def test_body_is_priority_and_purpose_labels_and_url_is_relative(priority, purpo
     assert rendered.content is None
 
 
+@no_deadline
 @given(title=st.text(), body=st.text(), path=st.text())
 def test_any_message_renders_its_summary_and_path_unchanged(title, body, path):
     message = Message(event="e", title=title, body=body, path=path)

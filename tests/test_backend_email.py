@@ -18,6 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.mail.backends.locmem import EmailBackend as LocMemMailBackend
 from django.test import override_settings
 from hypothesis import example, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis.provisional import domains
 
@@ -27,6 +28,9 @@ from helpdesk.models import HelpDeskTicket
 from spire_notify import Message, Recipient
 from spire_notify.automations import process_notifications
 from spire_notify.models import EmailNotification, Notification
+
+# Rendering time varies with the machine's load; a deadline would only make the properties flaky.
+no_deadline = hypothesis_settings(deadline=None)
 
 SMTP = "django.core.mail.backends.smtp.EmailBackend"
 LOCMEM_MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
@@ -121,6 +125,7 @@ def baseline_tags():
 # Rendering: URLs
 
 
+@no_deadline
 @given(pk=st.integers(min_value=1, max_value=2**63 - 1), domain=domains())
 def test_url_is_https_domain_and_the_ticket_path(pk, domain):
     backend = EmailBackend(alias="email", domain=domain)
@@ -145,6 +150,7 @@ def test_message_without_a_path_has_no_url_and_no_button():
 # Rendering: the description, escaped
 
 
+@no_deadline
 @given(description=descriptions)
 @example(description="<script>alert('x')</script>")
 @example(description="</div><div class=\"description\">forged</div>")
@@ -156,6 +162,7 @@ def test_description_appears_escaped_and_never_as_markup(description):
     assert parsed.tags == baseline_tags()
 
 
+@no_deadline
 @given(description=descriptions)
 def test_plain_text_part_holds_the_raw_description(description):
     rendered = render(ticket_message(description=description))
@@ -181,6 +188,7 @@ def test_one_megabyte_description_is_escaped_whole():
 # Rendering: subject and headers
 
 
+@no_deadline
 @given(title=any_text)
 @example(title="Hi\r\nBcc: victim@example.com")
 @example(title="Hi\nContent-Type: text/plain")
