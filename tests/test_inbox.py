@@ -213,3 +213,15 @@ class TestMarkingRead:
         assert response["Location"] == INBOX
         assert (unread(developer), unread(requester)) == (0, 2)
         assert dev_client.get(UNREAD_COUNT).json() == {"unread": 0}
+
+
+@pytest.mark.parametrize(("age", "shown"), [
+    (timedelta(seconds=59), "just now"),
+    (timedelta(minutes=5, seconds=10), "5\xa0minutes ago"),
+    (timedelta(days=1, hours=2), "1\xa0day, 2\xa0hours ago"),
+])
+def test_times_are_relative(age, shown):
+    html = Template("{% load notification_tags %}{{ moment|ago }}").render(
+        Context({"moment": timezone.now() - age})
+    )
+    assert html == shown

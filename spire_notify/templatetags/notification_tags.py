@@ -1,8 +1,13 @@
-"""``{% load notification_tags %}{% notification_badge %}``: the unread count for any navbar."""
+"""``{% load notification_tags %}``: ``{% notification_badge %}``, the unread count for any navbar,
+and the ``ago`` filter of the inbox's times."""
+
+from datetime import timedelta
 
 from django import template
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.timesince import timesince
 
 from ..views import unread_count
 
@@ -29,3 +34,11 @@ def notification_badge(context):
         "count_url": reverse("spire_notify:unread_count"),
         "poll_milliseconds": int(poll_seconds * 1000),
     }
+
+
+@register.filter
+def ago(moment):
+    """ "just now" for the last minute, else "5 minutes ago": the inbox's time of a notification."""
+    if timezone.now() - moment < timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(moment)} ago"

@@ -1,0 +1,189 @@
+"""The seed's story in a real browser: a requester files a ticket, a developer sees the badge,
+opens the notification and lands on the ticket; a manager sees it in-app only.
+
+Drives Debian's chromium (never a downloaded browser) against the app served on 127.0.0.1 by
+this test. Screenshots go to ``screenshots/`` at the repository root.
+"""
+
+import re
+from pathlib import Path
+
+import pytest
+from django.core import mail
+from pytest_django.live_server_helper import LiveServer
+
+from helpdesk.models import HelpDeskTicket
+from spire_notify.models import Notification
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
+LAUNCH_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+WAIT_MS = 15_000
+
+pytestmark = [
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)",
+    ),
+    pytest.mark.urls("tests.browser.urls"),
+    pytest.mark.timeout(180),
+]
+
+
+@pytest.fixture
+def server(transactional_db, settings):
+    # The badge polls every second here, so the test waits seconds, not the default 15.
+    settings.NOTIFY_BADGE_POLL_SECONDS = 1
+    served = LiveServer("127.0.0.1")
+    yield served
+    served.stop()
+
+
+@pytest.fixture
+def browser(server, monkeypatch):
+    # Depends on the server so that it closes first: pages still polling the badge would
+    # otherwise reach a server that is shutting down.
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls of the test
+    # between browser steps are still plain synchronous code.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def open_as(browser, server):
+    """A page in its own browser context (its own cookies), signed in as ``user``."""
+
+    def open_as(user, path="/notifications/"):
+        context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=server.url)
+        page = context.new_page()
+        page.goto(path)
+        page.get_by_label("Username").fill(user.username)
+        page.get_by_label("Password").fill("pw")
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(f"**{path}")
+        return page
+
+    return open_as
+
+
+def screenshot(page, name):
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+
+
+def test_a_new_ticket_reaches_the_developer_live_and_the_manager_in_app_only(
+    open_as, make_user, manager, server
+):
+    from playwright.sync_api import expect
+
+    developer = make_user("dev", email="Dev@Example.com", is_staff=True)
+    requester = make_user("requester", first_name="Ada", last_name="Lovelace")
+
+    developer_page = open_as(developer)
+    badge = developer_page.locator("[data-unread-count]")
+    expect(badge).to_have_text("0")
+    expect(badge).to_be_hidden()
+    # Set on this document: still there later means the page was never reloaded.
+    developer_page.evaluate("window.openedOnce = true")
+
+    requester_page = open_as(requester, "/help_desk/new/")
+    requester_page.get_by_label("Purpose").select_option("app")
+    requester_page.get_by_label("Priority").select_option("high")
+    requester_page.get_by_label("Description").fill(
+        "Login page throws a 500 error for SSO users.\n\nIt started after Monday's deploy."
+    )
+    requester_page.get_by_role("button", name="Create ticket").click()
+    ticket = HelpDeskTicket.objects.get()
+    detail_path = f"/help_desk/page/{ticket.pk}/detail/"
+    requester_page.wait_for_url(f"**{detail_path}")
+    expect(requester_page.get_by_role("heading", level=1)).to_have_text(f"Ticket #{ticket.pk}")
+
+    expect(badge).to_have_text("1", timeout=WAIT_MS)
+    expect(badge).to_be_visible()
+    assert developer_page.evaluate("window.openedOnce") is True
+
+    developer_page.get_by_role("link", name=re.compile("^Notifications")).click()
+    developer_page.wait_for_url("**/notifications/")
+    title = f"New Help Desk Ticket #{ticket.pk}"
+    item = developer_page.locator("li.notification", has_text=title)
+    expect(item).to_have_class(re.compile("is-unread"))
+    expect(item).to_contain_text("Priority: High - Purpose: App")
+    screenshot(developer_page, "inbox")
+
+    item.locator("button.notification-link").click()
+    developer_page.wait_for_url(f"**{detail_path}")
+    expect(developer_page.get_by_role("heading", level=1)).to_have_text(f"Ticket #{ticket.pk}")
+    expect(badge).to_have_text("0")
+    expect(badge).to_be_hidden()
+    screenshot(developer_page, "ticket_detail")
+
+    manager_page = open_as(manager)
+    expect(manager_page.locator("li.notification", has_text=title)).to_contain_text(
+        "Priority: High - Purpose: App"
+    )
+    expect(manager_page.locator("[data-unread-count]")).to_have_text("1")
+    assert sorted(Notification.objects.filter(user=manager).values_list("channel", "status")) == [
+        ("app", "sent")
+    ]
+    assert [message.to for message in mail.outbox] == [["Dev@example.com"]]
+    assert mail.outbox[0].subject == f"[High] {title}"
+
+    developer_page.get_by_role("link", name="Email previews").click()
+    developer_page.get_by_role("link", name="django preview of helpdesk/email/ticket_new.html").click()
+    expect(developer_page.locator('[data-preview="subject"]')).to_have_text(
+        "[High] New Help Desk Ticket #1042"
+    )
+    expect(
+        developer_page.frame_locator("iframe.preview-frame").get_by_role("link", name="View ticket #1042")
+    ).to_be_visible()
+    screenshot(developer_page, "email_preview")
+
+
+def test_the_developer_moves_the_ticket_and_the_requester_sees_it_live(
+    open_as, create_ticket, requester, make_user, server
+):
+    from playwright.sync_api import expect
+
+    developer = make_user("dev", email="Dev@Example.com")
+    ticket = create_ticket()
+    requester_page = open_as(requester, f"/help_desk/page/{ticket.pk}/detail/")
+    badge = requester_page.locator("[data-unread-count]")
+    expect(badge).to_have_text("0")
+
+    developer_page = open_as(developer, f"/help_desk/page/{ticket.pk}/detail/")
+    developer_page.get_by_label("Status", exact=True).select_option("in_progress")
+    developer_page.get_by_role("button", name="Update status").click()
+    expect(developer_page.get_by_role("status")).to_have_text(f"Ticket #{ticket.pk} is now In Progress.")
+    developer_page.get_by_label("Add a comment").fill("Found it: the SSO callback drops the session cookie.")
+    developer_page.get_by_role("button", name="Comment").click()
+    expect(developer_page.locator(".comment-body")).to_have_text(
+        "Found it: the SSO callback drops the session cookie."
+    )
+
+    expect(badge).to_have_text("2", timeout=WAIT_MS)
+    requester_page.get_by_role("link", name=re.compile("^Notifications")).click()
+    expect(requester_page.locator("li.notification .notification-body")).to_have_text([
+        "dev: Found it: the SSO callback drops the session cookie.",
+        "Your ticket is now In Progress",
+    ])
+    assert sorted(message.subject for message in mail.outbox if message.to == ["requester@example.com"]) == [
+        f"Help Desk Ticket #{ticket.pk} updated: In Progress",
+        f"New comment on Help Desk Ticket #{ticket.pk}",
+    ]
+    screenshot(requester_page, "inbox_requester")
+
+    requester_page.set_viewport_size({"width": 390, "height": 844})
+    screenshot(requester_page, "inbox_phone")
+    requester_page.get_by_role("link", name="Tickets", exact=True).click()
+    expect(requester_page.locator("table.data tbody tr")).to_have_count(1)
+    screenshot(requester_page, "ticket_list_phone")
