@@ -1,7 +1,9 @@
+"""Signals of delivery, sent with ``send_robust``: a receiver that raises is logged on the
+``spire_notify`` logger and changes nothing about delivery."""
+
 from django.dispatch import Signal
 
-# Sent after a delivery is recorded, with ``notification``. Receivers run through
-# send_robust: one that raises is logged and does not affect delivery.
+# Sent after a delivery is recorded as "sent", with ``notification``.
 notification_sent = Signal()
 # Sent when a notification is given up (status "failed"), with ``notification`` and ``error``.
 notification_failed = Signal()
