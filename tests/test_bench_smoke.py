@@ -1,0 +1,66 @@
+"""The bench keeps working: its smoke mode runs end to end and fills the table.
+
+No timing is asserted (a shared CI machine makes them noise); query counts are exact, so the
+rows that are counts are held to their targets.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.__main__ import postgres_unreachable
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCHMARKS = ["P1", "P2", "P3", "P4", "P5", "P6"]
+
+
+def run_smoke(database, tmp_path):
+    results_file = tmp_path / "results.json"
+    finished = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--db", database, "--json", str(results_file)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    return finished.stdout, json.loads(results_file.read_text())[database]
+
+
+def rows_of(result, benchmark):
+    return [row for row in result["rows"] if row["id"] == benchmark]
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def smoke_run(request, tmp_path_factory):
+    """One smoke run per database, shared by the tests of this module."""
+    if request.param == "postgres" and (reason := postgres_unreachable()):
+        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 is unreachable, so its half of the bench is skipped: {reason}")
+    return run_smoke(request.param, tmp_path_factory.mktemp(request.param))
+
+
+@pytest.mark.timeout(600)
+def test_smoke_run_prints_the_machine_and_a_row_per_benchmark(smoke_run):
+    output, result = smoke_run
+    assert output.startswith("$ python -m bench --smoke\n")
+    assert "machine: " in output and " cores, " in output
+    assert "| id | db " in output
+    assert result["errors"] == {}
+    assert sorted({row["id"] for row in result["rows"]}) == BENCHMARKS
+    assert all(row["what"] != "failed" for row in result["rows"])
+
+
+@pytest.mark.timeout(600)
+def test_smoke_run_query_counts_do_not_grow(smoke_run):
+    _, result = smoke_run
+    [creation] = rows_of(result, "P1")
+    counts = creation["values"]["queries"]
+    assert list(counts) == ["1", "10", "100", "1000"]
+    assert len(set(counts.values())) == 1
+    pages = rows_of(result, "P6")
+    measured = [page for page in pages if page["values"]]
+    assert measured, pages
+    for page in measured:
+        assert list(page["values"]["queries"]) == ["10", "1000"]
+        assert len(set(page["values"]["queries"].values())) == 1
+        assert max(page["values"]["queries"].values()) <= 6
