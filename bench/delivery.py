@@ -17,20 +17,21 @@ from .measure import Row, Stopwatch, TimeAccumulator, median
 
 
 def _ours(message, users):
-    """End to end: write the rows, then one worker delivers them; returns (total, rendering)."""
+    """Write the rows, then one worker delivers them: ``(writing, worker, rendering)`` seconds."""
     backend = backends["email"]
     backend.render_many = TimeAccumulator(backend.render_many)
     try:
-        with Stopwatch() as watch:
+        with Stopwatch() as writing:
             with transaction.atomic():
                 notify(message, {user: ["email"] for user in users})
+        with Stopwatch() as worker:
             counts = process_notifications()
     finally:
         rendering = backend.render_many.seconds
         del backend.render_many
     assert counts["sent"] == len(users), f"P3 delivered {counts}, not {len(users)} emails"
     Notification.objects.all().delete()
-    return watch.seconds, rendering
+    return writing.seconds, worker.seconds, rendering
 
 
 def _flattened_emails(message, users):
@@ -82,20 +83,20 @@ def p3_delivery(count, runs):
     message = population.new_ticket_message(population.quiet_ticket())
     flattened = _flattened_emails(message, users)
     times = {"ours": [], "ours_sending": [], "raw": [], "post_office": []}
-    for timed in (False, *[True] * runs):
-        total, rendering = _ours(message, users)
+    # The sizes are large enough that the first round needs no separate warm-up.
+    for _ in range(runs):
+        writing, worker, rendering = _ours(message, users)
         raw = _raw(flattened)
         post_office = _post_office(message, users)
-        if timed:
-            times["ours"].append(total)
-            times["ours_sending"].append(total - rendering)
-            times["raw"].append(raw)
-            times["post_office"].append(post_office)
+        times["ours"].append(writing + worker)
+        times["ours_sending"].append(worker - rendering)
+        times["raw"].append(raw)
+        times["post_office"].append(post_office)
     ours, sending, raw, post_office = (median(times[key]) for key in times)
     sending_rate, raw_rate = count / sending, count / raw
     return [
         Row(
-            id="P3", what=f"{count:,} emails, one worker, rendering excluded vs raw smtplib",
+            id="P3", what=f"{count:,} emails delivered by one worker, rendering excluded, vs raw smtplib",
             ours=f"{sending_rate:,.0f} msg/s", baseline=f"{raw_rate:,.0f} msg/s",
             ratio=f"{sending_rate / raw_rate:.0%} of raw", target="≥ 80% of raw",
             met=sending_rate / raw_rate >= 0.8, values={"ours": sending, "baseline": raw},
