@@ -25,7 +25,7 @@ from django.db import connections
 ROOT = Path(__file__).resolve().parent.parent
 ON_POSTGRES = os.environ.get("SPIRE_TEST_DB") == "postgres"
 postgres_only = pytest.mark.skipif(
-    not ON_POSTGRES, reason="PostgreSQL only: run with SPIRE_TEST_DB=postgres (SKIP LOCKED claims)"
+    not ON_POSTGRES, reason="needs PostgreSQL: run with SPIRE_TEST_DB=postgres"
 )
 
 

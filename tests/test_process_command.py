@@ -64,7 +64,7 @@ def test_batch_size_must_be_positive():
         run("--batch-size", "0")
 
 
-@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 @override_settings(TASKS=DUMMY_TASKS)
 def test_loop_stops_cleanly_after_the_current_batch(shared_db, stop_signal):
     seed_email_notifications(60)
