@@ -7,10 +7,9 @@ from django.conf import settings
 from django.core.checks import Error
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMultiAlternatives, mailers
-from django.template import engines
 
 from .base import BaseNotificationBackend, Outcome, Rendered, describe_error
-from .templated import Inliner, TemplatedEmail
+from .templated import Inliner, TemplatedEmail, template_errors
 
 DEFAULT_TEMPLATE = "spire_notify/email/notification.html"
 
@@ -162,12 +161,7 @@ class EmailBackend(BaseNotificationBackend):
                 hint="Name a MAILERS alias in the 'mailer' option, and check that alias's entry.",
                 id="spire_notify.E013",
             ))
-        if self.engine is not None and self.engine not in engines:
-            errors.append(Error(
-                f"NOTIFY_BACKENDS[{self.alias!r}]: the template engine {self.engine!r} is not in TEMPLATES.",
-                hint="Name the NAME of a TEMPLATES entry in the 'engine' option, or leave it out.",
-                id="spire_notify.E014",
-            ))
+        errors.extend(template_errors(self.alias, self.template, self.engine))
         if self.inliner not in Inliner.names:
             errors.append(Error(
                 f"NOTIFY_BACKENDS[{self.alias!r}]: unknown inliner {self.inliner!r}.",

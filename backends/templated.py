@@ -11,7 +11,8 @@ import logging
 from dataclasses import dataclass
 
 import cssutils
-from django.template import engines
+from django.core.checks import Error
+from django.template import TemplateDoesNotExist, TemplateSyntaxError, engines
 from django.template.backends.django import Template as DjangoTemplate
 from django.template.loader import get_template
 from django.utils.html import strip_tags
@@ -38,20 +39,63 @@ class TemplatedEmail(BaseEmailMessage):
         self.engine = engine
 
     def render(self):
-        template = self._load_template()
+        template = load_template(self.template_name, self.engine)
         blocks = render_blocks(template, self.get_context_data())
         # A subject is a header: one line, whitespace folded, whatever the template produced.
         self.subject = " ".join(blocks["subject"].split())
         self.html = blocks["html_body"].strip()
         self.body = blocks["text_body"].strip() or text_from_html(self.html)
 
-    def _load_template(self):
-        if self.engine is None:
-            return get_template(self.template_name)
-        return engines[self.engine].get_template(self.template_name)
-
     def content(self) -> EmailContent:
         return EmailContent(subject=self.subject, text=self.body, html=self.html or "")
+
+
+def load_template(name, engine=None):
+    """``name`` from the ``TEMPLATES`` engine named ``engine``, or from the first that has it."""
+    if engine is None:
+        return get_template(name)
+    return engines[engine].get_template(name)
+
+
+def autoescapes(template) -> bool:
+    """Whether ``template`` escapes what it renders: user text must never become markup."""
+    if isinstance(template, DjangoTemplate):
+        # django-render-block renders in a fresh Context, which always autoescapes.
+        return True
+    autoescape = template.template.environment.autoescape
+    return bool(autoescape(template.template.name) if callable(autoescape) else autoescape)
+
+
+def template_errors(alias, name, engine=None) -> list[Error]:
+    """System check errors about rendering email from template ``name`` with ``engine``."""
+    prefix = f"NOTIFY_BACKENDS[{alias!r}]:"
+    if engine is not None and engine not in engines:
+        return [Error(
+            f"{prefix} the template engine {engine!r} is not in TEMPLATES.",
+            hint="Name the NAME of a TEMPLATES entry in the 'engine' option, or leave it out.",
+            id="spire_notify.E014",
+        )]
+    try:
+        template = load_template(name, engine)
+    except TemplateDoesNotExist:
+        problem = f"the template {name!r} does not exist."
+    except TemplateSyntaxError as error:
+        # Django's Jinja2 backend wraps the engine's own error, whose text is the readable one.
+        problem = f"the template {name!r} cannot be compiled: {error.__cause__ or error}"
+    else:
+        if autoescapes(template):
+            return []
+        return [Error(
+            f"{prefix} the template engine of {name!r} does not autoescape, so text such as a "
+            "ticket's description would reach the email's HTML as markup.",
+            hint="Leave 'autoescape' on in that TEMPLATES entry's OPTIONS.",
+            id="spire_notify.E016",
+        )]
+    return [Error(
+        f"{prefix} {problem}",
+        hint="Create the template, or name an existing one in the 'template' option.",
+        id="spire_notify.E015",
+    )]
 
 
 def render_blocks(template, context) -> dict[str, str]:

@@ -497,3 +497,30 @@ def test_worker_refuses_a_mailer_that_cannot_be_built(developer, create_ticket):
     assert str(raised.value) == "spire_notify.E013: NOTIFY_BACKENDS['email']: MAILERS['default']: Unknown options 'hots'."
     assert set(Notification.objects.values_list("status", flat=True)) == {"pending"}
     assert mail.outbox == []
+
+
+def test_template_that_does_not_compile_is_a_check_error(project_templates, tmp_path):
+    project_templates("broken.html", "{% block subject %}unclosed")
+    errors = EmailBackend(alias="email", template="broken.html").check()
+    assert [(error.id, error.msg) for error in errors] == [(
+        "spire_notify.E015",
+        f"NOTIFY_BACKENDS['email']: the template 'broken.html' cannot be compiled: Template: "
+        f"{tmp_path / 'broken.html'}, Unclosed tag on line 1: 'block'. Looking for one of: endblock.",
+    )]
+
+
+def test_template_that_does_not_exist_is_a_check_error():
+    errors = EmailBackend(alias="email", template="nowhere/email.html").check()
+    assert [(error.id, error.hint) for error in errors] == [
+        ("spire_notify.E015", "Create the template, or name an existing one in the 'template' option.")
+    ]
+
+
+@override_settings(TEMPLATES=[{
+    "BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True, "OPTIONS": {"autoescape": False},
+}])
+def test_django_engine_without_autoescape_still_escapes_email():
+    # Blocks are rendered in a fresh Context, which escapes whatever the engine's option says.
+    assert EmailBackend(alias="email").check() == []
+    parsed = ParsedEmailHTML(html_of(render(ticket_message(description="<i>x</i>"))))
+    assert (parsed.description, parsed.tags) == ("<i>x</i>", baseline_tags())

@@ -1,6 +1,8 @@
 """backends.email with the "engine" option: the same blocks, from the Jinja2 twin templates."""
 
+import jinja2
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -100,3 +102,48 @@ def test_unknown_engine_is_a_check_error():
 @pytest.mark.parametrize("engine", [None, "jinja2"])
 def test_known_engines_pass_the_check(engine):
     assert EmailBackend(alias="email", engine=engine).check() == []
+
+
+def jinja2_engine(**options):
+    return [{"BACKEND": "django.template.backends.jinja2.Jinja2", "NAME": "jinja2", "APP_DIRS": True, "OPTIONS": options}]
+
+
+@pytest.mark.parametrize(
+    "autoescape", [False, jinja2.select_autoescape(enabled_extensions=("xml",), default=False)]
+)
+def test_engine_that_does_not_autoescape_is_a_check_error_and_stops_the_worker(autoescape):
+    with override_settings(TEMPLATES=jinja2_engine(autoescape=autoescape)):
+        backend = EmailBackend(alias="email", engine="jinja2")
+        errors = backend.check()
+        with pytest.raises(ImproperlyConfigured, match=r"^spire_notify\.E016: "):
+            backend.validate()
+    assert [(error.id, error.msg) for error in errors] == [(
+        "spire_notify.E016",
+        "NOTIFY_BACKENDS['email']: the template engine of 'spire_notify/email/notification.html' does "
+        "not autoescape, so text such as a ticket's description would reach the email's HTML as markup.",
+    )]
+
+
+def test_engine_that_autoescapes_html_by_extension_passes():
+    with override_settings(TEMPLATES=jinja2_engine(autoescape=jinja2.select_autoescape(["html"]))):
+        assert EmailBackend(alias="email", engine="jinja2").check() == []
+
+
+def test_template_that_does_not_exist_is_a_check_error():
+    errors = EmailBackend(alias="email", engine="jinja2", template="nowhere/email.html").check()
+    assert [(error.id, error.msg) for error in errors] == [
+        ("spire_notify.E015", "NOTIFY_BACKENDS['email']: the template 'nowhere/email.html' does not exist.")
+    ]
+
+
+def test_template_that_does_not_compile_is_a_check_error(tmp_path):
+    (tmp_path / "broken.html").write_text("{% block subject %}unclosed")
+    engine = jinja2_engine()[0] | {"DIRS": [tmp_path]}
+    with override_settings(TEMPLATES=[engine]):
+        errors = EmailBackend(alias="email", engine="jinja2", template="broken.html").check()
+    assert [(error.id, error.msg) for error in errors] == [(
+        "spire_notify.E015",
+        "NOTIFY_BACKENDS['email']: the template 'broken.html' cannot be compiled: Unexpected end of "
+        "template. Jinja was looking for the following tags: 'endblock'. The innermost block that "
+        "needs to be closed is 'block'.",
+    )]
