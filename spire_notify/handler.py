@@ -44,6 +44,17 @@ class NotifyBackendsHandler:
         config = self.settings[alias]
         if not isinstance(config, dict) or not config.get("BACKEND"):
             raise InvalidNotifyBackend(alias, "no 'BACKEND' is set.", check_id="E002")
+        unknown_keys = sorted(set(config) - {"BACKEND", "OPTIONS"})
+        if unknown_keys:
+            # A misspelt "OPTIONS" would otherwise drop every option without a word.
+            raise InvalidNotifyBackend(
+                alias,
+                f"unknown key {unknown_keys[0]!r}; an entry has only 'BACKEND' and 'OPTIONS'.",
+                check_id="E001",
+            )
+        options = config.get("OPTIONS", {})
+        if not isinstance(options, dict):
+            raise InvalidNotifyBackend(alias, "'OPTIONS' must be a dict.", check_id="E001")
         path = config["BACKEND"]
         try:
             backend_class = import_string(path)
@@ -57,7 +68,6 @@ class NotifyBackendsHandler:
                 f"{path!r} is not a subclass of backends.base.BaseNotificationBackend.",
                 check_id="E004",
             )
-        options = config.get("OPTIONS", {})
         return backend_class(alias=alias, **options)
 
     def reset(self):

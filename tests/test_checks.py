@@ -47,6 +47,12 @@ def test_default_backends_pass_when_notify_backends_is_unset():
             'Give the alias a "BACKEND", e.g. "backends.email.EmailBackend".',
         ),
         (
+            {"BACKEND": EMAIL, "OPTIONS": "premailer"},
+            "spire_notify.E001",
+            "NOTIFY_BACKENDS['email']: 'OPTIONS' must be a dict.",
+            'NOTIFY_BACKENDS maps aliases to {"BACKEND": "dotted.path", "OPTIONS": {...}}.',
+        ),
+        (
             {"BACKEND": "backends.nowhere.Backend"},
             "spire_notify.E003",
             "NOTIFY_BACKENDS['email']: could not import 'backends.nowhere.Backend': "

@@ -72,6 +72,16 @@ def test_unknown_alias():
             "E002",
         ),
         (
+            {"BACKEND": "backends.email.EmailBackend", "OPTION": {"mailer": "bulk"}},
+            "NOTIFY_BACKENDS['email']: unknown key 'OPTION'; an entry has only 'BACKEND' and 'OPTIONS'.",
+            "E001",
+        ),
+        (
+            {"BACKEND": "backends.email.EmailBackend", "OPTIONS": [("mailer", "bulk")]},
+            "NOTIFY_BACKENDS['email']: 'OPTIONS' must be a dict.",
+            "E001",
+        ),
+        (
             {"BACKEND": "backends.nowhere.Backend"},
             "NOTIFY_BACKENDS['email']: could not import 'backends.nowhere.Backend': "
             "No module named 'backends.nowhere'",
