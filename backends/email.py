@@ -162,6 +162,10 @@ class EmailBackend(BaseNotificationBackend):
                 id="spire_notify.E013",
             ))
         errors.extend(template_errors(self.alias, self.template, self.engine))
+        if not self.domain:
+            from spire_notify.checks import site_errors
+
+            errors.extend(site_errors(self.alias))
         if self.inliner not in Inliner.names:
             errors.append(Error(
                 f"NOTIFY_BACKENDS[{self.alias!r}]: unknown inliner {self.inliner!r}.",

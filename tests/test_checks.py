@@ -148,14 +148,18 @@ def test_unknown_inliner():
     )
 
 
+def without_sites():
+    return [app for app in settings.INSTALLED_APPS if app != "django.contrib.sites"]
+
+
 def test_sites_framework_missing():
-    apps = [app for app in settings.INSTALLED_APPS if app != "django.contrib.sites"]
-    with override_settings(INSTALLED_APPS=apps):
+    with override_settings(INSTALLED_APPS=without_sites()):
         error = only_message()
     assert error == Error(
-        "django.contrib.sites is not in INSTALLED_APPS; absolute URLs in email need the current "
-        "Site's domain.",
-        hint='Add "django.contrib.sites" to INSTALLED_APPS and set SITE_ID.',
+        "NOTIFY_BACKENDS['email']: django.contrib.sites is not in INSTALLED_APPS; absolute URLs "
+        "in email need the current Site's domain.",
+        hint='Add "django.contrib.sites" to INSTALLED_APPS and set SITE_ID, or give the backend '
+             'a "domain" option.',
         id="spire_notify.E020",
     )
 
@@ -164,11 +168,35 @@ def test_sites_framework_missing():
 def test_site_id_missing():
     del settings.SITE_ID
     assert only_message() == Error(
-        "SITE_ID is not set; outside a request there is no current Site to take the domain of "
-        "email links from.",
-        hint="Set SITE_ID = 1 (and the Site's domain in the admin).",
+        "NOTIFY_BACKENDS['email']: SITE_ID is not set; outside a request there is no current Site "
+        "to take the domain of email links from.",
+        hint="Set SITE_ID = 1 (and the Site's domain in the admin), or give the backend a "
+             '"domain" option.',
         id="spire_notify.E021",
     )
+
+
+@pytest.mark.parametrize(
+    "backends",
+    [
+        {"app": {"BACKEND": "backends.app.AppBackend"}},
+        {"email": {"BACKEND": EMAIL, "OPTIONS": {"domain": "help.example.com"}}},
+    ],
+)
+def test_sites_are_needed_only_by_an_email_backend_without_a_domain(backends):
+    with override_settings(INSTALLED_APPS=without_sites(), NOTIFY_BACKENDS=backends):
+        assert our_messages() == []
+    with override_settings(SITE_ID=None, NOTIFY_BACKENDS=backends):
+        assert our_messages() == []
+
+
+@pytest.mark.django_db
+def test_worker_refuses_without_site_id_before_claiming_anything(developer, create_ticket):
+    create_ticket()
+    with override_settings(SITE_ID=None):
+        with pytest.raises(ImproperlyConfigured, match=r"^spire_notify\.E021: "):
+            process_notifications()
+    assert list(Notification.objects.values_list("status", "attempts", "last_error")) == [("pending", 0, "")] * 2
 
 
 @override_settings(ADMINS=[
