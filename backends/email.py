@@ -9,7 +9,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMultiAlternatives, mailers
 
 from .base import BaseNotificationBackend, Outcome, Rendered, describe_error
-from .templated import Inliner, TemplatedEmail, template_errors
+from .templated import Inliner, TemplatedEmail, inliner_errors, template_errors
 
 DEFAULT_TEMPLATE = "spire_notify/email/notification.html"
 
@@ -166,12 +166,7 @@ class EmailBackend(BaseNotificationBackend):
             from spire_notify.checks import site_errors
 
             errors.extend(site_errors(self.alias))
-        if self.inliner not in Inliner.names:
-            errors.append(Error(
-                f"NOTIFY_BACKENDS[{self.alias!r}]: unknown inliner {self.inliner!r}.",
-                hint="Use 'premailer', 'css_inline' or None.",
-                id="spire_notify.E012",
-            ))
+        errors.extend(inliner_errors(self.alias, self.inliner))
         return errors
 
     def _mailer_problem(self):

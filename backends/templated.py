@@ -7,6 +7,7 @@ context with every block of the chain, after which each block renders on its own
 """
 
 import functools
+import importlib.util
 import logging
 from dataclasses import dataclass
 
@@ -127,6 +128,22 @@ def _render_jinja2_blocks(template, context):
 
 def text_from_html(html):
     return "\n".join(line.strip() for line in strip_tags(html).splitlines() if line.strip())
+
+
+def inliner_errors(alias, name) -> list[Error]:
+    if name not in Inliner.names:
+        return [Error(
+            f"NOTIFY_BACKENDS[{alias!r}]: unknown inliner {name!r}.",
+            hint="Use 'premailer', 'css_inline' or None.",
+            id="spire_notify.E012",
+        )]
+    if name == "css_inline" and importlib.util.find_spec("css_inline") is None:
+        return [Error(
+            f"NOTIFY_BACKENDS[{alias!r}]: the 'css_inline' inliner needs the css-inline package.",
+            hint="pip install 'spire-notify[css-inline]', or use the 'premailer' inliner.",
+            id="spire_notify.E012",
+        )]
+    return []
 
 
 class Inliner:

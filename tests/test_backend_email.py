@@ -4,6 +4,7 @@ import email
 import email.policy
 import functools
 import logging
+import sys
 import threading
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -525,3 +526,14 @@ def test_django_engine_without_autoescape_still_escapes_email():
     assert EmailBackend(alias="email").check() == []
     parsed = ParsedEmailHTML(html_of(render(ticket_message(description="<i>x</i>"))))
     assert (parsed.description, parsed.tags) == ("<i>x</i>", tags_with_plain_description())
+
+
+def test_css_inline_inliner_without_its_package_is_a_check_error(monkeypatch):
+    # A None entry in sys.modules is how Python marks a module as not importable.
+    monkeypatch.setitem(sys.modules, "css_inline", None)
+    errors = EmailBackend(alias="email", inliner="css_inline").check()
+    assert [(error.id, error.msg, error.hint) for error in errors] == [(
+        "spire_notify.E012",
+        "NOTIFY_BACKENDS['email']: the 'css_inline' inliner needs the css-inline package.",
+        "pip install 'spire-notify[css-inline]', or use the 'premailer' inliner.",
+    )]
