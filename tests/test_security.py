@@ -3,13 +3,14 @@
 from urllib.parse import urljoin, urlsplit
 
 import pytest
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.urls import reverse
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from helpdesk.models import HelpDeskTicket, HelpDeskTicketComment
 from spire_notify.models import AppNotification, Notification
+from spire_notify.views import safe_url
 
 pytestmark = pytest.mark.django_db
 
@@ -153,6 +154,11 @@ UNSAFE_URLS = [
 ]
 
 
+def leads_to_this_site(location):
+    target = urlsplit(urljoin("https://testserver/notifications/", location))
+    return (target.scheme, target.netloc) == ("https", "testserver")
+
+
 class TestOpeningOnlyFollowsSameSiteUrls:
     @pytest.mark.parametrize("url", UNSAFE_URLS)
     def test_an_unsafe_url_returns_to_the_inbox(self, client, developer, url):
@@ -172,8 +178,8 @@ class TestOpeningOnlyFollowsSameSiteUrls:
         assert response["Location"] == url
 
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-    @given(url=st.text(alphabet=st.sampled_from("/\\:.@?#%&=jJavscriptdtm eviltxaple\t\n\r\x00é"), max_size=30))
-    @example(url="/\x00/evil.example")
+    # No NUL: PostgreSQL cannot store it in a text column (safe_url itself is tested with it below).
+    @given(url=st.text(alphabet=st.sampled_from("/\\:.@?#%&=jJavscriptdtm eviltxaple\t\n\ré"), max_size=30))
     @example(url="// ")
     def test_no_url_leads_off_site(self, client, developer, url):
         notification = make_notification(developer, url=url)
@@ -181,8 +187,13 @@ class TestOpeningOnlyFollowsSameSiteUrls:
 
         response = client.post(reverse("spire_notify:open", args=[notification.pk]), secure=True)
 
-        target = urlsplit(urljoin("https://testserver/notifications/", response["Location"]))
-        assert (target.scheme, target.netloc) == ("https", "testserver")
+        assert leads_to_this_site(response["Location"])
+
+    @given(url=st.text() | st.text(alphabet=st.sampled_from("/\\:.@?#%jJavscript evil\t\n\x00"), max_size=30))
+    @example(url="/\x00/evil.example")
+    def test_safe_url_is_same_site_or_empty(self, url):
+        request = RequestFactory().get("/", secure=True)
+        assert leads_to_this_site(safe_url(request, url) or INBOX)
 
     def test_mark_read_only_returns_to_same_site_pages(self, client, developer, notification):
         client.force_login(developer)
