@@ -2,6 +2,7 @@
 
 import smtplib
 from dataclasses import replace
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import Error
@@ -126,7 +127,7 @@ class EmailBackend(BaseNotificationBackend):
     def message_id(self, notification):
         """One Message-ID per notification, however often it is retried: receivers can
         drop the duplicate of a delivery whose success was not recorded."""
-        return f"<notification.{notification.pk}@{self.get_domain()}>"
+        return f"<notification.{notification.pk}@{message_id_domain(self.get_domain())}>"
 
     def _send_one(self, connection, delivery):
         email = delivery.rendered.content
@@ -181,6 +182,18 @@ class EmailBackend(BaseNotificationBackend):
         except ImproperlyConfigured as error:
             return str(error)
         return ""
+
+
+def message_id_domain(domain):
+    """The host of a Site domain in the form a Message-ID allows: no port, ASCII, IPv6 bracketed."""
+    host = urlsplit(f"//{domain}").hostname or "localhost"
+    if ":" in host:
+        return f"[{host}]"
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        # The id only has to be unique; the pk already makes it so on this site.
+        return "localhost"
 
 
 def classify_send_error(error):

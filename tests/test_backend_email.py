@@ -466,6 +466,22 @@ def test_delivered_email_end_to_end(developer, manager, create_and_deliver):
     assert ParsedEmailHTML(sent.alternatives[0].content).description == "<b>bold?</b>"
 
 
+@pytest.mark.parametrize(
+    ("domain", "message_id"),
+    [
+        ("help.example.org", "<notification.5@help.example.org>"),
+        ("Help.Example.ORG", "<notification.5@help.example.org>"),
+        ("localhost:8000", "<notification.5@localhost>"),
+        ("bücher.example", "<notification.5@xn--bcher-kva.example>"),
+        ("[::1]:8000", "<notification.5@[::1]>"),
+    ],
+)
+def test_message_id_is_a_valid_header_whatever_the_domain(domain, message_id):
+    assert EmailBackend(alias="email", domain=domain).message_id(Notification(pk=5)) == message_id
+    parsed = email.message_from_bytes(f"Message-ID: {message_id}\n\n".encode(), policy=email.policy.default)
+    assert (str(parsed["Message-ID"]), parsed["Message-ID"].defects) == (message_id, ())
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("domain", ["help.example.org", "xn--bcher-kva.example", "localhost:8000"])
 def test_email_url_takes_the_current_sites_domain(domain, developer, create_and_deliver):

@@ -93,6 +93,7 @@ def test_ticket_email_arrives_as_multipart_alternative_with_inline_styles(
     assert message["To"] == "Dev@example.com"
     assert message["Subject"] == f"[High] New Help Desk Ticket #{ticket.pk}"
     assert message["Message-ID"] == f"<notification.{row.pk}@example.com>"
+    assert message["Message-ID"].defects == ()
     assert message.get_content_type() == "multipart/alternative"
     text, html = message.iter_parts()
     assert (text.get_content_type(), html.get_content_type()) == ("text/plain", "text/html")
