@@ -4,6 +4,7 @@ from collections import Counter
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
+from django.db import close_old_connections
 
 from spire_notify.automations import process_notifications
 from spire_notify.claims import count_ready
@@ -50,6 +51,9 @@ class Command(BaseCommand):
             self._drain(batch_size, quiet_when_idle=False)
             return
         while not self.stopping:
+            # A worker lives for days: drop connections the database closed or that are past
+            # CONN_MAX_AGE, as Django does between requests.
+            close_old_connections()
             self._drain(batch_size, quiet_when_idle=True)
             self._sleep(interval)
         self.stdout.write("Stopped.")
