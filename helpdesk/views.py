@@ -55,9 +55,8 @@ def ticket_change_status(request, pk):
     form = StatusForm(request.POST)
     if not form.is_valid():
         return render_detail(request, ticket, status_form=form, status=400)
-    previous = ticket.get_status_display()
-    ticket.services.change_status(form.cleaned_data["status"], changed_by=request.user)
-    if ticket.get_status_display() != previous:
+    if form.cleaned_data["status"] != ticket.status:
+        ticket.services.change_status(form.cleaned_data["status"], changed_by=request.user)
         messages.success(request, f"Ticket #{ticket.pk} is now {ticket.get_status_display()}.")
     return redirect(ticket)
 

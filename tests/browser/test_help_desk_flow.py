@@ -12,6 +12,7 @@ import pytest
 from django.core import mail
 from pytest_django.live_server_helper import LiveServer
 
+from helpdesk.forms import EMPTY_DESCRIPTION
 from helpdesk.models import HelpDeskTicket
 from spire_notify.models import Notification
 
@@ -97,6 +98,11 @@ def test_a_new_ticket_reaches_the_developer_live_and_the_manager_in_app_only(
     developer_page.evaluate("window.openedOnce = true")
 
     requester_page = open_as(requester, "/help_desk/new/")
+    requester_page.get_by_label("Description").fill("   ")
+    requester_page.get_by_role("button", name="Create ticket").click()
+    expect(requester_page.locator("#id_description_error")).to_have_text(EMPTY_DESCRIPTION)
+    expect(requester_page.get_by_label("Description")).to_have_attribute("aria-invalid", "true")
+    screenshot(requester_page, "new_ticket_errors")
     requester_page.get_by_label("Purpose").select_option("app")
     requester_page.get_by_label("Priority").select_option("high")
     requester_page.get_by_label("Description").fill(
