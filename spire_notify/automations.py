@@ -110,17 +110,17 @@ def _deliver_channel(alias, rows, *, using):
 def _render(backend, rows):
     """One ``Rendered`` per row, or the ``Outcome`` of a row that could not be rendered."""
     first = rows[0]
-    message = Message.from_payload(first.payload, title=first.title, target=first.content_object)
-    recipients = [_recipient(row) for row in rows]
     try:
-        return backend.render_many(message, recipients)
+        # Inside the try: a payload written by an older version must fail its rows, not the worker.
+        message = Message.from_payload(first.payload, title=first.title, target=first.content_object)
+        return backend.render_many(message, [_recipient(row) for row in rows])
     except ImproperlyConfigured:
         raise
     except Exception as error:
         if len(rows) > 1:
             # Render one by one, so that only the rows that cannot be rendered fail.
             return [item for row in rows for item in _render(backend, [row])]
-        logger.exception("%s could not render %r for notification %s", backend, message.event, first.pk)
+        logger.exception("%s could not render notification %s", backend, first.pk)
         return [Outcome.temporary(describe_error(error))]
 
 

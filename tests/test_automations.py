@@ -77,6 +77,16 @@ def test_a_row_that_cannot_be_rendered_is_errored_and_the_batch_goes_on(make_use
     }
 
 
+def test_a_row_whose_payload_no_longer_fits_the_message_is_errored_not_the_worker(make_user):
+    rows = notify(MESSAGE, {make_user("a"): ["scripted"], make_user("b"): ["scripted"]})
+    Notification.objects.filter(pk=rows[0].pk).update(payload={**rows[0].payload, "colour": "red"})
+    assert process_notifications() == {"sent": 1, "errored": 1, "failed": 0}
+    assert (status_of(rows[0]), rows[0].last_error) == (
+        "errored", "TypeError: Message.__init__() got an unexpected keyword argument 'colour'"
+    )
+    assert status_of(rows[1]) == "sent"
+
+
 def test_a_backend_raising_from_send_fails_only_the_row_that_breaks_it(make_user):
     rows = notify(MESSAGE, {
         make_user("a"): ["flaky"], make_user("broken", first_name="send-boom"): ["flaky"], make_user("c"): ["flaky"],
