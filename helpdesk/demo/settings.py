@@ -79,7 +79,7 @@ DEFAULT_FROM_EMAIL = "helpdesk@example.com"
 # DEBUG is on, so every email goes here instead; the demo mailbox shows it.
 DEVELOPMENT_EMAIL = "dev-inbox@example.com"
 
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/notifications/"
 STATIC_URL = "/static/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

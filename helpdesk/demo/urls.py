@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
@@ -6,6 +7,8 @@ from . import views
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/notifications/")),
+    path("accounts/login/", auth_views.LoginView.as_view(template_name="helpdesk/login.html"), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
     path("admin/", admin.site.urls),
     path("help_desk/", include("helpdesk.urls")),
     path("notifications/", include("spire_notify.urls")),

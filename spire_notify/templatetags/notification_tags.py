@@ -4,17 +4,14 @@ and the ``ago`` filter of the inbox's times."""
 from datetime import timedelta
 
 from django import template
-from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.timesince import timesince
 
+from .. import conf
 from ..views import unread_count
 
 register = template.Library()
-
-# How often an open page asks for the count; a setting so a project can trade freshness for load.
-DEFAULT_POLL_SECONDS = 15
 
 
 @register.inclusion_tag("spire_notify/badge.html", takes_context=True)
@@ -26,7 +23,7 @@ def notification_badge(context):
     user = context.get("user") or getattr(context.get("request"), "user", None)
     if user is None or not user.is_authenticated:
         return {"show": False}
-    poll_seconds = getattr(settings, "NOTIFY_BADGE_POLL_SECONDS", DEFAULT_POLL_SECONDS)
+    poll_seconds = conf.get("NOTIFY_BADGE_POLL_SECONDS")
     return {
         "show": True,
         "count": unread_count(user),

@@ -29,7 +29,6 @@ pytestmark = [
         not CHROMIUM.exists(),
         reason="needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)",
     ),
-    pytest.mark.urls("tests.browser.urls"),
     pytest.mark.timeout(180),
 ]
 
