@@ -3,6 +3,7 @@ and an SMTP sink that counts what arrives by Message-ID.
 """
 
 import asyncio
+import atexit
 import email
 import os
 import shutil
@@ -68,6 +69,7 @@ def _migrated_sqlite_file():
     global _migrated_template
     if _migrated_template is None:
         path = Path(tempfile.mkdtemp(prefix="spire-delivery-")) / "template.sqlite3"
+        atexit.register(shutil.rmtree, path.parent, ignore_errors=True)
         finish(manage("migrate", "--verbosity", "0", env=worker_env(str(path))))
         _migrated_template = path
     return _migrated_template
