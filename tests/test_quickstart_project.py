@@ -31,6 +31,24 @@ print(json.dumps([
 ]))
 """
 
+# What the page's last paragraph tells the reader to do in a browser, with Django's test client
+# (SERVER_NAME: startproject allows only local hosts while DEBUG is on).
+SIGN_IN_AND_OPEN_THE_INBOX = """
+import json
+from django.test import Client
+client = Client(SERVER_NAME="localhost")
+anonymous = client.get("/notifications/")
+sign_in = client.post(anonymous.headers["Location"], {"username": "dev", "password": "change-me"})
+inbox = client.get(sign_in.headers["Location"])
+print(json.dumps({
+    "anonymous": [anonymous.status_code, anonymous.headers["Location"]],
+    "sign_in": [sign_in.status_code, sign_in.headers["Location"]],
+    "inbox": inbox.status_code,
+    "listed": "Priority: High - Purpose: App" in inbox.text,
+    "unread": client.get("/notifications/unread-count/").json(),
+}))
+"""
+
 
 def quickstart_steps():
     """``(block, expected output or None)`` in page order."""
@@ -119,6 +137,13 @@ def test_a_new_project_following_the_quick_start_delivers_app_and_email(tmp_path
     assert [(n["channel"], n["user"], n["status"]) for n in project.notifications()] == [
         ("app", "dev", "sent"), ("email", "dev", "sent"),
     ]
+    assert json.loads(project.shell(SIGN_IN_AND_OPEN_THE_INBOX)) == {
+        "anonymous": [302, "/accounts/login/?next=/notifications/"],
+        "sign_in": [302, "/notifications/"],
+        "inbox": 200,
+        "listed": True,
+        "unread": {"unread": 1},
+    }
     assert worker_output is not None, "the quick start never runs the worker"
     [printed_email, _summary] = worker_output.split(CONSOLE_MAIL_SEPARATOR)
     sent = email.message_from_string(printed_email, policy=default_policy)
