@@ -517,6 +517,9 @@ def test_worker_refuses_a_mailer_that_cannot_be_built(developer, create_ticket):
     assert mail.outbox == []
 
 
+# Configuration checks
+
+
 def test_template_that_does_not_compile_is_a_check_error(project_templates, tmp_path):
     project_templates("broken.html", "{% block subject %}unclosed")
     errors = EmailBackend(alias="email", template="broken.html").check()
