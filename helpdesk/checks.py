@@ -32,7 +32,6 @@ def check_admins(app_configs=None, **kwargs):
 
 
 def _is_valid_address(address):
-    # Developers are matched on their bare address, so "Name <addr>" matches no user either.
     if address is None:
         return False
     try:

@@ -1,5 +1,7 @@
 """Who hears of a ticket: developers (in ADMINS) and managers (may delete tickets)."""
 
+from email.utils import parseaddr
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -10,14 +12,16 @@ MANAGER_PERMISSION = ("helpdesk", "delete_helpdeskticket")
 
 
 def admin_address(entry):
-    """The address of one ``ADMINS`` entry, or ``None`` if it is malformed.
+    """The bare address of one ``ADMINS`` entry, or ``None`` if it is malformed.
 
-    Django 6 lists plain addresses; older projects list ``(name, address)`` pairs.
+    Django 6 lists addresses, bare or as ``"Name <address>"``; older projects list
+    ``(name, address)`` pairs.
     """
     address = entry[1] if isinstance(entry, (tuple, list)) and len(entry) == 2 else entry
-    if isinstance(address, str) and "@" in address:
-        return address.strip()
-    return None
+    if not isinstance(address, str):
+        return None
+    _, bare = parseaddr(address)
+    return bare.strip() if "@" in bare else None
 
 
 def admin_addresses():

@@ -98,6 +98,13 @@ def test_admins_legacy_name_address_pairs(make_user, create_ticket):
     assert channels_by_user() == {"legacy": ["app", "email"], "listed": ["app", "email"]}
 
 
+@override_settings(ADMINS=["Named Dev <named@example.com>"])
+def test_admins_named_address_strings(make_user, create_ticket):
+    make_user("named", email="named@example.com")
+    create_ticket()
+    assert channels_by_user() == {"named": ["app", "email"]}
+
+
 @override_settings(ADMINS=["  DEV@EXAMPLE.COM "])
 def test_admins_matching_is_case_insensitive(make_user, create_ticket):
     make_user("dev", email="Dev@Example.com")
@@ -128,6 +135,7 @@ def test_admin_addresses_are_lower_cased_addresses():
         ("dev@example.com", "dev@example.com"),
         (("Dev", "dev@example.com"), "dev@example.com"),
         (["Dev", " dev@example.com "], "dev@example.com"),
+        ("Dev <dev@example.com>", "dev@example.com"),
         ("dev", None),
         (("Dev",), None),
         (("Dev", None), None),
