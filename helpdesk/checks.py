@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
@@ -39,3 +39,25 @@ def _is_valid_address(address):
     except ValidationError:
         return False
     return True
+
+
+@register(Tags.compatibility)
+def check_channels(app_configs=None, **kwargs):
+    from spire_notify import conf
+
+    from .services.notification_service import HelpDeskTicketNotificationService
+
+    configured = conf.backend_settings()
+    if not isinstance(configured, dict):
+        return []  # spire_notify.E001 says what is wrong with it
+    missing = sorted(HelpDeskTicketNotificationService(None).channels() - set(configured))
+    return [
+        Warning(
+            f"NOTIFY_BACKENDS has no {channel!r} channel, so help desk notifications meant "
+            f"for it are not sent.",
+            hint=f"Configure NOTIFY_BACKENDS[{channel!r}], or accept that nobody is "
+            f"notified on it.",
+            id="helpdesk.W001",
+        )
+        for channel in missing
+    ]

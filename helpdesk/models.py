@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db import models
 from django.urls import reverse
 from django.utils.functional import cached_property
@@ -26,7 +27,8 @@ class HelpDeskTicket(models.Model):
         choices=HelpDeskTicketStatusChoices,
         default=HelpDeskTicketStatusChoices.READY,
     )
-    description = models.TextField()
+    # PostgreSQL cannot store U+0000 in text: reject it in validation rather than fail on save.
+    description = models.TextField(validators=[ProhibitNullCharactersValidator()])
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

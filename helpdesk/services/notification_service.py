@@ -5,6 +5,7 @@ from django.db.models import Q
 from django.utils.text import Truncator
 
 from spire_notify import Message, notify
+from spire_notify.handler import backends
 
 from ..enums import TicketEventType
 from ..recipients import ticket_audience
@@ -50,7 +51,7 @@ class HelpDeskTicketNotificationService:
 
     def create_new_ticket_notifications(self):
         """Notify developers and managers of a ticket just created; returns the notifications."""
-        return notify(self.build_message(TicketEventType.NEW), self.get_new_ticket_recipients())
+        return self._notify(self.build_message(TicketEventType.NEW), self.get_new_ticket_recipients())
 
     def create_status_update_notifications(self, *, changed_by):
         """Tell the creator the ticket's new status, unless they changed it themselves."""
@@ -58,12 +59,29 @@ class HelpDeskTicketNotificationService:
         if creator.pk == changed_by.pk or not creator.is_active:
             return []
         message = self.build_message(TicketEventType.UPDATE, changed_by=changed_by)
-        return notify(message, {creator: list(self.creator_channels)})
+        return self._notify(message, {creator: list(self.creator_channels)})
 
     def create_comment_notifications(self, comment):
         """Tell the ticket's other participants of ``comment``; returns the notifications."""
         message = self.build_message(TicketEventType.COMMENT, comment=comment)
-        return notify(message, self.get_comment_recipients(comment))
+        return self._notify(message, self.get_comment_recipients(comment))
+
+    def channels(self):
+        """Every channel this service names; ``helpdesk.W001`` warns of those not configured."""
+        return {
+            *self.developer_channels, *self.manager_channels,
+            *self.creator_channels, *self.participant_channels,
+        }
+
+    def _notify(self, message, recipients):
+        # A project may configure fewer channels than this service names (only "app", say):
+        # its users then hear of tickets on the channels that exist.
+        configured = set(backends)
+        reachable = {
+            user: [channel for channel in channels if channel in configured]
+            for user, channels in recipients.items()
+        }
+        return notify(message, reachable)
 
     def get_new_ticket_recipients(self):
         """``{user: channels}`` for every active developer and manager."""
