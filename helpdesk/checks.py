@@ -50,7 +50,7 @@ def check_channels(app_configs=None, **kwargs):
     configured = conf.backend_settings()
     if not isinstance(configured, dict):
         return []  # spire_notify.E001 says what is wrong with it
-    missing = sorted(HelpDeskTicketNotificationService(None).channels() - set(configured))
+    missing = sorted(HelpDeskTicketNotificationService.channels() - set(configured))
     return [
         Warning(
             f"NOTIFY_BACKENDS has no {channel!r} channel, so help desk notifications meant "

@@ -66,11 +66,12 @@ class HelpDeskTicketNotificationService:
         message = self.build_message(TicketEventType.COMMENT, comment=comment)
         return self._notify(message, self.get_comment_recipients(comment))
 
-    def channels(self):
+    @classmethod
+    def channels(cls):
         """Every channel this service names; ``helpdesk.W001`` warns of those not configured."""
         return {
-            *self.developer_channels, *self.manager_channels,
-            *self.creator_channels, *self.participant_channels,
+            *cls.developer_channels, *cls.manager_channels,
+            *cls.creator_channels, *cls.participant_channels,
         }
 
     def _notify(self, message, recipients):
