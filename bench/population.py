@@ -52,7 +52,7 @@ def new_ticket_message(ticket):
 def pending_backlog(count, *, recipients_per_ticket=10, chunk=5000):
     """``count`` pending notifications as tickets leave them: each ticket reaches
     ``recipients_per_ticket`` developers on the app and email channels."""
-    developers = make_users("backlog-", recipients_per_ticket)
+    developers = make_users(f"backlog-{count}-", recipients_per_ticket)
     per_ticket = 2 * recipients_per_ticket
     tickets = HelpDeskTicket.objects.bulk_create(
         HelpDeskTicket(created_by=requester(), **TICKET_FIELDS) for _ in range(count // per_ticket)
