@@ -183,17 +183,30 @@ def _record(rows, outcomes, *, using):
     # Only rows this worker still holds: if its lease ran out and another worker took them,
     # that worker's record wins.
     held = Notification.objects.using(using).filter(claimed_by=token, status=NotificationStatus.PROCESSING)
-    recorded = held.bulk_update(rows, RECORDED_FIELDS)
-    if recorded < len(rows):
-        ours = set(
-            Notification.objects.using(using)
-            .filter(pk__in=[row.pk for row in rows], claimed_by=token)
-            .values_list("pk", flat=True)
-        )
-        logger.warning("%d notification(s) were taken over by another worker.", len(rows) - len(ours))
-        rows = [row for row in rows if row.pk in ours]
+    recorded = set()
+    for values, pks in _group_by_values(rows).items():
+        updated = held.filter(pk__in=pks).update(**dict(zip(RECORDED_FIELDS, values)))
+        if updated == len(pks):
+            recorded.update(pks)
+        else:
+            # A worker that takes a row over stamps its own token on it: ours are the rest.
+            ours = Notification.objects.using(using).filter(pk__in=pks, claimed_by=token)
+            recorded.update(ours.values_list("pk", flat=True))
+    if len(recorded) < len(rows):
+        logger.warning("%d notification(s) were taken over by another worker.", len(rows) - len(recorded))
+        rows = [row for row in rows if row.pk in recorded]
     _send_signals(rows)
     return Counter(row.status for row in rows)
+
+
+def _group_by_values(rows):
+    """``{recorded values: pks}``: the rows of one message share their rendering and, mostly,
+    their outcome, so one UPDATE records each group; ``bulk_update``'s CASE per field per row
+    was a quarter of the time of delivering a batch of email."""
+    groups = defaultdict(list)
+    for row in rows:
+        groups[tuple(getattr(row, field) for field in RECORDED_FIELDS)].append(row.pk)
+    return groups
 
 
 def _send_signals(rows):
