@@ -2,6 +2,7 @@
 
 import smtplib
 from dataclasses import replace
+from functools import partial
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -10,6 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMultiAlternatives, mailers
 
 from .base import BaseNotificationBackend, Outcome, Rendered, describe_error
+from .smtp_fast import FlattenedSMTPSender, send_through_mailer, sends_through_smtp
 from .templated import Inliner, TemplatedEmail, inliner_errors, template_errors
 
 DEFAULT_TEMPLATE = "spire_notify/email/notification.html"
@@ -119,8 +121,12 @@ class EmailBackend(BaseNotificationBackend):
         except OSError as error:
             # The server cannot be reached: the whole batch is retried later.
             return [Outcome.temporary(describe_error(error))] * len(deliveries)
+        if sends_through_smtp(connection):
+            transmit = FlattenedSMTPSender(connection).send
+        else:
+            transmit = partial(send_through_mailer, connection)
         try:
-            return [self._send_one(connection, delivery) for delivery in deliveries]
+            return [self._send_one(connection, transmit, delivery) for delivery in deliveries]
         finally:
             connection.close()
 
@@ -129,11 +135,9 @@ class EmailBackend(BaseNotificationBackend):
         drop the duplicate of a delivery whose success was not recorded."""
         return f"<notification.{notification.pk}@{message_id_domain(self.get_domain())}>"
 
-    def _send_one(self, connection, delivery):
-        email = delivery.rendered.content
-        email.extra_headers["Message-ID"] = self.message_id(delivery.notification)
+    def _send_one(self, connection, transmit, delivery):
         try:
-            connection.send_messages([email])
+            transmit(delivery.rendered.content, self.message_id(delivery.notification))
         except Exception as error:
             if isinstance(error, CONNECTION_ERRORS):
                 _reconnect(connection)

@@ -1,86 +1,23 @@
 """Changes proposed to files this bench does not own, measured beside the current code.
 
-``python -m bench.proposals [emails]`` delivers the same emails with one worker three ways,
+``python -m bench.proposals [emails]`` delivers the same emails with one worker two ways,
 on SQLite into the SMTP sink, and compares each with the raw smtplib limit of the same run:
 
 1. the current code;
 2. ``spire_notify.automations._record`` writing outcomes with one UPDATE per distinct
-   outcome instead of ``bulk_update`` (a CASE per field per row);
-3. (2) plus an email backend that flattens each message's MIME once and adds only ``To`` and
-   ``Message-ID`` per recipient, sending the bytes over the mailer's SMTP connection.
+   outcome instead of ``bulk_update`` (a CASE per field per row).
 
-The classes below are the proposed code, written as subclasses and patches so that they can
-be measured without editing their owners' files.
+The function below is the proposed code, written as a patch so that it can be measured
+without editing its owner's file.
 """
 
-import email.policy
 import json
 import os
 import sys
 import tempfile
 from collections import Counter, defaultdict
 from contextlib import contextmanager
-from dataclasses import dataclass
 from unittest import mock
-
-from django.conf import settings
-
-from backends.base import Outcome, Rendered, describe_error
-from backends.email import CONNECTION_ERRORS, EmailBackend, _reconnect, classify_send_error
-
-SMTP_POLICY = email.policy.SMTP
-
-
-@dataclass(frozen=True)
-class FlattenedEmail:
-    """One message's MIME, flattened once, and the envelope of one recipient."""
-
-    from_email: str
-    to: str
-    data: bytes  # every header and part but To and Message-ID
-
-
-class PreflattenedEmailBackend(EmailBackend):
-    def render_many(self, message, recipients):
-        url = self.absolute_url(message.path)
-        content = self.render_content(message, url)
-        if not recipients:
-            return []
-        mime = self.build_email(content, recipients[0]).message(policy=SMTP_POLICY)
-        del mime["To"]
-        del mime["Message-ID"]
-        data = mime.as_bytes()
-        return [
-            Rendered(body=content.html, url=url, content=FlattenedEmail(
-                from_email=self.from_email or settings.DEFAULT_FROM_EMAIL, to=self.delivery_address(recipient), data=data,
-            ))
-            for recipient in recipients
-        ]
-
-    def send(self, deliveries):
-        from django.core.mail import mailers
-
-        connection = mailers[self.mailer]
-        try:
-            connection.open()
-        except OSError as error:
-            return [Outcome.temporary(describe_error(error))] * len(deliveries)
-        try:
-            return [self._send_flattened(connection, delivery) for delivery in deliveries]
-        finally:
-            connection.close()
-
-    def _send_flattened(self, connection, delivery):
-        flattened = delivery.rendered.content
-        headers = (SMTP_POLICY.fold_binary("To", flattened.to)
-                   + SMTP_POLICY.fold_binary("Message-ID", self.message_id(delivery.notification)))
-        try:
-            connection.connection.sendmail(flattened.from_email, [flattened.to], headers + flattened.data)
-        except Exception as error:
-            if isinstance(error, CONNECTION_ERRORS):
-                _reconnect(connection)
-            return classify_send_error(error)
-        return Outcome.success()
 
 
 def record_grouped(rows, outcomes, *, using):
@@ -125,21 +62,17 @@ def record_grouped(rows, outcomes, *, using):
 
 @contextmanager
 def variant(name):
-    from django.test.utils import override_settings
-
     from spire_notify import automations
 
-    backend_path = "bench.proposals.PreflattenedEmailBackend" if name == PROPOSED else "backends.email.EmailBackend"
-    with override_settings(NOTIFY_BACKENDS={"email": {"BACKEND": backend_path}}):
-        if name == "current":
+    if name == "current":
+        yield
+    else:
+        with mock.patch.object(automations, "_record", record_grouped):
             yield
-        else:
-            with mock.patch.object(automations, "_record", record_grouped):
-                yield
 
 
-PROPOSED = "grouped record + flattened MIME"
-VARIANTS = ("current", "grouped record", PROPOSED)
+PROPOSED = "grouped record"
+VARIANTS = ("current", PROPOSED)
 
 
 def main():

@@ -4,6 +4,7 @@ import email
 import email.policy
 import functools
 import logging
+import re
 import sys
 import threading
 from collections import Counter
@@ -17,14 +18,18 @@ from django.contrib.auth import get_user_model
 from django.contrib.sites.models import Site
 from django.core import mail
 from django.core.exceptions import ImproperlyConfigured
+from django.core.mail import EmailMultiAlternatives, mailers
 from django.core.mail.backends.locmem import EmailBackend as LocMemMailBackend
+from django.core.mail.backends.smtp import EmailBackend as SMTPMailBackend
 from django.test import override_settings
 from hypothesis import example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis.provisional import domains
 
+from backends.base import Delivery, Outcome
 from backends.email import EmailBackend
+from backends.smtp_fast import SMTP_POLICY, recipient_envelope_and_header, sends_through_smtp
 from helpdesk.enums import TicketEventType
 from helpdesk.models import HelpDeskTicket
 from spire_notify import Message, Recipient
@@ -556,3 +561,72 @@ def test_css_inline_inliner_without_its_package_is_a_check_error(monkeypatch):
         "NOTIFY_BACKENDS['email']: the 'css_inline' inliner needs the css-inline package.",
         "pip install 'spire-notify[css-inline]', or use the 'premailer' inliner.",
     )]
+
+
+# Which path a mailer gets (the SMTP one itself is tested against a server in test_email_smtp.py)
+
+
+class SigningSMTPMailBackend(SMTPMailBackend):
+    """An SMTP mailer that changes how it sends, like a DKIM-signing one would."""
+
+    def send_messages(self, email_messages):
+        return super().send_messages(email_messages)
+
+
+class QuietSMTPMailBackend(SMTPMailBackend):
+    """An SMTP mailer subclass that sends as Django's does."""
+
+
+SMTP_OPTIONS = {"host": "127.0.0.1"}
+
+
+@pytest.mark.parametrize(
+    ("mailer", "fast"),
+    [
+        ({"BACKEND": SMTP, "OPTIONS": SMTP_OPTIONS}, True),
+        ({"BACKEND": f"{__name__}.QuietSMTPMailBackend", "OPTIONS": SMTP_OPTIONS}, True),
+        ({"BACKEND": SMTP, "OPTIONS": {**SMTP_OPTIONS, "fail_silently": True}}, False),
+        ({"BACKEND": f"{__name__}.SigningSMTPMailBackend", "OPTIONS": SMTP_OPTIONS}, False),
+        ({"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}, False),
+        ({"BACKEND": "django.core.mail.backends.console.EmailBackend"}, False),
+    ],
+)
+def test_only_djangos_own_smtp_sending_takes_the_flattened_path(mailer, fast):
+    with override_settings(MAILERS={"default": mailer}):
+        assert sends_through_smtp(mailers["default"]) is fast
+
+
+@override_settings(MAILERS=LOCMEM_MAILERS, DEBUG=False)
+def test_a_mailer_other_than_smtp_gets_an_email_message_per_recipient():
+    backend = EmailBackend(alias="email", domain="example.com")
+    recipients = [Recipient(user_id=i, email=f"u{i}@example.com") for i in range(2)]
+    deliveries = [
+        Delivery(notification=Notification(pk=pk), rendered=rendered)
+        for pk, rendered in enumerate(backend.render_many(ticket_message(), recipients), start=1)
+    ]
+    assert backend.send(deliveries) == [Outcome.success()] * 2
+    assert [type(sent) for sent in mail.outbox] == [EmailMultiAlternatives] * 2
+    assert [(sent.to, sent.extra_headers) for sent in mail.outbox] == [
+        (["u0@example.com"], {"Message-ID": "<notification.1@example.com>"}),
+        (["u1@example.com"], {"Message-ID": "<notification.2@example.com>"}),
+    ]
+    assert [sent.alternatives[0].mimetype for sent in mail.outbox] == ["text/html"] * 2
+
+
+@given(address=st.emails() | st.builds(
+    "{}@{}".format, st.from_regex(r"[a-z0-9.]{1,20}", fullmatch=True),
+    st.sampled_from(["bücher.example", "пример.испытание", "example.com", "x" * 70 + ".example"]),
+))
+@example(address="Jörg Müller <joerg@bücher.example>")
+@example(address='"quoted local"@example.com')
+@example(address="x" * 60 + "@example.com")
+def test_envelope_recipient_and_to_header_are_the_ones_django_writes(address):
+    mailer = SMTPMailBackend(alias="default", host="127.0.0.1")
+    try:
+        djangos = (mailer.prep_address(address),
+                   SMTP_POLICY.fold_binary("To", EmailMultiAlternatives(to=[address]).message(policy=SMTP_POLICY)["To"]))
+    except ValueError as error:
+        with pytest.raises(ValueError, match=f"^{re.escape(str(error))}$"):
+            recipient_envelope_and_header(mailer, address)
+    else:
+        assert recipient_envelope_and_header(mailer, address) == djangos

@@ -6,8 +6,13 @@ import socket
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.core.mail import EmailMultiAlternatives, mailers
 from django.test import override_settings
 
+from backends.base import Delivery, Outcome
+from backends.email import EmailBackend
+from backends.smtp_fast import send_through_mailer
+from spire_notify import Message, Recipient
 from spire_notify.models import Notification
 from tests.test_backend_email import ParsedEmailHTML
 
@@ -158,3 +163,132 @@ def test_one_megabyte_description_arrives_escaped(smtp_server, developer, create
     assert ParsedEmailHTML(text_of(html)).description == description
     assert description in text_of(text)
 
+
+
+# The SMTP fast path (backends.smtp_fast): the MIME of a message is flattened once per send,
+# and each recipient only adds To and Message-ID.
+
+
+def send_directly(recipients, message, **options):
+    """``EmailBackend.send()`` of ``message`` to ``recipients``, as unsaved notifications 1, 2, …"""
+    backend = EmailBackend(alias="email", domain="example.com", **options)
+    renderings = backend.render_many(message, recipients)
+    deliveries = [
+        Delivery(notification=Notification(pk=pk), rendered=rendered)
+        for pk, rendered in enumerate(renderings, start=1)
+    ]
+    return backend.send(deliveries)
+
+
+def without_headers(raw):
+    """The bytes of a message after its header block: the MIME body every recipient shares,
+    except for its boundary, which the flattening chose."""
+    _, _, body = raw.partition(b"\r\n\r\n")
+    boundary = received_bytes(raw).get_boundary().encode()
+    return body.replace(boundary, b"BOUNDARY")
+
+
+def received_bytes(raw):
+    return email.message_from_bytes(raw, policy=email.policy.default)
+
+
+@override_settings(DEBUG=False)
+def test_fast_path_sends_one_flattening_to_each_recipient_with_its_own_to_and_message_id(smtp_server, monkeypatch):
+    flattenings = []
+    build_mime = EmailMultiAlternatives.message
+
+    def counted_build_mime(email_message, **kwargs):
+        flattenings.append(email_message.to)
+        return build_mime(email_message, **kwargs)
+
+    monkeypatch.setattr(EmailMultiAlternatives, "message", counted_build_mime)
+    recipients = [Recipient(user_id=i, email=f"user{i}@example.com") for i in range(5)]
+    assert send_directly(recipients, Message(event="new", title="Outage", path="/x/")) == [Outcome.success()] * 5
+    assert flattenings == [["user0@example.com"]]
+    arrived = [(envelope.rcpt_tos, received(envelope)) for envelope in smtp_server.envelopes]
+    assert [(rcpt, str(msg["To"]), str(msg["Message-ID"])) for rcpt, msg in arrived] == [
+        ([f"user{i}@example.com"], f"user{i}@example.com", f"<notification.{i + 1}@example.com>")
+        for i in range(5)
+    ]
+    assert {envelope.mail_from for envelope in smtp_server.envelopes} == {"helpdesk@example.com"}
+    assert len({without_headers(envelope.original_content) for envelope in smtp_server.envelopes}) == 1
+    for _, message in arrived:
+        assert (message["Subject"], message["From"], message.get_content_type()) == (
+            "Outage", "helpdesk@example.com", "multipart/alternative",
+        )
+        assert message["Date"].datetime is not None
+        assert [part.get_content_type() for part in message.iter_parts()] == ["text/plain", "text/html"]
+        assert message.defects == []
+
+
+@override_settings(DEBUG=False, DEFAULT_FROM_EMAIL="Büro Zürich <helpdesk@example.com>")
+def test_fast_path_encodes_non_ascii_subject_display_name_and_domain(smtp_server):
+    recipient = Recipient(user_id=1, email="joerg@bücher.example")
+    title = "Störung: Ünïcödé 😀" + " long subject words" * 6
+    assert send_directly([recipient], Message(event="new", title=title)) == [Outcome.success()]
+    [envelope] = smtp_server.envelopes
+    assert (envelope.mail_from, envelope.rcpt_tos) == ("helpdesk@example.com", ["joerg@xn--bcher-kva.example"])
+    assert envelope.original_content.isascii()
+    message = received(envelope)
+    assert message["Subject"] == title
+    assert message["From"].addresses[0].display_name == "Büro Zürich"
+    assert str(message["To"]) == "joerg@xn--bcher-kva.example"
+    assert all(header.defects == () for header in message.values() if hasattr(header, "defects"))
+
+
+@override_settings(DEBUG=True, DEVELOPMENT_EMAIL="dev-inbox@example.com")
+def test_fast_path_keeps_the_debug_redirect(smtp_server):
+    recipients = [Recipient(user_id=i, email=f"user{i}@example.com") for i in range(2)]
+    send_directly(recipients, Message(event="new", title="Outage"))
+    assert [(envelope.rcpt_tos, received(envelope)["To"]) for envelope in smtp_server.envelopes] == [
+        (["dev-inbox@example.com"], "dev-inbox@example.com")
+    ] * 2
+
+
+@override_settings(DEBUG=False, DEFAULT_FROM_EMAIL="Büro Zürich <helpdesk@example.com>")
+def test_fast_path_delivers_what_djangos_smtp_mailer_would(smtp_server):
+    """Everything but the Date, the boundary and the order of headers is the same."""
+    backend = EmailBackend(alias="email", domain="example.com")
+    recipient = Recipient(user_id=1, email="someone@bücher.example")
+    [rendered] = backend.render_many(Message(event="new", title="Störung ünïcödé", path="/x/"), [recipient])
+    send_directly([recipient], Message(event="new", title="Störung ünïcödé", path="/x/"))
+    send_through_mailer(mailers["default"], rendered.content, "<notification.1@example.com>")
+    fast, django_path = (received(envelope) for envelope in smtp_server.envelopes)
+    assert [envelope.rcpt_tos for envelope in smtp_server.envelopes] == [["someone@xn--bcher-kva.example"]] * 2
+
+    def comparable(message):
+        headers = sorted((name, str(value)) for name, value in message.items() if name not in {"Date", "Content-Type"})
+        parts = [(part.get_content_type(), part.get_content_charset(), part["Content-Transfer-Encoding"],
+                  part.get_content()) for part in message.iter_parts()]
+        return headers, message.get_content_type(), parts
+
+    assert comparable(fast) == comparable(django_path)
+
+
+class DroppingHandler(RecordingHandler):
+    """Closes the connection instead of answering the DATA of the first message."""
+
+    async def handle_DATA(self, server, session, envelope):
+        if not self.peers:
+            self.peers.append(session.peer)
+            server.transport.close()
+            return None
+        return await super().handle_DATA(server, session, envelope)
+
+
+@override_settings(DEBUG=False)
+def test_fast_path_reconnects_after_a_dropped_connection():
+    controller = Controller(DroppingHandler(), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        with override_settings(MAILERS=smtp_mailers(controller.port)):
+            recipients = [Recipient(user_id=i, email=f"user{i}@example.com") for i in range(3)]
+            outcomes = send_directly(recipients, Message(event="new", title="Outage"))
+    finally:
+        controller.stop()
+    assert outcomes == [
+        Outcome.temporary("smtplib.SMTPServerDisconnected: Connection unexpectedly closed"),
+        Outcome.success(),
+        Outcome.success(),
+    ]
+    assert [envelope.rcpt_tos for envelope in controller.handler.envelopes] == [["user1@example.com"], ["user2@example.com"]]
