@@ -14,7 +14,7 @@ check-python:
 $(BIN)/.installed: pyproject.toml | check-python
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,docs]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,docs,bench]"
 	touch $@
 
 install: $(BIN)/.installed
