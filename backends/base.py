@@ -94,6 +94,7 @@ class BaseNotificationBackend:
         return None
 
     def render(self, message, recipient) -> Rendered:
+        """What would be sent of ``message`` to ``recipient``. Pure: no database, no network."""
         raise NotImplementedError("subclasses of BaseNotificationBackend must define render()")
 
     def render_many(self, message, recipients) -> list[Rendered]:
@@ -101,6 +102,10 @@ class BaseNotificationBackend:
         return [self.render(message, recipient) for recipient in recipients]
 
     def send(self, deliveries) -> list[Outcome]:
+        """Transmit a batch over one connection; one ``Outcome`` per delivery, in order.
+
+        Report a failure as an ``Outcome`` rather than raising, so the rest of the batch goes on.
+        """
         raise NotImplementedError("subclasses of BaseNotificationBackend must define send()")
 
     def check(self, **kwargs) -> list:
