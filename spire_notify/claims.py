@@ -27,8 +27,11 @@ ABANDONED_ON_LAST_ATTEMPT = (
 
 
 def ready_q(now):
-    due = Q(status__in=RETRYABLE, next_attempt_at__lte=now, send_after__lte=now)
-    return due | abandoned_q(now)
+    return due_q(now) | abandoned_q(now)
+
+
+def due_q(now):
+    return Q(status__in=RETRYABLE, next_attempt_at__lte=now, send_after__lte=now)
 
 
 def abandoned_q(now):
@@ -52,15 +55,18 @@ def claim_batch(size, *, lease_seconds, using="default"):
     """
     now = timezone.now()
     token = new_token()
-    claimed = _stamp(
-        ready_q(now),
-        size,
-        using=using,
-        status=NotificationStatus.PROCESSING,
-        claimed_by=token,
-        lease_expires_at=now + timedelta(seconds=lease_seconds),
-        attempts=F("attempts") + 1,
-    )
+    claim = {
+        "status": NotificationStatus.PROCESSING,
+        "claimed_by": token,
+        "lease_expires_at": now + timedelta(seconds=lease_seconds),
+        "attempts": F("attempts") + 1,
+    }
+    # Abandoned rows, then due ones: two statements rather than one with OR, because each is
+    # answered by an index in its own order (spire_notify_due_idx for the due rows), while the
+    # OR made PostgreSQL read and sort every ready row on every claim of a long backlog.
+    claimed = _stamp(abandoned_q(now), size, using=using, **claim)
+    if claimed < size:
+        claimed += _stamp(due_q(now), size - claimed, using=using, **claim)
     if not claimed:
         return []
     return list(

@@ -65,6 +65,12 @@ class Notification(models.Model):
         indexes = [
             # The worker's query: ready rows by due time.
             models.Index(fields=["status", "next_attempt_at"], name="spire_notify_ready_idx"),
+            # The claim of due rows, in its ORDER BY: read in order, stopped after a batch.
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                condition=models.Q(status__in=["pending", "errored"]),
+                name="spire_notify_due_idx",
+            ),
             models.Index(fields=["user", "-created_at"], name="spire_notify_user_idx"),
             models.Index(fields=["content_type", "object_id"], name="spire_notify_target_idx"),
         ]

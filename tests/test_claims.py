@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from spire_notify.claims import (
-    ABANDONED_ON_LAST_ATTEMPT, claim_batch, count_ready, give_up_abandoned, release_claim, renew_lease,
+    ABANDONED_ON_LAST_ATTEMPT, claim_batch, count_ready, due_q, give_up_abandoned, release_claim, renew_lease,
 )
 from spire_notify.models import Notification
 from tests.delivery_harness import postgres_only
@@ -94,6 +94,20 @@ def test_on_postgresql_the_claim_skips_rows_other_workers_have_locked(row):
     row()
     with CaptureQueriesContext(connection) as queries:
         claim_batch(10, lease_seconds=60)
-    [claim] = [query["sql"] for query in queries if query["sql"].startswith("UPDATE")]
-    assert "FOR UPDATE SKIP LOCKED" in claim
-    assert claim.index("FOR UPDATE SKIP LOCKED") > claim.index("IN (SELECT")
+    claims = [query["sql"] for query in queries if query["sql"].startswith("UPDATE")]
+    assert len(claims) == 2  # abandoned rows, then due ones
+    for claim in claims:
+        assert "FOR UPDATE SKIP LOCKED" in claim
+        assert claim.index("FOR UPDATE SKIP LOCKED") > claim.index("IN (SELECT")
+
+
+@pytest.mark.postgres
+@postgres_only
+def test_on_postgresql_the_due_claim_reads_the_partial_index_in_order(row):
+    row()
+    due = Notification.objects.filter(due_q(timezone.now())).order_by("next_attempt_at", "pk")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny table would be scanned anyway
+        plan = due.values("pk")[:100].explain()
+    assert "spire_notify_due_idx" in plan
+    assert "Sort" not in plan
