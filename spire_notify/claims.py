@@ -1,9 +1,9 @@
 """Claiming ready notifications so that concurrent workers never deliver the same row twice.
 
-A claim is one ``UPDATE … WHERE pk IN (SELECT … LIMIT n)`` that stamps the rows with a
-fresh token and a lease. On PostgreSQL the inner select takes ``FOR UPDATE SKIP LOCKED``, so
-workers pass each other's rows by instead of waiting; on SQLite the single statement is atomic
-under its one writer. A worker that dies leaves rows "processing"; once their lease expires
+A claim is an ``UPDATE … WHERE pk IN (SELECT … LIMIT n)`` (for abandoned rows, then for due
+ones) that stamps the rows with a fresh token and a lease. On PostgreSQL the inner select takes
+``FOR UPDATE SKIP LOCKED``, so workers pass each other's rows by instead of waiting; on SQLite
+each statement is atomic under its one writer. A worker that dies leaves rows "processing"; once their lease expires
 they are ready again.
 """
 
