@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from django.core import mail
+from django.db import connections
 from pytest_django.live_server_helper import LiveServer
 
 from helpdesk.forms import EMPTY_DESCRIPTION
@@ -57,6 +58,9 @@ def browser(server, monkeypatch):
         )
         yield chromium
         chromium.close()
+        # ORM calls made while Playwright's loop runs get connections of their own context;
+        # closed here, or the test database cannot be dropped at the end of the session.
+        connections.close_all()
 
 
 @pytest.fixture
