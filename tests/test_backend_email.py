@@ -231,21 +231,27 @@ def test_ticket_subject_text_and_html_blocks():
         assert fragment in html
 
 
-def test_extends_renders_the_parents_blocks():
+ENGINES = pytest.mark.parametrize("engine", [None, "jinja2"], ids=["django", "jinja2"])
+
+
+@ENGINES
+def test_extends_renders_the_parents_blocks(engine):
     # The ticket template fills content, subject, text_body and action_label; the header,
-    # footer, <head> and button come from spire_notify/email/base.html.
-    html = html_of(render(ticket_message(pk=5)))
+    # footer, <head> and button come from spire_notify/email/base.html (or its Jinja2 twin).
+    html = html_of(render(ticket_message(pk=5), engine=engine))
     assert html.startswith("<!DOCTYPE html>")
     assert "<title>New Help Desk Ticket #5</title>" in html
     assert ">example.com</td>" in html
+    assert ">View ticket #5</a>" in html
     assert 'You receive this because of your role on <a href="https://example.com/"' in html
 
 
-def test_layout_alone_renders_title_summary_and_url():
-    rendered = render(Message(event="e", title="Hello", body="World", path="/p/"))
-    assert rendered.content.subject == "Hello"
-    assert rendered.content.body == "Hello\n\nWorld\n\nhttps://example.com/p/"
-    assert ">Hello</h1>\n<p>World</p>" in rendered.body
+@ENGINES
+def test_layout_alone_renders_title_summary_and_url(engine):
+    rendered = render(Message(event="e", title="Hello & bye", body="World", path="/p/"), engine=engine)
+    assert rendered.content.subject == "Hello & bye"
+    assert rendered.content.body == "Hello & bye\n\nWorld\n\nhttps://example.com/p/"
+    assert ">Hello &amp; bye</h1>\n<p>World</p>" in rendered.body
 
 
 # Inlining

@@ -8,7 +8,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backends.email import EmailBackend
-from spire_notify import Message
 from tests.test_backend_email import (
     DEVELOPER,
     ParsedEmailHTML,
@@ -34,22 +33,6 @@ def test_jinja2_twin_renders_the_same_email_as_the_django_template():
     assert jinja2.subject == django.subject == "[Low] New Help Desk Ticket #12"
     assert jinja2.body == django.body
     assert html_of(render(message)) == html_of(render(message, engine=None))
-
-
-def test_extends_renders_the_parents_blocks():
-    html = html_of(render(ticket_message(pk=5)))
-    assert html.startswith("<!DOCTYPE html>")
-    assert "<title>New Help Desk Ticket #5</title>" in html
-    assert ">example.com</td>" in html
-    assert ">View ticket #5</a>" in html
-    assert 'You receive this because of your role on <a href="https://example.com/"' in html
-
-
-def test_layout_alone_renders_title_summary_and_url():
-    rendered = render(Message(event="e", title="Hello & bye", body="World", path="/p/"))
-    assert rendered.content.subject == "Hello & bye"
-    assert rendered.content.body == "Hello & bye\n\nWorld\n\nhttps://example.com/p/"
-    assert ">Hello &amp; bye</h1>\n<p>World</p>" in rendered.body
 
 
 @no_deadline
