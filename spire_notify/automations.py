@@ -150,13 +150,11 @@ def _group_by_message(rows):
 
 
 def _recipient(row):
+    # An email row keeps the address it was written for, even if the user's changed since.
     detail = getattr(row, "email", None)
-    user = row.user
-    return Recipient(
-        user_id=row.user_id,
-        email=detail.to_email_address if detail else getattr(user, user.get_email_field_name(), ""),
-        name=user.get_full_name() if hasattr(user, "get_full_name") else str(user),
-    )
+    if detail is None:
+        return Recipient.for_user(row.user)
+    return Recipient.for_user(row.user, email=detail.to_email_address)
 
 
 def _record(rows, outcomes, *, using):

@@ -17,14 +17,6 @@ from .models import Notification
 logger = logging.getLogger("spire_notify")
 
 
-def recipient_for(user):
-    return Recipient(
-        user_id=user.pk,
-        email=getattr(user, user.get_email_field_name(), "") or "",
-        name=user.get_full_name() if hasattr(user, "get_full_name") else str(user),
-    )
-
-
 def notify(message, recipients, *, send_after=None, using=None):
     """Write one notification per (user, channel) and enqueue their delivery on commit.
 
@@ -48,7 +40,7 @@ def notify(message, recipients, *, send_after=None, using=None):
     )
     planned = []
     for user, channels in recipients.items():
-        recipient = recipient_for(user)
+        recipient = Recipient.for_user(user)
         for alias in dict.fromkeys(channels):
             backend = backends[alias]
             if backend.accepts(recipient):

@@ -58,3 +58,13 @@ class Recipient:
     user_id: int
     email: str = ""
     name: str = ""
+
+    @classmethod
+    def for_user(cls, user, **overrides):
+        """The recipient of ``user``; ``overrides`` replace fields (the address a row was written for)."""
+        fields = {
+            "user_id": user.pk,
+            "email": getattr(user, user.get_email_field_name(), "") or "",
+            "name": user.get_full_name() if hasattr(user, "get_full_name") else str(user),
+        }
+        return cls(**fields | overrides)
