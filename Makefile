@@ -20,7 +20,7 @@ $(BIN)/.installed: pyproject.toml | check-python
 install: $(BIN)/.installed
 
 demo: install
-	$(BIN)/python -m helpdesk.demo
+	$(BIN)/python -m demo
 
 test: install
 	$(BIN)/python -m tests.run

@@ -4,9 +4,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 
-from helpdesk.choices import HelpDeskTicketPriorityChoices, HelpDeskTicketPurposeChoices
-from helpdesk.enums import TicketEventType
-from helpdesk.models import HelpDeskTicket
+from spire_notify.helpdesk.choices import HelpDeskTicketPriorityChoices, HelpDeskTicketPurposeChoices
+from spire_notify.helpdesk.enums import TicketEventType
+from spire_notify.helpdesk.models import HelpDeskTicket
 from spire_notify.models import AppNotification, EmailNotification, Notification, NotificationStatus
 
 TICKET_FIELDS = {

@@ -15,7 +15,7 @@ INLINERS = ("premailer", "css_inline", None)
 def sample_message():
     from django.contrib.auth import get_user_model
 
-    from helpdesk.models import HelpDeskTicket
+    from spire_notify.helpdesk.models import HelpDeskTicket
 
     from . import population
 
@@ -26,7 +26,7 @@ def sample_message():
 
 def measure(repeats=200):
     """Median milliseconds of one rendering per inliner, and the size of the HTML produced."""
-    from backends.email import EmailBackend
+    from spire_notify.backends.email import EmailBackend
 
     message = sample_message()
     figures = {}

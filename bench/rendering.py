@@ -1,6 +1,6 @@
 """P4: rendering one ticket's email for 1 and for 10 recipients, per inliner."""
 
-from backends.email import EmailBackend
+from spire_notify.backends.email import EmailBackend
 from spire_notify.message import Recipient
 
 from . import population

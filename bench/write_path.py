@@ -5,7 +5,7 @@ from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from helpdesk.models import HelpDeskTicket
+from spire_notify.helpdesk.models import HelpDeskTicket
 from spire_notify.models import AppNotification, Notification
 
 from . import population

@@ -2,7 +2,8 @@ from django.apps import AppConfig
 
 
 class HelpDeskConfig(AppConfig):
-    name = "helpdesk"
+    name = "spire_notify.helpdesk"
+    label = "spire_helpdesk"
     verbose_name = "Help desk"
     default_auto_field = "django.db.models.BigAutoField"
 

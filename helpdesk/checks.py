@@ -17,7 +17,7 @@ def check_admins(app_configs=None, **kwargs):
         return [Error(
             f"ADMINS is {admins!r}, which is not a list; no developer gets help desk notifications.",
             hint=ADMINS_HINT,
-            id="helpdesk.E002",
+            id="spire_helpdesk.E002",
         )]
     errors = []
     for index, entry in enumerate(admins):
@@ -26,7 +26,7 @@ def check_admins(app_configs=None, **kwargs):
                 f"ADMINS[{index}] is {entry!r}, which is neither an email address nor a "
                 "(name, address) pair; that developer gets no help desk notifications.",
                 hint=ADMINS_HINT,
-                id="helpdesk.E001",
+                id="spire_helpdesk.E001",
             ))
     return errors
 
@@ -57,7 +57,7 @@ def check_channels(app_configs=None, **kwargs):
             f"for it are not sent.",
             hint=f"Configure NOTIFY_BACKENDS[{channel!r}], or accept that nobody is "
             f"notified on it.",
-            id="helpdesk.W001",
+            id="spire_helpdesk.W001",
         )
         for channel in missing
     ]

@@ -40,7 +40,7 @@ class HelpDeskTicket(models.Model):
         return f"Ticket #{self.pk} ({self.get_priority_display()}, {self.get_purpose_display()})"
 
     def get_absolute_url(self):
-        return reverse("helpdesk:ticket_detail", kwargs={"pk": self.pk})
+        return reverse("spire_helpdesk:ticket_detail", kwargs={"pk": self.pk})
 
     @cached_property
     def services(self):

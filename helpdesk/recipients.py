@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q
 from django.db.models.functions import Lower
 
-MANAGER_PERMISSION = ("helpdesk", "delete_helpdeskticket")
+MANAGER_PERMISSION = ("spire_helpdesk", "delete_helpdeskticket")
 
 
 def admin_address(entry):
@@ -26,7 +26,7 @@ def admin_address(entry):
 
 def admin_addresses():
     """The lower-cased addresses of ``settings.ADMINS``; malformed entries are reported by
-    the ``helpdesk.E001`` system check."""
+    the ``spire_helpdesk.E001`` system check."""
     entries = getattr(settings, "ADMINS", [])
     return [address.lower() for address in map(admin_address, entries) if address]
 

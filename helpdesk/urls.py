@@ -2,7 +2,7 @@ from django.urls import path
 
 from . import views
 
-app_name = "helpdesk"
+app_name = "spire_helpdesk"
 
 urlpatterns = [
     path("", views.ticket_list, name="ticket_list"),

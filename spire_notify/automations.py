@@ -12,7 +12,7 @@ from itertools import groupby
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
-from backends.base import Delivery, Outcome, describe_error
+from spire_notify.backends.base import Delivery, Outcome, describe_error
 
 from . import conf
 from .claims import claim_batch, give_up_abandoned, release_claim, renew_lease

@@ -13,9 +13,9 @@ from .handler import backends
 
 BACKEND_HINTS = {
     "E001": 'NOTIFY_BACKENDS maps aliases to {"BACKEND": "dotted.path", "OPTIONS": {...}}.',
-    "E002": 'Give the alias a "BACKEND", e.g. "backends.email.EmailBackend".',
+    "E002": 'Give the alias a "BACKEND", e.g. "spire_notify.backends.email.EmailBackend".',
     "E003": "Check the dotted path and that its package is installed.",
-    "E004": "A backend subclasses backends.base.BaseNotificationBackend.",
+    "E004": "A backend subclasses spire_notify.backends.base.BaseNotificationBackend.",
     "E005": "Remove the option, or check its spelling against the backend's documentation.",
 }
 

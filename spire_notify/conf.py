@@ -3,8 +3,8 @@
 from django.conf import settings
 
 DEFAULT_NOTIFY_BACKENDS = {
-    "app": {"BACKEND": "backends.app.AppBackend"},
-    "email": {"BACKEND": "backends.email.EmailBackend", "OPTIONS": {}},
+    "app": {"BACKEND": "spire_notify.backends.app.AppBackend"},
+    "email": {"BACKEND": "spire_notify.backends.email.EmailBackend", "OPTIONS": {}},
 }
 
 DEFAULTS = {

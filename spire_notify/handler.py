@@ -35,7 +35,7 @@ class NotifyBackendsHandler:
         return [self[alias] for alias in self]
 
     def create_backend(self, alias):
-        from backends.base import BaseNotificationBackend
+        from spire_notify.backends.base import BaseNotificationBackend
 
         if not isinstance(self.settings, dict):
             raise InvalidNotifyBackend(alias, "NOTIFY_BACKENDS must be a dict.", check_id="E001")
@@ -65,7 +65,7 @@ class NotifyBackendsHandler:
         if not (isinstance(backend_class, type) and issubclass(backend_class, BaseNotificationBackend)):
             raise InvalidNotifyBackend(
                 alias,
-                f"{path!r} is not a subclass of backends.base.BaseNotificationBackend.",
+                f"{path!r} is not a subclass of spire_notify.backends.base.BaseNotificationBackend.",
                 check_id="E004",
             )
         return backend_class(alias=alias, **options)

@@ -18,7 +18,7 @@ from django.shortcuts import render
 from django.template import TemplateDoesNotExist, engines
 from django.utils.module_loading import autodiscover_modules
 
-from backends.email import DEFAULT_TEMPLATE, EmailBackend
+from spire_notify.backends.email import DEFAULT_TEMPLATE, EmailBackend
 
 from .handler import backends
 from .message import Message, Recipient

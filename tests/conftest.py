@@ -1,9 +1,9 @@
 import pytest
 from django.contrib.auth.models import Group, Permission
 
-from backends import locmem
-from helpdesk.choices import HelpDeskTicketPriorityChoices, HelpDeskTicketPurposeChoices
-from helpdesk.models import HelpDeskTicket
+from spire_notify.backends import locmem
+from spire_notify.helpdesk.choices import HelpDeskTicketPriorityChoices, HelpDeskTicketPurposeChoices
+from spire_notify.helpdesk.models import HelpDeskTicket
 
 
 @pytest.fixture(autouse=True)

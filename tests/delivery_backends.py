@@ -1,6 +1,6 @@
 """Backends of the delivery tests: one that breaks on chosen rows, one that follows a script."""
 
-from backends.base import BaseNotificationBackend, Outcome, Rendered
+from spire_notify.backends.base import BaseNotificationBackend, Outcome, Rendered
 
 
 class FlakyBackend(BaseNotificationBackend):

@@ -25,7 +25,7 @@ INSTALLED_APPS = [
     "django.contrib.sites",
     "django_tasks_db",
     "spire_notify",
-    "helpdesk",
+    "spire_notify.helpdesk",
 ]
 SITE_ID = 1
 

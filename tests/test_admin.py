@@ -8,7 +8,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from helpdesk.models import HelpDeskTicket
+from spire_notify.helpdesk.models import HelpDeskTicket
 from spire_notify.models import Notification
 
 pytestmark = pytest.mark.django_db
@@ -112,7 +112,7 @@ def test_retry_sets_pending_and_due_now_before_delivery(admin_client, delivered_
 
 
 def test_a_status_changed_in_the_ticket_admin_tells_the_creator(admin_client, delivered_ticket):
-    url = reverse("admin:helpdesk_helpdeskticket_change", args=[delivered_ticket.pk])
+    url = reverse("admin:spire_helpdesk_helpdeskticket_change", args=[delivered_ticket.pk])
     admin_client.post(url, {
         "created_by": delivered_ticket.created_by_id, "purpose": "app", "priority": "high",
         "status": "done", "description": delivered_ticket.description,

@@ -20,8 +20,8 @@ from tests.delivery_backends import ScriptedBackend
 from tests.delivery_harness import DUMMY_TASKS
 
 BACKENDS = {
-    "app": {"BACKEND": "backends.app.AppBackend"},
-    "email": {"BACKEND": "backends.email.EmailBackend"},
+    "app": {"BACKEND": "spire_notify.backends.app.AppBackend"},
+    "email": {"BACKEND": "spire_notify.backends.email.EmailBackend"},
     "flaky": {"BACKEND": "tests.delivery_backends.FlakyBackend"},
     "scripted": {"BACKEND": "tests.delivery_backends.ScriptedBackend"},
     "taken-over": {"BACKEND": "tests.delivery_backends.TakenOverDuringSendBackend"},

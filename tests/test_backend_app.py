@@ -1,4 +1,4 @@
-"""backends.app: the short "Priority - Purpose" body and the relative URL."""
+"""spire_notify.backends.app: the short "Priority - Purpose" body and the relative URL."""
 
 from itertools import product
 
@@ -7,11 +7,11 @@ from django.contrib.auth import get_user_model
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backends.app import AppBackend
-from backends.base import Delivery, Outcome
-from helpdesk.choices import HelpDeskTicketPriorityChoices, HelpDeskTicketPurposeChoices
-from helpdesk.enums import TicketEventType
-from helpdesk.models import HelpDeskTicket
+from spire_notify.backends.app import AppBackend
+from spire_notify.backends.base import Delivery, Outcome
+from spire_notify.helpdesk.choices import HelpDeskTicketPriorityChoices, HelpDeskTicketPurposeChoices
+from spire_notify.helpdesk.enums import TicketEventType
+from spire_notify.helpdesk.models import HelpDeskTicket
 from spire_notify import Message, Recipient
 from spire_notify.models import AppNotification, Notification
 

@@ -1,4 +1,4 @@
-"""backends.email: the ticket email as rendered (pure, no database) and as delivered."""
+"""spire_notify.backends.email: the ticket email as rendered (pure, no database) and as delivered."""
 
 import email
 import email.policy
@@ -27,11 +27,11 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis.provisional import domains
 
-from backends.base import Delivery, Outcome
-from backends.email import EmailBackend
-from backends.smtp_fast import SMTP_POLICY, recipient_envelope_and_header, sends_through_smtp
-from helpdesk.enums import TicketEventType
-from helpdesk.models import HelpDeskTicket
+from spire_notify.backends.base import Delivery, Outcome
+from spire_notify.backends.email import EmailBackend
+from spire_notify.backends.smtp_fast import SMTP_POLICY, recipient_envelope_and_header, sends_through_smtp
+from spire_notify.helpdesk.enums import TicketEventType
+from spire_notify.helpdesk.models import HelpDeskTicket
 from spire_notify import Message, Recipient
 from spire_notify.automations import process_notifications
 from spire_notify.models import EmailNotification, Notification

@@ -1,4 +1,4 @@
-"""backends.locmem and backends.console: the test and development backends."""
+"""spire_notify.backends.locmem and spire_notify.backends.console: the test and development backends."""
 
 import io
 import sys
@@ -6,10 +6,10 @@ import sys
 import pytest
 from django.test import override_settings
 
-from backends import locmem
-from backends.base import Delivery, Outcome
-from backends.console import ConsoleBackend
-from backends.locmem import LocMemBackend
+from spire_notify.backends import locmem
+from spire_notify.backends.base import Delivery, Outcome
+from spire_notify.backends.console import ConsoleBackend
+from spire_notify.backends.locmem import LocMemBackend
 from spire_notify import Message, Recipient
 from spire_notify.exceptions import InvalidNotifyBackend
 from spire_notify.models import Notification
@@ -78,8 +78,8 @@ def test_console_reads_standard_output_when_sending():
 
 @pytest.mark.django_db
 @override_settings(NOTIFY_BACKENDS={
-    "app": {"BACKEND": "backends.console.ConsoleBackend"},
-    "email": {"BACKEND": "backends.locmem.LocMemBackend"},
+    "app": {"BACKEND": "spire_notify.backends.console.ConsoleBackend"},
+    "email": {"BACKEND": "spire_notify.backends.locmem.LocMemBackend"},
 })
 def test_both_deliver_a_ticket_end_to_end(developer, create_and_deliver, capsys):
     ticket = create_and_deliver()

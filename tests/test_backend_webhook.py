@@ -14,8 +14,8 @@ from django.test import override_settings
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backends.base import Delivery, Outcome
-from backends.webhook import WebhookBackend, sign
+from spire_notify.backends.base import Delivery, Outcome
+from spire_notify.backends.webhook import WebhookBackend, sign
 from spire_notify import Message, Recipient, notify
 from spire_notify.automations import process_notifications
 from spire_notify.exceptions import InvalidNotifyBackend
@@ -166,7 +166,7 @@ def test_notify_delivers_through_the_webhook_channel(receiver, make_user, create
     receiver.replies = [(200, "ok")]
     ticket = create_ticket()
     user = make_user("ops")
-    hook = {"BACKEND": "backends.webhook.WebhookBackend", "OPTIONS": {"url": receiver.url, "secret": SECRET}}
+    hook = {"BACKEND": "spire_notify.backends.webhook.WebhookBackend", "OPTIONS": {"url": receiver.url, "secret": SECRET}}
     with override_settings(NOTIFY_BACKENDS={"hook": hook}):
         [notification] = notify(ticket.services.notification.build_message("new"), {user: ["hook"]})
         counts = process_notifications()
@@ -176,7 +176,7 @@ def test_notify_delivers_through_the_webhook_channel(receiver, make_user, create
     assert (notification.status, notification.body) == ("sent", "Priority: High - Purpose: App")
     [request] = receiver.received
     assert request["notification"] == str(notification.pk)
-    assert request["document"]["target"] == f"helpdesk.helpdeskticket:{ticket.pk}"
+    assert request["document"]["target"] == f"spire_helpdesk.helpdeskticket:{ticket.pk}"
     assert request["document"]["recipient"] == {"user_id": user.pk, "email": "ops@example.com", "name": ""}
 
 

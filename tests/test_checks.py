@@ -10,7 +10,7 @@ from django.test import override_settings
 from spire_notify.automations import process_notifications
 from spire_notify.models import Notification
 
-EMAIL = "backends.email.EmailBackend"
+EMAIL = "spire_notify.backends.email.EmailBackend"
 
 
 def our_messages():
@@ -18,7 +18,7 @@ def our_messages():
     help desk's warning about channels these tests leave out on purpose (tested on its own)."""
     return [
         message for message in run_checks()
-        if message.id.startswith(("spire_notify.", "helpdesk.")) and message.id != "helpdesk.W001"
+        if message.id.startswith(("spire_notify.", "spire_helpdesk.")) and message.id != "spire_helpdesk.W001"
     ]
 
 
@@ -45,7 +45,7 @@ def test_default_backends_pass_when_notify_backends_is_unset():
             {"OPTIONS": {}},
             "spire_notify.E002",
             "NOTIFY_BACKENDS['email']: no 'BACKEND' is set.",
-            'Give the alias a "BACKEND", e.g. "backends.email.EmailBackend".',
+            'Give the alias a "BACKEND", e.g. "spire_notify.backends.email.EmailBackend".',
         ),
         (
             {"BACKEND": EMAIL, "OPTIONS": "premailer"},
@@ -54,18 +54,18 @@ def test_default_backends_pass_when_notify_backends_is_unset():
             'NOTIFY_BACKENDS maps aliases to {"BACKEND": "dotted.path", "OPTIONS": {...}}.',
         ),
         (
-            {"BACKEND": "backends.nowhere.Backend"},
+            {"BACKEND": "spire_notify.backends.nowhere.Backend"},
             "spire_notify.E003",
-            "NOTIFY_BACKENDS['email']: could not import 'backends.nowhere.Backend': "
-            "No module named 'backends.nowhere'",
+            "NOTIFY_BACKENDS['email']: could not import 'spire_notify.backends.nowhere.Backend': "
+            "No module named 'spire_notify.backends.nowhere'",
             "Check the dotted path and that its package is installed.",
         ),
         (
             {"BACKEND": "django.core.mail.backends.smtp.EmailBackend"},
             "spire_notify.E004",
             "NOTIFY_BACKENDS['email']: 'django.core.mail.backends.smtp.EmailBackend' is not a "
-            "subclass of backends.base.BaseNotificationBackend.",
-            "A backend subclasses backends.base.BaseNotificationBackend.",
+            "subclass of spire_notify.backends.base.BaseNotificationBackend.",
+            "A backend subclasses spire_notify.backends.base.BaseNotificationBackend.",
         ),
         (
             {"BACKEND": EMAIL, "OPTIONS": {"inliner_x": "premailer"}},
@@ -76,7 +76,7 @@ def test_default_backends_pass_when_notify_backends_is_unset():
     ],
 )
 def test_misconfigured_backend_is_a_check_error_naming_the_alias(config, check_id, message, hint):
-    with override_settings(NOTIFY_BACKENDS={"app": {"BACKEND": "backends.app.AppBackend"}, "email": config}):
+    with override_settings(NOTIFY_BACKENDS={"app": {"BACKEND": "spire_notify.backends.app.AppBackend"}, "email": config}):
         error = only_message()
     assert error == Error(message, hint=hint, id=check_id)
 
@@ -93,9 +93,9 @@ def test_notify_backends_that_is_not_a_dict():
 
 def test_every_broken_alias_is_reported():
     config = {
-        "one": {"BACKEND": "backends.nowhere.Backend"},
+        "one": {"BACKEND": "spire_notify.backends.nowhere.Backend"},
         "two": {},
-        "app": {"BACKEND": "backends.app.AppBackend"},
+        "app": {"BACKEND": "spire_notify.backends.app.AppBackend"},
     }
     with override_settings(NOTIFY_BACKENDS=config):
         assert [message.id for message in our_messages()] == ["spire_notify.E003", "spire_notify.E002"]
@@ -117,7 +117,7 @@ def test_debug_without_the_development_email_setting_at_all():
     assert only_message().id == "spire_notify.E010"
 
 
-@override_settings(DEBUG=True, NOTIFY_BACKENDS={"app": {"BACKEND": "backends.app.AppBackend"}})
+@override_settings(DEBUG=True, NOTIFY_BACKENDS={"app": {"BACKEND": "spire_notify.backends.app.AppBackend"}})
 def test_debug_without_development_email_is_fine_without_an_email_backend():
     del settings.DEVELOPMENT_EMAIL
     assert our_messages() == []
@@ -180,7 +180,7 @@ def test_site_id_missing():
 @pytest.mark.parametrize(
     "backends",
     [
-        {"app": {"BACKEND": "backends.app.AppBackend"}},
+        {"app": {"BACKEND": "spire_notify.backends.app.AppBackend"}},
         {"email": {"BACKEND": EMAIL, "OPTIONS": {"domain": "help.example.com"}}},
     ],
 )
@@ -213,7 +213,7 @@ def test_worker_refuses_without_site_id_before_claiming_anything(developer, crea
 def test_malformed_admins_entries_are_each_named():
     messages = our_messages()
     assert [(message.id, message.msg) for message in messages] == [
-        ("helpdesk.E001", f"ADMINS[{index}] is {entry}, which is neither an email address nor a "
+        ("spire_helpdesk.E001", f"ADMINS[{index}] is {entry}, which is neither an email address nor a "
                           "(name, address) pair; that developer gets no help desk notifications.")
         for index, entry in [
             (3, "'no-at-sign'"),
@@ -230,7 +230,7 @@ def test_admins_that_is_a_string_not_a_list():
     assert only_message() == Error(
         "ADMINS is 'dev@example.com', which is not a list; no developer gets help desk notifications.",
         hint='List addresses: ADMINS = ["dev@example.com"].',
-        id="helpdesk.E002",
+        id="spire_helpdesk.E002",
     )
 
 
@@ -262,11 +262,11 @@ def test_delivery_task_on_commit_sends_nothing_with_debug_and_no_development_ema
     assert mail.outbox == []
 
 
-@override_settings(NOTIFY_BACKENDS={"app": {"BACKEND": "backends.app.AppBackend"}})
+@override_settings(NOTIFY_BACKENDS={"app": {"BACKEND": "spire_notify.backends.app.AppBackend"}})
 def test_a_channel_the_help_desk_names_but_the_project_lacks_is_a_warning():
     from django.core.checks import run_checks
 
-    warnings = [message for message in run_checks() if message.id == "helpdesk.W001"]
+    warnings = [message for message in run_checks() if message.id == "spire_helpdesk.W001"]
     assert [warning.msg for warning in warnings] == [
         "NOTIFY_BACKENDS has no 'email' channel, so help desk notifications meant for it are not sent."
     ]

@@ -4,8 +4,8 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 
-from helpdesk.enums import TicketEventType
-from helpdesk.models import HelpDeskTicket
+from spire_notify.helpdesk.enums import TicketEventType
+from spire_notify.helpdesk.models import HelpDeskTicket
 from spire_notify import notify
 from spire_notify.dispatch import insert_rows
 from spire_notify.models import AppNotification, EmailNotification, Notification

@@ -197,7 +197,7 @@ def check_ids_in_code():
 
 def backend_options():
     """``{backend class path: its OPTIONS}``, from the keyword arguments of each ``__init__``."""
-    from backends.base import BaseNotificationBackend
+    from spire_notify.backends.base import BaseNotificationBackend
 
     options = {}
     for source in sorted((ROOT / "backends").glob("*.py")):

@@ -9,9 +9,9 @@ from aiosmtpd.controller import Controller
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.test import override_settings
 
-from backends.base import Delivery, Outcome
-from backends.email import EmailBackend
-from backends.smtp_fast import send_through_mailer
+from spire_notify.backends.base import Delivery, Outcome
+from spire_notify.backends.email import EmailBackend
+from spire_notify.backends.smtp_fast import send_through_mailer
 from spire_notify import Message, Recipient
 from spire_notify.models import Notification
 from tests.test_backend_email import ParsedEmailHTML
@@ -165,7 +165,7 @@ def test_one_megabyte_description_arrives_escaped(smtp_server, developer, create
 
 
 
-# The SMTP fast path (backends.smtp_fast): the MIME of a message is flattened once per send,
+# The SMTP fast path (spire_notify.backends.smtp_fast): the MIME of a message is flattened once per send,
 # and each recipient only adds To and Message-ID.
 
 

@@ -4,9 +4,9 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from backends.app import AppBackend
-from backends.email import EmailBackend
-from backends.locmem import LocMemBackend
+from spire_notify.backends.app import AppBackend
+from spire_notify.backends.email import EmailBackend
+from spire_notify.backends.locmem import LocMemBackend
 from spire_notify.exceptions import InvalidNotifyBackend, UnknownChannel
 from spire_notify.handler import NotifyBackendsHandler, backends
 
@@ -29,7 +29,7 @@ def test_default_is_app_and_email_when_unset():
 
 def test_backend_gets_its_alias_and_options():
     backend = build(
-        {"mail": {"BACKEND": "backends.email.EmailBackend", "OPTIONS": {"mailer": "bulk", "inliner": None}}},
+        {"mail": {"BACKEND": "spire_notify.backends.email.EmailBackend", "OPTIONS": {"mailer": "bulk", "inliner": None}}},
         alias="mail",
     )
     assert (backend.alias, backend.mailer, backend.inliner) == ("mail", "bulk", None)
@@ -37,16 +37,16 @@ def test_backend_gets_its_alias_and_options():
 
 
 def test_backend_is_built_once_and_reset_when_settings_change():
-    with override_settings(NOTIFY_BACKENDS={"x": {"BACKEND": "backends.locmem.LocMemBackend"}}):
+    with override_settings(NOTIFY_BACKENDS={"x": {"BACKEND": "spire_notify.backends.locmem.LocMemBackend"}}):
         first = backends["x"]
         assert backends["x"] is first
         assert isinstance(first, LocMemBackend)
-    with override_settings(NOTIFY_BACKENDS={"x": {"BACKEND": "backends.app.AppBackend"}}):
+    with override_settings(NOTIFY_BACKENDS={"x": {"BACKEND": "spire_notify.backends.app.AppBackend"}}):
         assert isinstance(backends["x"], AppBackend)
 
 
 def test_contains_and_all_follow_the_setting():
-    config = {"a": {"BACKEND": "backends.app.AppBackend"}, "b": {"BACKEND": "backends.locmem.LocMemBackend"}}
+    config = {"a": {"BACKEND": "spire_notify.backends.app.AppBackend"}, "b": {"BACKEND": "spire_notify.backends.locmem.LocMemBackend"}}
     with override_settings(NOTIFY_BACKENDS=config):
         assert "a" in backends and "email" not in backends
         assert [backend.alias for backend in backends.all()] == ["a", "b"]
@@ -67,51 +67,51 @@ def test_unknown_alias():
             "E002",
         ),
         (
-            "backends.email.EmailBackend",
+            "spire_notify.backends.email.EmailBackend",
             "NOTIFY_BACKENDS['email']: no 'BACKEND' is set.",
             "E002",
         ),
         (
-            {"BACKEND": "backends.email.EmailBackend", "OPTION": {"mailer": "bulk"}},
+            {"BACKEND": "spire_notify.backends.email.EmailBackend", "OPTION": {"mailer": "bulk"}},
             "NOTIFY_BACKENDS['email']: unknown key 'OPTION'; an entry has only 'BACKEND' and 'OPTIONS'.",
             "E001",
         ),
         (
-            {"BACKEND": "backends.email.EmailBackend", "OPTIONS": [("mailer", "bulk")]},
+            {"BACKEND": "spire_notify.backends.email.EmailBackend", "OPTIONS": [("mailer", "bulk")]},
             "NOTIFY_BACKENDS['email']: 'OPTIONS' must be a dict.",
             "E001",
         ),
         (
-            {"BACKEND": "backends.nowhere.Backend"},
-            "NOTIFY_BACKENDS['email']: could not import 'backends.nowhere.Backend': "
-            "No module named 'backends.nowhere'",
+            {"BACKEND": "spire_notify.backends.nowhere.Backend"},
+            "NOTIFY_BACKENDS['email']: could not import 'spire_notify.backends.nowhere.Backend': "
+            "No module named 'spire_notify.backends.nowhere'",
             "E003",
         ),
         (
-            {"BACKEND": "backends.email.NoSuchBackend"},
-            "NOTIFY_BACKENDS['email']: could not import 'backends.email.NoSuchBackend': "
-            'Module "backends.email" does not define a "NoSuchBackend" attribute/class',
+            {"BACKEND": "spire_notify.backends.email.NoSuchBackend"},
+            "NOTIFY_BACKENDS['email']: could not import 'spire_notify.backends.email.NoSuchBackend': "
+            'Module "spire_notify.backends.email" does not define a "NoSuchBackend" attribute/class',
             "E003",
         ),
         (
             {"BACKEND": "django.core.mail.backends.smtp.EmailBackend"},
             "NOTIFY_BACKENDS['email']: 'django.core.mail.backends.smtp.EmailBackend' is not a "
-            "subclass of backends.base.BaseNotificationBackend.",
+            "subclass of spire_notify.backends.base.BaseNotificationBackend.",
             "E004",
         ),
         (
-            {"BACKEND": "backends.email.DEFAULT_TEMPLATE"},
-            "NOTIFY_BACKENDS['email']: 'backends.email.DEFAULT_TEMPLATE' is not a "
-            "subclass of backends.base.BaseNotificationBackend.",
+            {"BACKEND": "spire_notify.backends.email.DEFAULT_TEMPLATE"},
+            "NOTIFY_BACKENDS['email']: 'spire_notify.backends.email.DEFAULT_TEMPLATE' is not a "
+            "subclass of spire_notify.backends.base.BaseNotificationBackend.",
             "E004",
         ),
         (
-            {"BACKEND": "backends.email.EmailBackend", "OPTIONS": {"inliner_x": "premailer"}},
+            {"BACKEND": "spire_notify.backends.email.EmailBackend", "OPTIONS": {"inliner_x": "premailer"}},
             "NOTIFY_BACKENDS['email']: unknown option 'inliner_x'",
             "E005",
         ),
         (
-            {"BACKEND": "backends.app.AppBackend", "OPTIONS": {"b": 1, "a": 2}},
+            {"BACKEND": "spire_notify.backends.app.AppBackend", "OPTIONS": {"b": 1, "a": 2}},
             "NOTIFY_BACKENDS['email']: unknown options 'a', 'b'",
             "E005",
         ),
@@ -127,6 +127,6 @@ def test_misconfigured_alias_is_improperly_configured_naming_it(config, message,
 
 def test_setting_that_is_not_a_dict():
     with pytest.raises(InvalidNotifyBackend) as raised:
-        build([("email", "backends.email.EmailBackend")])
+        build([("email", "spire_notify.backends.email.EmailBackend")])
     assert str(raised.value) == "NOTIFY_BACKENDS['email']: NOTIFY_BACKENDS must be a dict."
     assert raised.value.check_id == "E001"

@@ -8,10 +8,10 @@ from django.db import connection, transaction
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
-from backends import locmem
-from helpdesk.enums import TicketEventType
-from helpdesk.models import HelpDeskTicket
-from helpdesk.services.notification_service import (
+from spire_notify.backends import locmem
+from spire_notify.helpdesk.enums import TicketEventType
+from spire_notify.helpdesk.models import HelpDeskTicket
+from spire_notify.helpdesk.services.notification_service import (
     HelpDeskTicketNotificationService,
     UnmappedTicketEvent,
 )
@@ -171,8 +171,8 @@ def test_new_event_maps_title_and_body():
 
 
 @override_settings(NOTIFY_BACKENDS={
-    "app": {"BACKEND": "backends.locmem.LocMemBackend"},
-    "email": {"BACKEND": "backends.locmem.LocMemBackend"},
+    "app": {"BACKEND": "spire_notify.backends.locmem.LocMemBackend"},
+    "email": {"BACKEND": "spire_notify.backends.locmem.LocMemBackend"},
 })
 def test_channels_are_whatever_backends_the_aliases_name(developer, manager, create_and_deliver):
     ticket = create_and_deliver()

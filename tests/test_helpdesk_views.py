@@ -6,14 +6,14 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpdesk.forms import EMPTY_COMMENT, EMPTY_DESCRIPTION
-from helpdesk.models import HelpDeskTicket, HelpDeskTicketComment
+from spire_notify.helpdesk.forms import EMPTY_COMMENT, EMPTY_DESCRIPTION
+from spire_notify.helpdesk.models import HelpDeskTicket, HelpDeskTicketComment
 from spire_notify.models import Notification
 
 pytestmark = pytest.mark.django_db
 
-TICKETS = reverse("helpdesk:ticket_list")
-NEW_TICKET = reverse("helpdesk:ticket_create")
+TICKETS = reverse("spire_helpdesk:ticket_list")
+NEW_TICKET = reverse("spire_helpdesk:ticket_create")
 VALID = {"purpose": "app", "priority": "high", "description": "Login page throws a 500 error."}
 
 # What a person can type: any character but control ones (a browser sends newlines as \r\n,
@@ -24,7 +24,7 @@ typed_text = st.text(
 
 
 def detail(ticket):
-    return reverse("helpdesk:ticket_detail", args=[ticket.pk])
+    return reverse("spire_helpdesk:ticket_detail", args=[ticket.pk])
 
 
 def listed(response):
@@ -167,7 +167,7 @@ class TestStatusChange:
         ticket = create_ticket()
         client = logged_in(developer)
 
-        response = client.post(reverse("helpdesk:ticket_change_status", args=[ticket.pk]), {"status": "in_progress"})
+        response = client.post(reverse("spire_helpdesk:ticket_change_status", args=[ticket.pk]), {"status": "in_progress"})
 
         assert response["Location"] == detail(ticket)
         ticket.refresh_from_db()
@@ -183,7 +183,7 @@ class TestStatusChange:
     def test_rejects_an_unknown_status(self, logged_in, create_ticket, developer):
         ticket = create_ticket()
         response = logged_in(developer).post(
-            reverse("helpdesk:ticket_change_status", args=[ticket.pk]), {"status": "closed"}
+            reverse("spire_helpdesk:ticket_change_status", args=[ticket.pk]), {"status": "closed"}
         )
         assert response.status_code == 400
         assert field_errors(response, "status") == [
@@ -198,7 +198,7 @@ class TestComments:
         ticket = create_ticket()
         client = logged_in(developer)
 
-        response = client.post(reverse("helpdesk:ticket_add_comment", args=[ticket.pk]), {"body": "On it."})
+        response = client.post(reverse("spire_helpdesk:ticket_add_comment", args=[ticket.pk]), {"body": "On it."})
 
         assert response["Location"] == f"{detail(ticket)}#comments"
         assert list(HelpDeskTicketComment.objects.values_list("author__username", "body")) == [("dev", "On it.")]
@@ -211,7 +211,7 @@ class TestComments:
     @pytest.mark.parametrize("body", ["", "  \n "])
     def test_rejects_an_empty_comment(self, logged_in, create_ticket, requester, body):
         ticket = create_ticket()
-        response = logged_in(requester).post(reverse("helpdesk:ticket_add_comment", args=[ticket.pk]), {"body": body})
+        response = logged_in(requester).post(reverse("spire_helpdesk:ticket_add_comment", args=[ticket.pk]), {"body": body})
         assert response.status_code == 400
         assert field_errors(response, "body") == [EMPTY_COMMENT]
         assert HelpDeskTicketComment.objects.count() == 0

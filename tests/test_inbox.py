@@ -164,7 +164,7 @@ class TestBadge:
 
     def test_every_page_of_the_layout_has_it(self, dev_client, developer):
         make_inbox(developer, 2)
-        page = dev_client.get(reverse("helpdesk:ticket_list")).content.decode()
+        page = dev_client.get(reverse("spire_helpdesk:ticket_list")).content.decode()
         assert '<span class="badge-count" data-unread-count aria-hidden="true">2</span>' in page
         assert '<script src="/static/spire_notify/badge.js" defer></script>' in page
 

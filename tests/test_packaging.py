@@ -24,7 +24,7 @@ MINIMAL_SETTINGS = textwrap.dedent("""
     USE_TZ = True
     INSTALLED_APPS = [
         "django.contrib.auth", "django.contrib.contenttypes", "django.contrib.sites",
-        "spire_notify", "helpdesk",
+        "spire_notify", "spire_notify.helpdesk",
     ]
     SITE_ID = 1
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "db.sqlite3"}}
@@ -39,7 +39,7 @@ MINIMAL_SETTINGS = textwrap.dedent("""
 URLS = textwrap.dedent("""
     from django.urls import include, path
     urlpatterns = [
-        path("help_desk/", include("helpdesk.urls")),
+        path("help_desk/", include("spire_notify.helpdesk.urls")),
         path("notifications/", include("spire_notify.urls")),
     ]
 """)
@@ -51,7 +51,7 @@ SCENARIO = textwrap.dedent("""
     from django.core import mail
     from django.core.management import call_command
     from django.template.loader import get_template
-    import spire_notify, helpdesk
+    import spire_notify, spire_notify.helpdesk
 
     # Imported from the wheel, not from the checkout.
     assert "site-packages" in spire_notify.__file__, spire_notify.__file__
@@ -60,7 +60,7 @@ SCENARIO = textwrap.dedent("""
     django.test.utils.setup_test_environment()
     call_command("migrate", verbosity=0)
     from django.contrib.auth.models import User
-    from helpdesk.models import HelpDeskTicket
+    from spire_notify.helpdesk.models import HelpDeskTicket
     from spire_notify.models import Notification
     developer = User.objects.create_user("dev", "dev@example.com")
     ticket = HelpDeskTicket().services.create(

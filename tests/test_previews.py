@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from backends.email import EmailBackend
+from spire_notify.backends.email import EmailBackend
 from spire_notify.message import Recipient
 from spire_notify.previews import render_preview, samples
 

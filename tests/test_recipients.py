@@ -4,8 +4,8 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.test import override_settings
 
-from helpdesk.models import HelpDeskTicket
-from helpdesk.recipients import admin_address, admin_addresses, ticket_audience
+from spire_notify.helpdesk.models import HelpDeskTicket
+from spire_notify.helpdesk.recipients import admin_address, admin_addresses, ticket_audience
 from spire_notify.models import Notification
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +25,7 @@ def new_ticket_recipients():
 
 @pytest.fixture
 def delete_permission():
-    return Permission.objects.get(codename="delete_helpdeskticket", content_type__app_label="helpdesk")
+    return Permission.objects.get(codename="delete_helpdeskticket", content_type__app_label="spire_helpdesk")
 
 
 def test_developer_and_manager_channels(developer, manager, requester, create_ticket):
@@ -87,7 +87,7 @@ def test_audience_agrees_with_djangos_permission_rules(make_user, manager, delet
     plain = make_user("plain")
     audience = set(ticket_audience())
     for user in (manager, direct, root, plain):
-        assert (user in audience) == user.has_perm("helpdesk.delete_helpdeskticket"), user
+        assert (user in audience) == user.has_perm("spire_helpdesk.delete_helpdeskticket"), user
 
 
 @override_settings(ADMINS=[("Legacy Dev", "legacy@example.com"), ["Listed Dev", "listed@example.com"]])
@@ -153,7 +153,7 @@ def test_audience_is_one_query(developer, manager, make_user, django_assert_num_
         assert len(list(ticket_audience())) == 7
 
 
-@override_settings(NOTIFY_BACKENDS={"app": {"BACKEND": "backends.app.AppBackend"}})
+@override_settings(NOTIFY_BACKENDS={"app": {"BACKEND": "spire_notify.backends.app.AppBackend"}})
 def test_a_project_with_only_the_app_channel_still_notifies(developer, manager, create_ticket):
     create_ticket()
     assert channels_by_user() == {"dev": ["app"], "manager": ["app"]}

@@ -8,7 +8,7 @@ from django.urls import reverse
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from helpdesk.models import HelpDeskTicket, HelpDeskTicketComment
+from spire_notify.helpdesk.models import HelpDeskTicket, HelpDeskTicketComment
 from spire_notify.models import AppNotification, Notification
 from spire_notify.views import safe_url
 
@@ -46,9 +46,9 @@ def get_urls(notification, ticket):
         reverse("spire_notify:unread_count"),
         reverse("spire_notify:email_previews"),
         reverse("spire_notify:email_preview", args=["django", "helpdesk/email/ticket_new.html"]),
-        reverse("helpdesk:ticket_list"),
-        reverse("helpdesk:ticket_create"),
-        reverse("helpdesk:ticket_detail", args=[ticket.pk]),
+        reverse("spire_helpdesk:ticket_list"),
+        reverse("spire_helpdesk:ticket_create"),
+        reverse("spire_helpdesk:ticket_detail", args=[ticket.pk]),
     ]
 
 
@@ -57,9 +57,9 @@ def post_urls(notification, ticket):
         reverse("spire_notify:open", args=[notification.pk]): {},
         reverse("spire_notify:mark_read", args=[notification.pk]): {},
         reverse("spire_notify:mark_all_read"): {},
-        reverse("helpdesk:ticket_create"): {"purpose": "app", "priority": "low", "description": "x"},
-        reverse("helpdesk:ticket_change_status", args=[ticket.pk]): {"status": "done"},
-        reverse("helpdesk:ticket_add_comment", args=[ticket.pk]): {"body": "hello"},
+        reverse("spire_helpdesk:ticket_create"): {"purpose": "app", "priority": "low", "description": "x"},
+        reverse("spire_helpdesk:ticket_change_status", args=[ticket.pk]): {"status": "done"},
+        reverse("spire_helpdesk:ticket_add_comment", args=[ticket.pk]): {"body": "hello"},
     }
 
 
@@ -116,7 +116,7 @@ class TestStateChangesArePostWithCsrf:
     @pytest.mark.parametrize("name", ["ticket_change_status", "ticket_add_comment"])
     def test_get_does_not_change_a_ticket(self, client, developer, ticket, name):
         client.force_login(developer)
-        assert client.get(reverse(f"helpdesk:{name}", args=[ticket.pk])).status_code == 405
+        assert client.get(reverse(f"spire_helpdesk:{name}", args=[ticket.pk])).status_code == 405
 
 
 class TestOtherPeoplesNotifications:
@@ -214,25 +214,25 @@ class TestOpeningOnlyFollowsSameSiteUrls:
 class TestTickets:
     def test_a_stranger_gets_404_for_the_page(self, client, make_user, ticket):
         client.force_login(make_user("stranger"))
-        assert client.get(reverse("helpdesk:ticket_detail", args=[ticket.pk])).status_code == 404
+        assert client.get(reverse("spire_helpdesk:ticket_detail", args=[ticket.pk])).status_code == 404
 
     def test_a_stranger_gets_404_for_status_and_comments(self, client, make_user, ticket):
         client.force_login(make_user("stranger"))
         assert client.post(
-            reverse("helpdesk:ticket_change_status", args=[ticket.pk]), {"status": "done"}
+            reverse("spire_helpdesk:ticket_change_status", args=[ticket.pk]), {"status": "done"}
         ).status_code == 404
         assert client.post(
-            reverse("helpdesk:ticket_add_comment", args=[ticket.pk]), {"body": "hi"}
+            reverse("spire_helpdesk:ticket_add_comment", args=[ticket.pk]), {"body": "hi"}
         ).status_code == 404
         assert nothing_changed(make_notification(make_user("someone")), ticket)
 
     def test_a_stranger_does_not_see_it_listed(self, client, make_user, ticket):
         client.force_login(make_user("stranger"))
-        assert f"#{ticket.pk}</strong>" not in client.get(reverse("helpdesk:ticket_list")).content.decode()
+        assert f"#{ticket.pk}</strong>" not in client.get(reverse("spire_helpdesk:ticket_list")).content.decode()
 
     def test_the_creator_cannot_change_the_status(self, client, requester, ticket):
         client.force_login(requester)
-        response = client.post(reverse("helpdesk:ticket_change_status", args=[ticket.pk]), {"status": "done"})
+        response = client.post(reverse("spire_helpdesk:ticket_change_status", args=[ticket.pk]), {"status": "done"})
         assert response.status_code == 403
         ticket.refresh_from_db()
         assert ticket.status == "ready"
@@ -242,7 +242,7 @@ class TestTickets:
         developer.save()
         client.force_login(developer)
         # Django's ModelBackend logs inactive users out: they are sent to log in.
-        assert client.get(reverse("helpdesk:ticket_detail", args=[ticket.pk])).status_code == 302
+        assert client.get(reverse("spire_helpdesk:ticket_detail", args=[ticket.pk])).status_code == 302
 
 
 class TestEmailPreviewsAreStaffOnly:

@@ -10,11 +10,11 @@ from django.test.utils import CaptureQueriesContext
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backends.email import EmailBackend
-from helpdesk.choices import HelpDeskTicketStatusChoices
-from helpdesk.enums import TicketEventType
-from helpdesk.models import HelpDeskTicket, HelpDeskTicketComment
-from helpdesk.services.notification_service import UnmappedTicketEvent
+from spire_notify.backends.email import EmailBackend
+from spire_notify.helpdesk.choices import HelpDeskTicketStatusChoices
+from spire_notify.helpdesk.enums import TicketEventType
+from spire_notify.helpdesk.models import HelpDeskTicket, HelpDeskTicketComment
+from spire_notify.helpdesk.services.notification_service import UnmappedTicketEvent
 from spire_notify.models import Notification
 
 IN_PROGRESS = HelpDeskTicketStatusChoices.IN_PROGRESS

@@ -6,6 +6,6 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(template_name="helpdesk/login.html"), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
     path("admin/", admin.site.urls),
-    path("help_desk/", include("helpdesk.urls")),
+    path("help_desk/", include("spire_notify.helpdesk.urls")),
     path("notifications/", include("spire_notify.urls")),
 ]

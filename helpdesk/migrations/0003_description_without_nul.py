@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('helpdesk', '0002_ticket_comment'),
+        ('spire_helpdesk', '0002_ticket_comment'),
     ]
 
     operations = [

@@ -68,7 +68,7 @@ class HelpDeskTicketNotificationService:
 
     @classmethod
     def channels(cls):
-        """Every channel this service names; ``helpdesk.W001`` warns of those not configured."""
+        """Every channel this service names; ``spire_helpdesk.W001`` warns of those not configured."""
         return {
             *cls.developer_channels, *cls.manager_channels,
             *cls.creator_channels, *cls.participant_channels,

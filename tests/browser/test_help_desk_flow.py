@@ -13,8 +13,8 @@ from django.core import mail
 from django.db import connections
 from pytest_django.live_server_helper import LiveServer
 
-from helpdesk.forms import EMPTY_DESCRIPTION
-from helpdesk.models import HelpDeskTicket
+from spire_notify.helpdesk.forms import EMPTY_DESCRIPTION
+from spire_notify.helpdesk.models import HelpDeskTicket
 from spire_notify.models import Notification
 
 CHROMIUM = Path("/usr/bin/chromium")

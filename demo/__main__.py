@@ -1,4 +1,4 @@
-"""Run the demo help desk: ``python -m helpdesk.demo [--port 8000]``.
+"""Run the demo help desk: ``python -m demo [--port 8000]``.
 
 Migrates a SQLite database under ./demo-data, seeds three users, then runs side by side: the
 web server, django-tasks-db's worker (which delivers notifications), and an SMTP catcher whose
@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 
-SETTINGS = "helpdesk.demo.settings"
+SETTINGS = "demo.settings"
 
 
 def main():
@@ -27,12 +27,12 @@ def main():
     settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
     django.setup()
     call_command("migrate", verbosity=0)
-    from helpdesk.demo.seed import point_site_at, seed_users
+    from demo.seed import point_site_at, seed_users
 
     users = seed_users()
     point_site_at(args.port)
 
-    from helpdesk.demo.mailbox import start_catcher
+    from demo.mailbox import start_catcher
 
     catcher = start_catcher(settings.MAILBOX_DIR, settings.SMTP_PORT)
     manage = [sys.executable, "-m", "django"]
@@ -60,7 +60,7 @@ def print_welcome(port, users):
         f"spire-notify demo help desk: {site}/",
         "Log in as (username / password):",
         *(f"  {username:<10} / {password:<10} {role}" for username, password, role in users),
-        f"Create a ticket: {site}/help_desk/ (or the admin: {site}/admin/helpdesk/helpdeskticket/add/)",
+        f"Create a ticket: {site}/help_desk/ (or the admin: {site}/admin/spire_helpdesk/helpdeskticket/add/)",
         f"In-app inbox:    {site}/notifications/",
         f"Caught email:    {site}/demo/mailbox/",
         "Ctrl-C stops the server, the worker and the SMTP catcher.",

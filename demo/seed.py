@@ -30,7 +30,7 @@ def seed_users():
         group, _ = Group.objects.get_or_create(name=group_name)
         group.permissions.set(
             Permission.objects.filter(
-                content_type__app_label="helpdesk", codename__in=GROUP_PERMISSIONS[group_name]
+                content_type__app_label="spire_helpdesk", codename__in=GROUP_PERMISSIONS[group_name]
             )
         )
         user, created = User.objects.get_or_create(

@@ -22,8 +22,8 @@ INSTALLED_APPS = [
     "django.contrib.sites",
     "django_tasks_db",
     "spire_notify",
-    "helpdesk",
-    "helpdesk.demo",
+    "spire_notify.helpdesk",
+    "demo",
 ]
 SITE_ID = 1
 
@@ -35,7 +35,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
-ROOT_URLCONF = "helpdesk.demo.urls"
+ROOT_URLCONF = "demo.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
@@ -69,9 +69,9 @@ MAILERS = {
 }
 
 NOTIFY_BACKENDS = {
-    "app": {"BACKEND": "backends.app.AppBackend"},
+    "app": {"BACKEND": "spire_notify.backends.app.AppBackend"},
     # The demo server speaks plain HTTP; production keeps the default, https.
-    "email": {"BACKEND": "backends.email.EmailBackend", "OPTIONS": {"protocol": "http"}},
+    "email": {"BACKEND": "spire_notify.backends.email.EmailBackend", "OPTIONS": {"protocol": "http"}},
 }
 
 ADMINS = ["developer@example.com"]

@@ -1,0 +1,1 @@
+"""A demo help desk site: ``python -m demo``."""

@@ -1,1 +1,0 @@
-"""A demo help desk site: ``python -m helpdesk.demo``."""
