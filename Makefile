@@ -6,7 +6,7 @@ PYTHON ?= $(firstword $(foreach candidate,python3.13 python3.12 python3 $(wildca
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test docs install check-python
+.PHONY: demo test lint docs install check-python
 
 check-python:
 	@test -n "$(PYTHON)" || { echo "spire-notify needs Python 3.12 or newer; none was found (set PYTHON=...)." >&2; exit 1; }
@@ -22,7 +22,11 @@ install: $(BIN)/.installed
 demo: install
 	$(BIN)/python -m demo
 
-test: install
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
 	$(BIN)/python -m tests.run
 
 docs: install

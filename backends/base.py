@@ -122,6 +122,4 @@ class BaseNotificationBackend:
 
         errors = [message for message in self.check() if isinstance(message, Error)]
         if errors:
-            raise ImproperlyConfigured(
-                "; ".join(f"{error.id}: {error.msg}" for error in errors)
-            )
+            raise ImproperlyConfigured("; ".join(f"{error.id}: {error.msg}" for error in errors))

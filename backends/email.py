@@ -35,8 +35,19 @@ class EmailBackend(BaseNotificationBackend):
     delivers_externally = True
     detail_model = "spire_notify.EmailNotification"
 
-    def __init__(self, *, alias, mailer="default", engine=None, template=DEFAULT_TEMPLATE,
-                 inliner="premailer", domain=None, protocol="https", from_email=None, **options):
+    def __init__(
+        self,
+        *,
+        alias,
+        mailer="default",
+        engine=None,
+        template=DEFAULT_TEMPLATE,
+        inliner="premailer",
+        domain=None,
+        protocol="https",
+        from_email=None,
+        **options,
+    ):
         super().__init__(alias=alias, **options)
         self.mailer = mailer
         self.engine = engine
@@ -147,25 +158,31 @@ class EmailBackend(BaseNotificationBackend):
     def check(self, **kwargs):
         errors = []
         if settings.DEBUG and not getattr(settings, "DEVELOPMENT_EMAIL", ""):
-            errors.append(Error(
-                "DEBUG is on and DEVELOPMENT_EMAIL is not set, so email would reach real "
-                "recipients; spire-notify sends none until it is set.",
-                hint="Set DEVELOPMENT_EMAIL to the inbox that receives all email in development.",
-                id="spire_notify.E010",
-            ))
+            errors.append(
+                Error(
+                    "DEBUG is on and DEVELOPMENT_EMAIL is not set, so email would reach real "
+                    "recipients; spire-notify sends none until it is set.",
+                    hint="Set DEVELOPMENT_EMAIL to the inbox that receives all email in development.",
+                    id="spire_notify.E010",
+                )
+            )
         if not (self.from_email or settings.DEFAULT_FROM_EMAIL):
-            errors.append(Error(
-                "DEFAULT_FROM_EMAIL is empty; notification email needs a From address.",
-                hint="Set DEFAULT_FROM_EMAIL, or the email backend's 'from_email' option.",
-                id="spire_notify.E011",
-            ))
+            errors.append(
+                Error(
+                    "DEFAULT_FROM_EMAIL is empty; notification email needs a From address.",
+                    hint="Set DEFAULT_FROM_EMAIL, or the email backend's 'from_email' option.",
+                    id="spire_notify.E011",
+                )
+            )
         mailer_problem = self._mailer_problem()
         if mailer_problem:
-            errors.append(Error(
-                f"NOTIFY_BACKENDS[{self.alias!r}]: {mailer_problem}",
-                hint="Name a MAILERS alias in the 'mailer' option, and check that alias's entry.",
-                id="spire_notify.E013",
-            ))
+            errors.append(
+                Error(
+                    f"NOTIFY_BACKENDS[{self.alias!r}]: {mailer_problem}",
+                    hint="Name a MAILERS alias in the 'mailer' option, and check that alias's entry.",
+                    id="spire_notify.E013",
+                )
+            )
         errors.extend(template_errors(self.alias, self.template, self.engine))
         if not self.domain:
             from spire_notify.checks import site_errors

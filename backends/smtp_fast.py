@@ -55,8 +55,10 @@ class FlattenedSMTPSender:
             send_through_mailer(self.connection, email_message, message_id)
             return
         if key not in self.flattened:
-            self.flattened[key] = (self.connection.prep_address(email_message.from_email),
-                                   flatten_without_recipient(email_message))
+            self.flattened[key] = (
+                self.connection.prep_address(email_message.from_email),
+                flatten_without_recipient(email_message),
+            )
         sender, shared = self.flattened[key]
         [to] = email_message.to
         envelope_recipient, headers = recipient_envelope_and_header(self.connection, to)
@@ -74,14 +76,24 @@ def send_through_mailer(connection, email_message, message_id):
 def shared_parts(email_message):
     """What the MIME of ``email_message`` is made of besides its one ``To`` and its Message-ID,
     or ``None`` when it has more (Cc, Bcc, attachments, headers) than the fast path sends."""
-    if (type(email_message) is not EmailMultiAlternatives or email_message.recipients() != email_message.to
-            or len(email_message.to) != 1
-            or email_message.cc or email_message.bcc or email_message.reply_to
-            or email_message.attachments or email_message.extra_headers):
+    if (
+        type(email_message) is not EmailMultiAlternatives
+        or email_message.recipients() != email_message.to
+        or len(email_message.to) != 1
+        or email_message.cc
+        or email_message.bcc
+        or email_message.reply_to
+        or email_message.attachments
+        or email_message.extra_headers
+    ):
         return None
     return (
-        email_message.subject, email_message.body, email_message.from_email, email_message.encoding,
-        email_message.content_subtype, tuple(email_message.alternatives),
+        email_message.subject,
+        email_message.body,
+        email_message.from_email,
+        email_message.encoding,
+        email_message.content_subtype,
+        tuple(email_message.alternatives),
     )
 
 
@@ -105,7 +117,12 @@ def address_header(name, value):
     header = SMTP_POLICY.header_factory(name, value)
     if all(address.domain.isascii() for address in header.addresses):
         return header
-    return SMTP_POLICY.header_factory(name, [
-        Address(display_name=address.display_name, username=address.username, domain=punycode(address.domain))
-        for address in header.addresses
-    ])
+    return SMTP_POLICY.header_factory(
+        name,
+        [
+            Address(
+                display_name=address.display_name, username=address.username, domain=punycode(address.domain)
+            )
+            for address in header.addresses
+        ],
+    )

@@ -71,11 +71,13 @@ def template_errors(alias, name, engine=None) -> list[Error]:
     """System check errors about rendering email from template ``name`` with ``engine``."""
     prefix = f"NOTIFY_BACKENDS[{alias!r}]:"
     if engine is not None and engine not in engines:
-        return [Error(
-            f"{prefix} the template engine {engine!r} is not in TEMPLATES.",
-            hint="Name the NAME of a TEMPLATES entry in the 'engine' option, or leave it out.",
-            id="spire_notify.E014",
-        )]
+        return [
+            Error(
+                f"{prefix} the template engine {engine!r} is not in TEMPLATES.",
+                hint="Name the NAME of a TEMPLATES entry in the 'engine' option, or leave it out.",
+                id="spire_notify.E014",
+            )
+        ]
     try:
         template = load_template(name, engine)
     except TemplateDoesNotExist:
@@ -86,17 +88,21 @@ def template_errors(alias, name, engine=None) -> list[Error]:
     else:
         if autoescapes(template):
             return []
-        return [Error(
-            f"{prefix} the template engine of {name!r} does not autoescape, so text such as a "
-            "ticket's description would reach the email's HTML as markup.",
-            hint="Leave 'autoescape' on in that TEMPLATES entry's OPTIONS.",
-            id="spire_notify.E016",
-        )]
-    return [Error(
-        f"{prefix} {problem}",
-        hint="Create the template, or name an existing one in the 'template' option.",
-        id="spire_notify.E015",
-    )]
+        return [
+            Error(
+                f"{prefix} the template engine of {name!r} does not autoescape, so text such as a "
+                "ticket's description would reach the email's HTML as markup.",
+                hint="Leave 'autoescape' on in that TEMPLATES entry's OPTIONS.",
+                id="spire_notify.E016",
+            )
+        ]
+    return [
+        Error(
+            f"{prefix} {problem}",
+            hint="Create the template, or name an existing one in the 'template' option.",
+            id="spire_notify.E015",
+        )
+    ]
 
 
 def render_blocks(template, context) -> dict[str, str]:
@@ -119,9 +125,7 @@ def _render_jinja2_blocks(template, context):
     for _ in jinja_template.root_render_func(jinja_context):
         pass
     return {
-        name: "".join(jinja_context.blocks[name][0](jinja_context))
-        if name in jinja_context.blocks
-        else ""
+        name: "".join(jinja_context.blocks[name][0](jinja_context)) if name in jinja_context.blocks else ""
         for name in BLOCK_NAMES
     }
 
@@ -132,17 +136,21 @@ def text_from_html(html):
 
 def inliner_errors(alias, name) -> list[Error]:
     if name not in Inliner.names:
-        return [Error(
-            f"NOTIFY_BACKENDS[{alias!r}]: unknown inliner {name!r}.",
-            hint="Use 'premailer', 'css_inline' or None.",
-            id="spire_notify.E012",
-        )]
+        return [
+            Error(
+                f"NOTIFY_BACKENDS[{alias!r}]: unknown inliner {name!r}.",
+                hint="Use 'premailer', 'css_inline' or None.",
+                id="spire_notify.E012",
+            )
+        ]
     if name == "css_inline" and importlib.util.find_spec("css_inline") is None:
-        return [Error(
-            f"NOTIFY_BACKENDS[{alias!r}]: the 'css_inline' inliner needs the css-inline package.",
-            hint="pip install 'spire-notify[css-inline]', or use the 'premailer' inliner.",
-            id="spire_notify.E012",
-        )]
+        return [
+            Error(
+                f"NOTIFY_BACKENDS[{alias!r}]: the 'css_inline' inliner needs the css-inline package.",
+                hint="pip install 'spire-notify[css-inline]', or use the 'premailer' inliner.",
+                id="spire_notify.E012",
+            )
+        ]
     return []
 
 

@@ -114,19 +114,23 @@ class WebhookBackend(BaseNotificationBackend):
     def check(self, **kwargs):
         errors = []
         if not self.secret:
-            errors.append(Error(
-                f"NOTIFY_BACKENDS[{self.alias!r}]: the webhook has no 'secret'; receivers could "
-                "not tell its requests from forged ones.",
-                hint="Set OPTIONS['secret'] to a long random string shared with the receiver.",
-                id="spire_notify.E030",
-            ))
+            errors.append(
+                Error(
+                    f"NOTIFY_BACKENDS[{self.alias!r}]: the webhook has no 'secret'; receivers could "
+                    "not tell its requests from forged ones.",
+                    hint="Set OPTIONS['secret'] to a long random string shared with the receiver.",
+                    id="spire_notify.E030",
+                )
+            )
         if urlsplit(self.url).scheme not in {"http", "https"} or not urlsplit(self.url).hostname:
-            errors.append(Error(
-                f"NOTIFY_BACKENDS[{self.alias!r}]: the webhook 'url' {self.url!r} is not an "
-                "http:// or https:// URL.",
-                hint="Set OPTIONS['url'] to the receiver's endpoint, e.g. 'https://hooks.example.com/notify'.",
-                id="spire_notify.E031",
-            ))
+            errors.append(
+                Error(
+                    f"NOTIFY_BACKENDS[{self.alias!r}]: the webhook 'url' {self.url!r} is not an "
+                    "http:// or https:// URL.",
+                    hint="Set OPTIONS['url'] to the receiver's endpoint, e.g. 'https://hooks.example.com/notify'.",
+                    id="spire_notify.E031",
+                )
+            )
         return errors
 
 

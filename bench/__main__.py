@@ -23,8 +23,13 @@ def postgres_unreachable():
     try:
         import psycopg
 
-        psycopg.connect(host="127.0.0.1", port=5432, user=os.environ.get("PGUSER", "postgres"),
-                        dbname="postgres", connect_timeout=3).close()
+        psycopg.connect(
+            host="127.0.0.1",
+            port=5432,
+            user=os.environ.get("PGUSER", "postgres"),
+            dbname="postgres",
+            connect_timeout=3,
+        ).close()
     except Exception as error:
         return f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error) else ''}"
     return None
@@ -33,7 +38,10 @@ def postgres_unreachable():
 class SmtpSink:
     def __enter__(self):
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench.smtp_sink"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+            [sys.executable, "-m", "bench.smtp_sink"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         self.port = int(self.process.stdout.readline())
         return self
@@ -45,11 +53,17 @@ class SmtpSink:
 
 def run_suite(engine, mode, workdir, smtp_port):
     out = Path(workdir) / f"{engine}.json"
-    environment = {**os.environ, "BENCH_WORKDIR": workdir, "BENCH_SMTP_PORT": str(smtp_port),
-                   "DJANGO_SETTINGS_MODULE": "bench.settings", "BENCH_DB": engine}
+    environment = {
+        **os.environ,
+        "BENCH_WORKDIR": workdir,
+        "BENCH_SMTP_PORT": str(smtp_port),
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "BENCH_DB": engine,
+    }
     environment.pop("BENCH_DB_NAME", None)
-    finished = subprocess.run([sys.executable, "-m", "bench.suite", engine, mode, str(out)], env=environment,
-                              check=False)
+    finished = subprocess.run(
+        [sys.executable, "-m", "bench.suite", engine, mode, str(out)], env=environment, check=False
+    )
     if finished.returncode or not out.exists():
         return {"skipped": f"the {engine} suite exited with {finished.returncode}"}
     return json.loads(out.read_text())

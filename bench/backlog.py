@@ -34,22 +34,30 @@ def p5_backlog(sizes):
         Notification.objects.all().delete()
     rows = [
         Row(
-            id="P5", what=f"drain {size:,} pending (half app, half email) in a fresh worker",
+            id="P5",
+            what=f"drain {size:,} pending (half app, half email) in a fresh worker",
             ours=f"{result['peak_rss_mb']:.0f} MB peak RSS",
             baseline=f"{result['rss_before_mb']:.0f} MB at start",
             ratio=f"{result['seconds']:.1f} s ({size / result['seconds']:,.0f}/s)",
-            target="≤ 150 MB", met=result["peak_rss_mb"] <= 150, values=result,
+            target="≤ 150 MB",
+            met=result["peak_rss_mb"] <= 150,
+            values=result,
         )
         for size, result in results.items()
     ]
     if len(sizes) > 1:
         small, large = sizes[0], sizes[-1]
         growth = (results[large]["seconds"] / large) / (results[small]["seconds"] / small)
-        rows.append(Row(
-            id="P5", what=f"time per notification, {large:,} vs {small:,} backlog",
-            ours=f"{results[large]['seconds'] / large * 1e6:.0f} µs", 
-            baseline=f"{results[small]['seconds'] / small * 1e6:.0f} µs",
-            ratio=f"{growth:.2f}×", target="linear (≤ 1.25×)", met=growth <= 1.25,
-            values={"ours": results[large]["seconds"], "baseline": results[small]["seconds"]},
-        ))
+        rows.append(
+            Row(
+                id="P5",
+                what=f"time per notification, {large:,} vs {small:,} backlog",
+                ours=f"{results[large]['seconds'] / large * 1e6:.0f} µs",
+                baseline=f"{results[small]['seconds'] / small * 1e6:.0f} µs",
+                ratio=f"{growth:.2f}×",
+                target="linear (≤ 1.25×)",
+                met=growth <= 1.25,
+                values={"ours": results[large]["seconds"], "baseline": results[small]["seconds"]},
+            )
+        )
     return rows

@@ -30,15 +30,19 @@ def main():
     from spire_notify.automations import process_notifications
     from spire_notify.conf import DEFAULT_NOTIFY_BACKENDS
 
-    backends = {**DEFAULT_NOTIFY_BACKENDS, "email": {**DEFAULT_NOTIFY_BACKENDS["email"],
-                                                      "OPTIONS": {"mailer": "discard"}}}
+    backends = {
+        **DEFAULT_NOTIFY_BACKENDS,
+        "email": {**DEFAULT_NOTIFY_BACKENDS["email"], "OPTIONS": {"mailer": "discard"}},
+    }
     connection.ensure_connection()
     before = rss_mb("VmRSS")
     with override_settings(NOTIFY_BACKENDS=backends):
         start = time.perf_counter()
         counts = process_notifications()
         seconds = time.perf_counter() - start
-    print(json.dumps({"seconds": seconds, "counts": counts, "rss_before_mb": before, "peak_rss_mb": rss_mb()}))
+    print(
+        json.dumps({"seconds": seconds, "counts": counts, "rss_before_mb": before, "peak_rss_mb": rss_mb()})
+    )
 
 
 if __name__ == "__main__":

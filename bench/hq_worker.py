@@ -21,8 +21,11 @@ from django.conf import settings
 def configure(engine, name):
     if engine == "postgres":
         database = {
-            "ENGINE": "django.db.backends.postgresql", "HOST": "127.0.0.1", "PORT": 5432,
-            "USER": os.environ.get("PGUSER", "postgres"), "NAME": "postgres",
+            "ENGINE": "django.db.backends.postgresql",
+            "HOST": "127.0.0.1",
+            "PORT": 5432,
+            "USER": os.environ.get("PGUSER", "postgres"),
+            "NAME": "postgres",
             "TEST": {"NAME": name},
         }
     else:
@@ -33,7 +36,9 @@ def configure(engine, name):
         SECRET_KEY="bench-only",
         DATABASES={"default": database},
         INSTALLED_APPS=[
-            "django.contrib.auth", "django.contrib.contenttypes", "notifications",
+            "django.contrib.auth",
+            "django.contrib.contenttypes",
+            "notifications",
         ],
         DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],

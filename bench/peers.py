@@ -29,7 +29,9 @@ def venv_python():
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True, capture_output=True)
         subprocess.run(
             [str(python), "-m", "pip", "install", "--quiet", *REQUIREMENTS],
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
         )
     except subprocess.CalledProcessError as error:
         raise PeerUnavailable(
@@ -45,7 +47,9 @@ class NotificationsHq:
     def __init__(self, engine, database_name):
         self.process = subprocess.Popen(
             [str(venv_python()), str(Path(__file__).with_name("hq_worker.py")), engine, database_name],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         self.version = self._reply()["ready"]
 

@@ -19,8 +19,12 @@ TICKET_FIELDS = {
 def make_users(prefix, count):
     User = get_user_model()
     return User.objects.bulk_create(
-        User(username=f"{prefix}{index}", email=f"{prefix}{index}@example.com", first_name="Bench",
-             last_name=f"User {index}")
+        User(
+            username=f"{prefix}{index}",
+            email=f"{prefix}{index}@example.com",
+            first_name="Bench",
+            last_name=f"User {index}",
+        )
         for index in range(count)
     )
 
@@ -64,19 +68,28 @@ def pending_backlog(count, *, recipients_per_ticket=10, chunk=5000):
         payload = message.to_payload()
         for user in developers:
             for channel in ("app", "email"):
-                planned.append(Notification(
-                    user=user, channel=channel, event=message.event, title=message.title,
-                    payload=payload, content_object=ticket, status=NotificationStatus.PENDING,
-                    send_after=now, next_attempt_at=now,
-                ))
+                planned.append(
+                    Notification(
+                        user=user,
+                        channel=channel,
+                        event=message.event,
+                        title=message.title,
+                        payload=payload,
+                        content_object=ticket,
+                        status=NotificationStatus.PENDING,
+                        send_after=now,
+                        next_attempt_at=now,
+                    )
+                )
     for start in range(0, len(planned), chunk):
-        rows = Notification.objects.bulk_create(planned[start:start + chunk])
+        rows = Notification.objects.bulk_create(planned[start : start + chunk])
         AppNotification.objects.bulk_create(
             AppNotification(notification=row) for row in rows if row.channel == "app"
         )
         EmailNotification.objects.bulk_create(
             EmailNotification(notification=row, to_email_address=row.user.email)
-            for row in rows if row.channel == "email"
+            for row in rows
+            if row.channel == "email"
         )
     return len(planned)
 
@@ -88,9 +101,16 @@ def delivered_inbox(user, count):
     now = timezone.now()
     rows = Notification.objects.bulk_create(
         Notification(
-            user=user, channel="app", event=message.event, title=message.title,
-            payload=message.to_payload(), content_object=ticket, body=message.summary,
-            url=message.path, status=NotificationStatus.SENT, sent_at=now,
+            user=user,
+            channel="app",
+            event=message.event,
+            title=message.title,
+            payload=message.to_payload(),
+            content_object=ticket,
+            body=message.summary,
+            url=message.path,
+            status=NotificationStatus.SENT,
+            sent_at=now,
         )
         for _ in range(count)
     )

@@ -19,8 +19,9 @@ def sample_message():
 
     from . import population
 
-    ticket = HelpDeskTicket(pk=4242, created_by=get_user_model()(username="requester"),
-                            **population.TICKET_FIELDS)
+    ticket = HelpDeskTicket(
+        pk=4242, created_by=get_user_model()(username="requester"), **population.TICKET_FIELDS
+    )
     return population.new_ticket_message(ticket)
 
 
@@ -45,7 +46,8 @@ def measure(repeats=200):
 
 def describe(figures):
     return "\n".join(
-        f"  render one ticket email, inliner={name:<10} {figure['ms']:7.3f} ms  ({figure['html_bytes']:,} B of HTML)"
+        f"  render one ticket email, inliner={name:<10} {figure['ms']:7.3f} ms"
+        f"  ({figure['html_bytes']:,} B of HTML)"
         for name, figure in figures.items()
     )
 

@@ -12,10 +12,26 @@ import traceback
 from .render_email import measure as measure_rendering
 
 SIZES = {
-    "smoke": {"p1": [1, 10, 100, 1000], "p2": 100, "p3": 200, "p4": 5, "p5": [1000], "p6": [10, 1000],
-              "runs": 1, "render_repeats": 20},
-    "full": {"p1": [1, 10, 100, 1000], "p2": 1000, "p3": 10_000, "p4": 100, "p5": [10_000, 100_000],
-             "p6": [10, 1000], "runs": 5, "render_repeats": 500},
+    "smoke": {
+        "p1": [1, 10, 100, 1000],
+        "p2": 100,
+        "p3": 200,
+        "p4": 5,
+        "p5": [1000],
+        "p6": [10, 1000],
+        "runs": 1,
+        "render_repeats": 20,
+    },
+    "full": {
+        "p1": [1, 10, 100, 1000],
+        "p2": 1000,
+        "p3": 10_000,
+        "p4": 100,
+        "p5": [10_000, 100_000],
+        "p6": [10, 1000],
+        "runs": 5,
+        "render_repeats": 500,
+    },
 }
 P3_RUNS = {"smoke": 1, "full": 3}
 
@@ -26,8 +42,12 @@ def benchmarks(engine, mode, hq_database):
     size = SIZES[mode]
     return [
         ("P1", lambda: write_path.p1_queries(size["p1"])),
-        ("P2", lambda: write_path.p2_write_time(size["p2"], size["runs"], engine=engine,
-                                                hq_database=hq_database)),
+        (
+            "P2",
+            lambda: write_path.p2_write_time(
+                size["p2"], size["runs"], engine=engine, hq_database=hq_database
+            ),
+        ),
         ("P3", lambda: delivery.p3_delivery(size["p3"], P3_RUNS[mode])),
         ("P4", lambda: rendering.p4_rendering(size["p4"])),
         ("P5", lambda: backlog.p5_backlog(size["p5"])),
@@ -47,8 +67,11 @@ def main():
     from . import machine
     from .measure import Row
 
-    hq_database = ("test_spire_bench_hq" if engine == "postgres"
-                   else os.path.join(os.environ["BENCH_WORKDIR"], "hq.sqlite3"))
+    hq_database = (
+        "test_spire_bench_hq"
+        if engine == "postgres"
+        else os.path.join(os.environ["BENCH_WORKDIR"], "hq.sqlite3")
+    )
     original_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
     results = {"machine": machine.describe(connection), "rows": [], "errors": {}}
@@ -58,8 +81,9 @@ def main():
                 results["rows"] += [row.as_dict() for row in run()]
             except Exception as error:
                 results["errors"][name] = traceback.format_exc()
-                results["rows"].append(Row(id=name, what="failed", ours=f"{type(error).__name__}: {error}",
-                                           met=False).as_dict())
+                results["rows"].append(
+                    Row(id=name, what="failed", ours=f"{type(error).__name__}: {error}", met=False).as_dict()
+                )
             print(f"  {engine}: {name} done", file=sys.stderr, flush=True)
         results["render_email"] = measure_rendering(SIZES[mode]["render_repeats"])
     finally:

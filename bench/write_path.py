@@ -33,12 +33,18 @@ def p1_queries(sizes):
         assert written == 2 * size, f"P1 expected {2 * size} notifications, found {written}"
     Notification.objects.all().delete()
     values = list(counts.values())
-    return [Row(
-        id="P1", what="queries of ticket.services.create at " + " / ".join(f"{size:,}" for size in sizes)
-        + " recipients",
-        ours=" / ".join(str(value) for value in values), target="all equal",
-        met=len(set(values)) == 1, values={"queries": counts},
-    )]
+    return [
+        Row(
+            id="P1",
+            what="queries of ticket.services.create at "
+            + " / ".join(f"{size:,}" for size in sizes)
+            + " recipients",
+            ours=" / ".join(str(value) for value in values),
+            target="all equal",
+            met=len(set(values)) == 1,
+            values={"queries": counts},
+        )
+    ]
 
 
 def _bare_bulk_create(group, message, target_type, target_id):
@@ -49,8 +55,15 @@ def _bare_bulk_create(group, message, target_type, target_id):
     with transaction.atomic():
         rows = Notification.objects.bulk_create(
             Notification(
-                user=user, channel="app", event=message.event, title=message.title, payload=payload,
-                content_type=target_type, object_id=target_id, send_after=due, next_attempt_at=due,
+                user=user,
+                channel="app",
+                event=message.event,
+                title=message.title,
+                payload=payload,
+                content_type=target_type,
+                object_id=target_id,
+                send_after=due,
+                next_attempt_at=due,
             )
             for user in users
         )
@@ -113,20 +126,39 @@ def p2_write_time(recipients, runs, *, engine, hq_database):
     if hq is not None:
         for mode, target in (("autocommit", 20), ("atomic", None)):
             hq_s = median(times[f"hq_{mode}"])
-            rows.append(Row(
-                id="P2", what=f"write {what} vs notifications-hq notify.send ({mode})",
-                ours=ms(ours_s), baseline=ms(hq_s), ratio=f"{hq_s / ours_s:.1f}× faster",
-                target=f"≥ {target}× faster" if target else "(reference)",
-                met=(hq_s / ours_s >= target) if target else None,
-                values={"ours": ours_s, "baseline": hq_s, "hq_django": hq.version},
-            ))
+            rows.append(
+                Row(
+                    id="P2",
+                    what=f"write {what} vs notifications-hq notify.send ({mode})",
+                    ours=ms(ours_s),
+                    baseline=ms(hq_s),
+                    ratio=f"{hq_s / ours_s:.1f}× faster",
+                    target=f"≥ {target}× faster" if target else "(reference)",
+                    met=(hq_s / ours_s >= target) if target else None,
+                    values={"ours": ours_s, "baseline": hq_s, "hq_django": hq.version},
+                )
+            )
     else:
-        rows.append(Row(id="P2", what=f"write {what} vs notifications-hq", ours=ms(ours_s),
-                        baseline="unavailable", target="≥ 20× faster", ratio=hq_note))
-    rows.append(Row(
-        id="P2", what=f"write {what} vs bare bulk_create (2 tables)",
-        ours=f"{ms(ours_s)}, {queries['ours']} q", baseline=f"{ms(bare_s)}, {queries['bare']} q",
-        ratio=f"{ours_s / bare_s:.2f}×", target="≤ 1.3×", met=ours_s / bare_s <= 1.3,
-        values={"ours": ours_s, "baseline": bare_s, "queries": queries},
-    ))
+        rows.append(
+            Row(
+                id="P2",
+                what=f"write {what} vs notifications-hq",
+                ours=ms(ours_s),
+                baseline="unavailable",
+                target="≥ 20× faster",
+                ratio=hq_note,
+            )
+        )
+    rows.append(
+        Row(
+            id="P2",
+            what=f"write {what} vs bare bulk_create (2 tables)",
+            ours=f"{ms(ours_s)}, {queries['ours']} q",
+            baseline=f"{ms(bare_s)}, {queries['bare']} q",
+            ratio=f"{ours_s / bare_s:.2f}×",
+            target="≤ 1.3×",
+            met=ours_s / bare_s <= 1.3,
+            values={"ours": ours_s, "baseline": bare_s, "queries": queries},
+        )
+    )
     return rows

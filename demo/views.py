@@ -17,4 +17,8 @@ def mailbox_message(request, name):
     if message is None:
         raise Http404("No such message.")
     text, html = parts(message)
-    return render(request, "demo/mailbox_message.html", {"message": message, "message_id": message["Message-ID"], "text": text, "html": html})
+    return render(
+        request,
+        "demo/mailbox_message.html",
+        {"message": message, "message_id": message["Message-ID"], "text": text, "html": html},
+    )

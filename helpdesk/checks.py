@@ -14,20 +14,24 @@ def check_admins(app_configs=None, **kwargs):
     admins = getattr(settings, "ADMINS", [])
     if not isinstance(admins, (list, tuple)):
         # A bare string would be read character by character, and match nobody.
-        return [Error(
-            f"ADMINS is {admins!r}, which is not a list; no developer gets help desk notifications.",
-            hint=ADMINS_HINT,
-            id="spire_helpdesk.E002",
-        )]
+        return [
+            Error(
+                f"ADMINS is {admins!r}, which is not a list; no developer gets help desk notifications.",
+                hint=ADMINS_HINT,
+                id="spire_helpdesk.E002",
+            )
+        ]
     errors = []
     for index, entry in enumerate(admins):
         if not _is_valid_address(admin_address(entry)):
-            errors.append(Error(
-                f"ADMINS[{index}] is {entry!r}, which is neither an email address nor a "
-                "(name, address) pair; that developer gets no help desk notifications.",
-                hint=ADMINS_HINT,
-                id="spire_helpdesk.E001",
-            ))
+            errors.append(
+                Error(
+                    f"ADMINS[{index}] is {entry!r}, which is neither an email address nor a "
+                    "(name, address) pair; that developer gets no help desk notifications.",
+                    hint=ADMINS_HINT,
+                    id="spire_helpdesk.E001",
+                )
+            )
     return errors
 
 
@@ -55,8 +59,7 @@ def check_channels(app_configs=None, **kwargs):
         Warning(
             f"NOTIFY_BACKENDS has no {channel!r} channel, so help desk notifications meant "
             f"for it are not sent.",
-            hint=f"Configure NOTIFY_BACKENDS[{channel!r}], or accept that nobody is "
-            f"notified on it.",
+            hint=f"Configure NOTIFY_BACKENDS[{channel!r}], or accept that nobody is notified on it.",
             id="spire_helpdesk.W001",
         )
         for channel in missing

@@ -15,8 +15,8 @@ from .services.notification_service import HelpDeskTicketNotificationService
 
 SAMPLE_DESCRIPTION = (
     "Login page throws a 500 error for SSO users.\n\n"
-    "Steps: open /login, choose \"Sign in with SSO\", approve at the identity provider.\n"
-    "Expected: the dashboard. Actual: \"Server Error (500)\" <after> the redirect."
+    'Steps: open /login, choose "Sign in with SSO", approve at the identity provider.\n'
+    'Expected: the dashboard. Actual: "Server Error (500)" <after> the redirect.'
 )
 
 
@@ -54,7 +54,10 @@ def status_update():
 
 @register(TEMPLATES[TicketEventType.COMMENT])
 def comment():
-    return sample_message(TicketEventType.COMMENT, comment=HelpDeskTicketComment(
-        author=sample_user("grace"),
-        body="Reproduced on staging: the SSO callback loses the session cookie. A fix is on the way.",
-    ))
+    return sample_message(
+        TicketEventType.COMMENT,
+        comment=HelpDeskTicketComment(
+            author=sample_user("grace"),
+            body="Reproduced on staging: the SSO callback loses the session cookie. A fix is on the way.",
+        ),
+    )

@@ -14,10 +14,12 @@ class TicketForm(forms.ModelForm):
         model = HelpDeskTicket
         fields = ["purpose", "priority", "description"]
         widgets = {
-            "description": forms.Textarea(attrs={
-                "rows": 8,
-                "placeholder": "What happened, what you expected, and how to reproduce it.",
-            }),
+            "description": forms.Textarea(
+                attrs={
+                    "rows": 8,
+                    "placeholder": "What happened, what you expected, and how to reproduce it.",
+                }
+            ),
         }
         help_texts = {"description": "Developers see exactly what you write here."}
         # Form CharFields strip whitespace, so whitespace alone is "required" too.

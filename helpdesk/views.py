@@ -22,12 +22,16 @@ def ticket_list(request):
     # Page links keep the filters: only the page number changes.
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "helpdesk/ticket_list.html", {
-        "filters": filters,
-        "page": page,
-        "filter_query": query.urlencode(),
-        "handles_tickets": handles_tickets(request.user),
-    })
+    return render(
+        request,
+        "helpdesk/ticket_list.html",
+        {
+            "filters": filters,
+            "page": page,
+            "filter_query": query.urlencode(),
+            "handles_tickets": handles_tickets(request.user),
+        },
+    )
 
 
 @login_required
@@ -81,10 +85,15 @@ def get_visible_ticket(request, pk):
 
 def render_detail(request, ticket, *, status_form=None, comment_form=None, status=200):
     can_change_status = handles_tickets(request.user)
-    return render(request, "helpdesk/ticket_detail.html", {
-        "ticket": ticket,
-        "comments": ticket.comments.select_related("author"),
-        "can_change_status": can_change_status,
-        "status_form": status_form or StatusForm(initial={"status": ticket.status}),
-        "comment_form": comment_form or CommentForm(),
-    }, status=status)
+    return render(
+        request,
+        "helpdesk/ticket_detail.html",
+        {
+            "ticket": ticket,
+            "comments": ticket.comments.select_related("author"),
+            "can_change_status": can_change_status,
+            "status_form": status_form or StatusForm(initial={"status": ticket.status}),
+            "comment_form": comment_form or CommentForm(),
+        },
+        status=status,
+    )

@@ -24,12 +24,25 @@ class EmailNotificationInline(admin.StackedInline):
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
     list_display = [
-        "title", "user", "channel", "status", "attempts", "short_last_error", "created_at", "sent_at",
+        "title",
+        "user",
+        "channel",
+        "status",
+        "attempts",
+        "short_last_error",
+        "created_at",
+        "sent_at",
     ]
     list_filter = ["channel", "status", "event"]
     search_fields = ["title", "user__username", "user__email"]
     readonly_fields = [
-        "payload", "content_type", "object_id", "claimed_by", "lease_expires_at", "attempts", "last_error",
+        "payload",
+        "content_type",
+        "object_id",
+        "claimed_by",
+        "lease_expires_at",
+        "attempts",
+        "last_error",
     ]
     list_select_related = ["user"]
     inlines = [AppNotificationInline, EmailNotificationInline]

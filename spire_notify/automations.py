@@ -26,7 +26,13 @@ from .signals import notification_failed, notification_sent
 logger = logging.getLogger("spire_notify")
 
 RECORDED_FIELDS = [
-    "status", "body", "url", "sent_at", "last_error", "next_attempt_at", "lease_expires_at",
+    "status",
+    "body",
+    "url",
+    "sent_at",
+    "last_error",
+    "next_attempt_at",
+    "lease_expires_at",
 ]
 
 
@@ -135,7 +141,9 @@ def _send(backend, deliveries):
         # is tried again one delivery at a time, so that only the row that breaks it fails
         # and a single bad row cannot fail its whole batch on every attempt.
         if len(deliveries) > 1:
-            return {pk: outcome for delivery in deliveries for pk, outcome in _send(backend, [delivery]).items()}
+            return {
+                pk: outcome for delivery in deliveries for pk, outcome in _send(backend, [delivery]).items()
+            }
         logger.exception("%s.send() raised for notification %s", backend, deliveries[0].notification.pk)
         results = [Outcome.temporary(describe_error(error))]
     return {delivery.notification.pk: result for delivery, result in zip(deliveries, results, strict=True)}
@@ -143,6 +151,7 @@ def _send(backend, deliveries):
 
 def _group_by_message(rows):
     """Rows of the same message, so that a backend renders each message once."""
+
     def key(row):
         return (row.title, row.content_type_id or 0, row.object_id, json.dumps(row.payload, sort_keys=True))
 
@@ -183,7 +192,7 @@ def _record(rows, outcomes, *, using):
     held = Notification.objects.using(using).filter(claimed_by=token, status=NotificationStatus.PROCESSING)
     recorded = set()
     for values, pks in _group_by_values(rows).items():
-        updated = held.filter(pk__in=pks).update(**dict(zip(RECORDED_FIELDS, values)))
+        updated = held.filter(pk__in=pks).update(**dict(zip(RECORDED_FIELDS, values, strict=True)))
         if updated == len(pks):
             recorded.update(pks)
         else:

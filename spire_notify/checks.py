@@ -48,19 +48,23 @@ def site_errors(alias):
     backend without a "domain" option) reports these, from its ``check()``.
     """
     if not apps.is_installed("django.contrib.sites"):
-        return [Error(
-            f"NOTIFY_BACKENDS[{alias!r}]: django.contrib.sites is not in INSTALLED_APPS; absolute "
-            "URLs in email need the current Site's domain.",
-            hint='Add "django.contrib.sites" to INSTALLED_APPS and set SITE_ID, or give the '
-                 'backend a "domain" option.',
-            id="spire_notify.E020",
-        )]
+        return [
+            Error(
+                f"NOTIFY_BACKENDS[{alias!r}]: django.contrib.sites is not in INSTALLED_APPS; absolute "
+                "URLs in email need the current Site's domain.",
+                hint='Add "django.contrib.sites" to INSTALLED_APPS and set SITE_ID, or give the '
+                'backend a "domain" option.',
+                id="spire_notify.E020",
+            )
+        ]
     if not getattr(settings, "SITE_ID", None):
-        return [Error(
-            f"NOTIFY_BACKENDS[{alias!r}]: SITE_ID is not set; outside a request there is no "
-            "current Site to take the domain of email links from.",
-            hint="Set SITE_ID = 1 (and the Site's domain in the admin), or give the backend a "
-                 '"domain" option.',
-            id="spire_notify.E021",
-        )]
+        return [
+            Error(
+                f"NOTIFY_BACKENDS[{alias!r}]: SITE_ID is not set; outside a request there is no "
+                "current Site to take the domain of email links from.",
+                hint="Set SITE_ID = 1 (and the Site's domain in the admin), or give the backend a "
+                '"domain" option.',
+                id="spire_notify.E021",
+            )
+        ]
     return []

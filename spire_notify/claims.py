@@ -3,8 +3,8 @@
 A claim is an ``UPDATE … WHERE pk IN (SELECT … LIMIT n)`` (for abandoned rows, then for due
 ones) that stamps the rows with a fresh token and a lease. On PostgreSQL the inner select takes
 ``FOR UPDATE SKIP LOCKED``, so workers pass each other's rows by instead of waiting; on SQLite
-each statement is atomic under its one writer. A worker that dies leaves rows "processing"; once their lease expires
-they are ready again.
+each statement is atomic under its one writer. A worker that dies leaves rows "processing"; once
+their lease expires they are ready again.
 """
 
 import os
@@ -21,8 +21,7 @@ from .models import Notification, NotificationStatus
 RETRYABLE = [NotificationStatus.PENDING, NotificationStatus.ERRORED]
 
 ABANDONED_ON_LAST_ATTEMPT = (
-    "Given up: the worker delivering the last attempt stopped before recording it "
-    "(its lease expired)."
+    "Given up: the worker delivering the last attempt stopped before recording it (its lease expired)."
 )
 
 
@@ -134,15 +133,17 @@ def release_claim(token, *, reason, using="default"):
     Used when the worker stops on a configuration error: the rows are not at fault, so they
     are ready again at once for a worker that is configured correctly.
     """
-    return Notification.objects.using(using).filter(
-        claimed_by=token, status=NotificationStatus.PROCESSING
-    ).update(
-        status=Case(
-            When(attempts__lte=1, then=Value(NotificationStatus.PENDING)),
-            default=Value(NotificationStatus.ERRORED),
-        ),
-        attempts=F("attempts") - 1,
-        claimed_by="",
-        lease_expires_at=None,
-        last_error=reason,
+    return (
+        Notification.objects.using(using)
+        .filter(claimed_by=token, status=NotificationStatus.PROCESSING)
+        .update(
+            status=Case(
+                When(attempts__lte=1, then=Value(NotificationStatus.PENDING)),
+                default=Value(NotificationStatus.ERRORED),
+            ),
+            attempts=F("attempts") - 1,
+            claimed_by="",
+            lease_expires_at=None,
+            last_error=reason,
+        )
     )

@@ -114,10 +114,10 @@ def insert_rows(model, objs, using):
     batch_size = max(ops.bulk_batch_size(fields, objs), 1)
     with connection.cursor() as cursor:
         for start in range(0, len(objs), batch_size):
-            values_sql, params = _values(connection, fields, rows[start:start + batch_size])
+            values_sql, params = _values(connection, fields, rows[start : start + batch_size])
             cursor.execute(insert + values_sql + returning, params)
             if returns_pk:
-                for obj, (pk,) in zip(objs[start:start + batch_size], cursor.fetchall(), strict=True):
+                for obj, (pk,) in zip(objs[start : start + batch_size], cursor.fetchall(), strict=True):
                     obj.pk = pk
     for obj in objs:
         obj._state.adding, obj._state.db = False, using
@@ -134,7 +134,7 @@ def _values(connection, fields, rows):
         # Without "(n)": varchar[] does not truncate, varchar(64)[] would.
         db_types = [field.db_type(connection).split("(")[0] for field in fields]
         arrays = ", ".join(f"(%s)::{db_type}[]" for db_type in db_types)
-        return f"SELECT * FROM UNNEST({arrays})", [list(column) for column in zip(*rows)]
+        return f"SELECT * FROM UNNEST({arrays})", [list(column) for column in zip(*rows, strict=True)]
     row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
     return "VALUES " + ", ".join([row_sql] * len(rows)), [value for row in rows for value in row]
 
@@ -143,8 +143,10 @@ def _plainly_insertable(fields, connection, returns_pk):
     if returns_pk and not connection.features.can_return_rows_from_bulk_insert:
         return False
     return not any(
-        getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
-        or hasattr(field, "get_placeholder_sql") or field.has_db_default()
+        getattr(field, "auto_now", False)
+        or getattr(field, "auto_now_add", False)
+        or hasattr(field, "get_placeholder_sql")
+        or field.has_db_default()
         for field in fields
     )
 

@@ -26,31 +26,21 @@ class NotificationQuerySet(models.QuerySet):
 
 
 class Notification(models.Model):
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
-    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     channel = models.CharField(max_length=64, help_text="The NOTIFY_BACKENDS alias.")
     event = models.CharField(max_length=100, blank=True)
     title = models.CharField(max_length=255)
     body = models.TextField(blank=True, help_text="As rendered by the channel's backend.")
     url = models.CharField(max_length=2048, blank=True)
-    payload = models.JSONField(
-        default=dict, blank=True, help_text="The message, as the service built it."
-    )
+    payload = models.JSONField(default=dict, blank=True, help_text="The message, as the service built it.")
 
-    content_type = models.ForeignKey(
-        ContentType, on_delete=models.CASCADE, null=True, blank=True
-    )
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, null=True, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
     content_object = GenericForeignKey("content_type", "object_id")
 
-    status = models.CharField(
-        max_length=16, choices=NotificationStatus, default=NotificationStatus.PENDING
-    )
+    status = models.CharField(max_length=16, choices=NotificationStatus, default=NotificationStatus.PENDING)
     attempts = models.PositiveIntegerField(default=0)
-    send_after = models.DateTimeField(
-        default=timezone.now, help_text="Not delivered before this time."
-    )
+    send_after = models.DateTimeField(default=timezone.now, help_text="Not delivered before this time.")
     next_attempt_at = models.DateTimeField(default=timezone.now)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     claimed_by = models.CharField(max_length=64, blank=True)

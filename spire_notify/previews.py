@@ -79,9 +79,7 @@ def engines_with(template_name):
 
 def email_backend(engine):
     """The project's email channel as configured, set to render with ``engine``."""
-    configured = next(
-        (backend for backend in backends.all() if isinstance(backend, EmailBackend)), None
-    )
+    configured = next((backend for backend in backends.all() if isinstance(backend, EmailBackend)), None)
     backend = copy.copy(configured or EmailBackend(alias="email"))
     backend.engine = engine
     return backend
@@ -129,7 +127,11 @@ def preview_detail(request, engine, template_name):
     if template_name not in samples() or engine not in engines_with(template_name):
         raise Http404("No email template of that name for that engine.")
     preview = render_preview(template_name, engine)
-    return render(request, "spire_notify/email_preview.html", {
-        "preview": preview,
-        "other_engines": [name for name in engines_with(template_name) if name != engine],
-    })
+    return render(
+        request,
+        "spire_notify/email_preview.html",
+        {
+            "preview": preview,
+            "other_engines": [name for name in engines_with(template_name) if name != engine],
+        },
+    )

@@ -32,7 +32,11 @@ postgres_only = pytest.mark.skipif(
 
 def worker_env(db_name, **variables):
     """The environment of a worker subprocess: tests.delivery_settings on ``db_name``."""
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.delivery_settings", "SPIRE_DELIVERY_DB_NAME": db_name}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.delivery_settings",
+        "SPIRE_DELIVERY_DB_NAME": db_name,
+    }
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env.update({f"SPIRE_DELIVERY_{name.upper()}": str(value) for name, value in variables.items()})
     return env
@@ -42,7 +46,12 @@ def manage(*args, env, **popen_options):
     """Start ``django-admin <args>`` as a subprocess."""
     return subprocess.Popen(
         [sys.executable, "-m", "django", *args],
-        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen_options,
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **popen_options,
     )
 
 

@@ -38,7 +38,9 @@ def listed_titles_and_users(response):
 
 def fail(notification, *, status, attempts, error):
     Notification.objects.filter(pk=notification.pk).update(
-        status=status, attempts=attempts, last_error=error,
+        status=status,
+        attempts=attempts,
+        last_error=error,
         next_attempt_at=timezone.now() + timedelta(hours=6),
     )
 
@@ -49,25 +51,35 @@ def test_filters_by_channel_and_status(admin_client, delivered_ticket):
     title = f"New Help Desk Ticket #{delivered_ticket.pk}"
 
     assert listed_titles_and_users(admin_client.get(CHANGELIST, {"channel": "app"})) == [
-        (title, "dev"), (title, "manager"),
+        (title, "dev"),
+        (title, "manager"),
     ]
-    assert listed_titles_and_users(admin_client.get(CHANGELIST, {"status__exact": "failed"})) == [(title, "dev")]
+    assert listed_titles_and_users(admin_client.get(CHANGELIST, {"status__exact": "failed"})) == [
+        (title, "dev")
+    ]
 
 
-@pytest.mark.parametrize(("query", "expected_users"), [
-    ("manager", ["manager"]),
-    ("Dev@Example", ["dev", "dev"]),
-    ("New Help Desk", ["dev", "dev", "manager"]),
-    ("nothing like it", []),
-])
+@pytest.mark.parametrize(
+    ("query", "expected_users"),
+    [
+        ("manager", ["manager"]),
+        ("Dev@Example", ["dev", "dev"]),
+        ("New Help Desk", ["dev", "dev", "manager"]),
+        ("nothing like it", []),
+    ],
+)
 def test_searches_by_user_and_title(admin_client, delivered_ticket, query, expected_users):
     found = listed_titles_and_users(admin_client.get(CHANGELIST, {"q": query}))
     assert [user for _, user in found] == expected_users
 
 
 def test_shows_attempts_and_the_last_error(admin_client, delivered_ticket):
-    fail(Notification.objects.get(channel="email"), status="errored", attempts=3,
-         error="SMTPServerDisconnected: Connection unexpectedly closed")
+    fail(
+        Notification.objects.get(channel="email"),
+        status="errored",
+        attempts=3,
+        error="SMTPServerDisconnected: Connection unexpectedly closed",
+    )
     page = lxml.html.fromstring(admin_client.get(CHANGELIST, {"channel": "email"}).content)
     [row] = page.cssselect("#result_list tbody tr")
     assert row.cssselect("td.field-attempts")[0].text_content() == "3"
@@ -85,10 +97,14 @@ def test_retry_requeues_failed_rows_and_delivers_them(
     sent_before = {n.pk: n.sent_at for n in Notification.objects.filter(channel="app")}
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        response = admin_client.post(CHANGELIST, {
-            "action": "retry_delivery",
-            "_selected_action": [n.pk for n in Notification.objects.all()],
-        }, follow=True)
+        response = admin_client.post(
+            CHANGELIST,
+            {
+                "action": "retry_delivery",
+                "_selected_action": [n.pk for n in Notification.objects.all()],
+            },
+            follow=True,
+        )
 
     assert len(callbacks) == 1
     email.refresh_from_db()
@@ -97,7 +113,10 @@ def test_retry_requeues_failed_rows_and_delivers_them(
     # Rows already sent are left as they were: retrying them would deliver twice.
     assert {n.pk: n.sent_at for n in Notification.objects.filter(channel="app")} == sent_before
     messages = [str(m) for m in response.context["messages"]]
-    assert messages == ["1 notification queued for delivery.", "2 notifications skipped: sent or being delivered."]
+    assert messages == [
+        "1 notification queued for delivery.",
+        "2 notifications skipped: sent or being delivered.",
+    ]
 
 
 def test_retry_sets_pending_and_due_now_before_delivery(admin_client, delivered_ticket):
@@ -113,14 +132,24 @@ def test_retry_sets_pending_and_due_now_before_delivery(admin_client, delivered_
 
 def test_a_status_changed_in_the_ticket_admin_tells_the_creator(admin_client, delivered_ticket):
     url = reverse("admin:spire_helpdesk_helpdeskticket_change", args=[delivered_ticket.pk])
-    admin_client.post(url, {
-        "created_by": delivered_ticket.created_by_id, "purpose": "app", "priority": "high",
-        "status": "done", "description": delivered_ticket.description,
-        "comments-TOTAL_FORMS": "0", "comments-INITIAL_FORMS": "0",
-    })
+    admin_client.post(
+        url,
+        {
+            "created_by": delivered_ticket.created_by_id,
+            "purpose": "app",
+            "priority": "high",
+            "status": "done",
+            "description": delivered_ticket.description,
+            "comments-TOTAL_FORMS": "0",
+            "comments-INITIAL_FORMS": "0",
+        },
+    )
     assert HelpDeskTicket.objects.get().status == "done"
-    assert list(Notification.objects.filter(event="helpdesk.ticket.update").values_list(
-        "user__username", "channel", "payload__body"
-    ).order_by("channel")) == [
-        ("requester", "app", "Your ticket is now Done"), ("requester", "email", "Your ticket is now Done"),
+    assert list(
+        Notification.objects.filter(event="helpdesk.ticket.update")
+        .values_list("user__username", "channel", "payload__body")
+        .order_by("channel")
+    ) == [
+        ("requester", "app", "Your ticket is now Done"),
+        ("requester", "email", "Your ticket is now Done"),
     ]

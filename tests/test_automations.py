@@ -50,7 +50,11 @@ def test_a_delivered_notification_records_its_outcome(make_user):
     assert process_notifications() == {"sent": 1, "errored": 0, "failed": 0}
     row.refresh_from_db()
     assert (row.status, row.attempts, row.body, row.url, row.last_error) == (
-        "sent", 1, "All green.", "/deploys/7/", ""
+        "sent",
+        1,
+        "All green.",
+        "/deploys/7/",
+        "",
     )
     assert row.sent_at is not None and row.lease_expires_at is None
     assert row.claimed_by.count(":") == 2  # host:pid:token of the worker that delivered it
@@ -82,19 +86,27 @@ def test_a_row_whose_payload_no_longer_fits_the_message_is_errored_not_the_worke
     Notification.objects.filter(pk=rows[0].pk).update(payload={**rows[0].payload, "colour": "red"})
     assert process_notifications() == {"sent": 1, "errored": 1, "failed": 0}
     assert (status_of(rows[0]), rows[0].last_error) == (
-        "errored", "TypeError: Message.__init__() got an unexpected keyword argument 'colour'"
+        "errored",
+        "TypeError: Message.__init__() got an unexpected keyword argument 'colour'",
     )
     assert status_of(rows[1]) == "sent"
 
 
 def test_a_backend_raising_from_send_fails_only_the_row_that_breaks_it(make_user):
-    rows = notify(MESSAGE, {
-        make_user("a"): ["flaky"], make_user("broken", first_name="send-boom"): ["flaky"], make_user("c"): ["flaky"],
-    })
+    rows = notify(
+        MESSAGE,
+        {
+            make_user("a"): ["flaky"],
+            make_user("broken", first_name="send-boom"): ["flaky"],
+            make_user("c"): ["flaky"],
+        },
+    )
     assert process_notifications() == {"sent": 2, "errored": 1, "failed": 0}
     statuses = {row.user.username: (status_of(row), row.last_error) for row in rows}
     assert statuses == {
-        "a": ("sent", ""), "broken": ("errored", "RuntimeError: the transport fell over"), "c": ("sent", ""),
+        "a": ("sent", ""),
+        "broken": ("errored", "RuntimeError: the transport fell over"),
+        "c": ("sent", ""),
     }
 
 
@@ -115,7 +127,12 @@ def test_a_configuration_error_met_while_sending_stops_delivery_and_hands_the_ro
     assert status_of(app) == "sent"
     revoked.refresh_from_db()
     # Not the row's fault: ready again at once, and the attempt is not spent.
-    assert (revoked.status, revoked.attempts, revoked.claimed_by, revoked.lease_expires_at) == ("pending", 0, "", None)
+    assert (revoked.status, revoked.attempts, revoked.claimed_by, revoked.lease_expires_at) == (
+        "pending",
+        0,
+        "",
+        None,
+    )
     assert revoked.last_error == (
         "django.core.exceptions.ImproperlyConfigured: The API key of 'revoked' was revoked."
     )
@@ -176,13 +193,22 @@ class DeliveryMachine(RuleBasedStateMachine):
     def write(self, count, scheduled):
         later = timezone.now() + timedelta(hours=1) if scheduled else None
         for row in notify(MESSAGE, {next(self.users): ["scripted"] for _ in range(count)}, send_after=later):
-            self.model[row.pk] = {"status": "pending", "attempts": 0, "scheduled": scheduled, "due": True, "leased": False}
+            self.model[row.pk] = {
+                "status": "pending",
+                "attempts": 0,
+                "scheduled": scheduled,
+                "due": True,
+                "leased": False,
+            }
 
     def _ready(self, row):
         if row["scheduled"]:
             return False
-        return (row["status"] == "pending" or (row["status"] == "errored" and row["due"])
-                or (row["status"] == "processing" and not row["leased"]))
+        return (
+            row["status"] == "pending"
+            or (row["status"] == "errored" and row["due"])
+            or (row["status"] == "processing" and not row["leased"])
+        )
 
     @rule(outcome=st.sampled_from(["sent", "temporary", "permanent", "raise"]))
     def deliver(self, outcome):
@@ -224,13 +250,18 @@ class DeliveryMachine(RuleBasedStateMachine):
 
     @invariant()
     def every_row_is_where_the_model_says(self):
-        actual = {pk: (status, attempts) for pk, status, attempts in Notification.objects.values_list("pk", "status", "attempts")}
+        actual = {
+            pk: (status, attempts)
+            for pk, status, attempts in Notification.objects.values_list("pk", "status", "attempts")
+        }
         assert actual == {pk: (row["status"], row["attempts"]) for pk, row in self.model.items()}
 
     @invariant()
     def nothing_is_sent_twice_and_finished_rows_say_why(self):
         assert len(ScriptedBackend.sent) == len(set(ScriptedBackend.sent))
-        for status, sent_at, last_error in Notification.objects.values_list("status", "sent_at", "last_error"):
+        for status, sent_at, last_error in Notification.objects.values_list(
+            "status", "sent_at", "last_error"
+        ):
             assert (status == "sent") == (sent_at is not None)
             assert (status in {"errored", "failed"}) <= bool(last_error)
 

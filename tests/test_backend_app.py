@@ -7,12 +7,12 @@ from django.contrib.auth import get_user_model
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from spire_notify import Message, Recipient
 from spire_notify.backends.app import AppBackend
 from spire_notify.backends.base import Delivery, Outcome
 from spire_notify.helpdesk.choices import HelpDeskTicketPriorityChoices, HelpDeskTicketPurposeChoices
 from spire_notify.helpdesk.enums import TicketEventType
 from spire_notify.helpdesk.models import HelpDeskTicket
-from spire_notify import Message, Recipient
 from spire_notify.models import AppNotification, Notification
 
 # Run time varies with the machine's load; a deadline would only make these properties flaky.
@@ -27,7 +27,10 @@ ticket_pks = st.integers(min_value=1, max_value=2**63 - 1)
 def ticket_message(*, pk, priority, purpose):
     """The message of a NEW ticket, built by the help desk service without touching the database."""
     ticket = HelpDeskTicket(
-        pk=pk, priority=priority, purpose=purpose, description="d",
+        pk=pk,
+        priority=priority,
+        purpose=purpose,
+        description="d",
         created_by=get_user_model()(username="requester"),
     )
     return ticket.services.notification.build_message(TicketEventType.NEW)
@@ -70,8 +73,9 @@ def test_accepts_users_without_an_email_address():
 def test_send_succeeds_for_every_delivery():
     message = Message(event="e", title="t")
     backend = AppBackend(alias="app")
-    deliveries = [Delivery(notification=None, rendered=backend.render(message, Recipient(user_id=i)))
-                  for i in range(3)]
+    deliveries = [
+        Delivery(notification=None, rendered=backend.render(message, Recipient(user_id=i))) for i in range(3)
+    ]
     assert backend.send(deliveries) == [Outcome.success()] * 3
 
 
@@ -93,7 +97,8 @@ def test_delivered_app_notifications_end_to_end(priority, purpose, developer, ma
     delivered = Notification.objects.filter(channel="app").order_by("user__username")
     assert [(n.user, n.status, n.body, n.url) for n in delivered] == [
         (
-            user, "sent",
+            user,
+            "sent",
             f"Priority: {PRIORITY_LABELS[priority]} - Purpose: {PURPOSE_LABELS[purpose]}",
             f"/help_desk/page/{ticket.pk}/detail/",
         )

@@ -8,8 +8,8 @@ import re
 import sys
 import threading
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from html.parser import HTMLParser
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import cssutils
 import pytest
@@ -27,13 +27,13 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis.provisional import domains
 
+from spire_notify import Message, Recipient
+from spire_notify.automations import process_notifications
 from spire_notify.backends.base import Delivery, Outcome
 from spire_notify.backends.email import EmailBackend
 from spire_notify.backends.smtp_fast import SMTP_POLICY, recipient_envelope_and_header, sends_through_smtp
 from spire_notify.helpdesk.enums import TicketEventType
 from spire_notify.helpdesk.models import HelpDeskTicket
-from spire_notify import Message, Recipient
-from spire_notify.automations import process_notifications
 from spire_notify.models import EmailNotification, Notification
 
 # Rendering time varies with the machine's load; a deadline would only make the properties flaky.
@@ -49,12 +49,39 @@ TICKET_PATH = "/help_desk/page/{pk}/detail/"
 # test_nul_character_is_replaced_not_a_crash), PostgreSQL cannot store it, and Django's form
 # fields reject it.
 any_text = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00"))
-markup = st.sampled_from([
-    "<script>alert(1)</script>", "<b>", "</div>", "</td></tr></table>", "<!--", "-->",
-    "<![CDATA[", "]]>", '<img src=x onerror="alert(1)">', "&", "&amp;", "&lt;", "&#60;", "&nbsp;",
-    '"', "'", "<", ">", "{{ url }}", "{% block content %}", "\r\n", "\r", "\n", "\t", "\u202e",
-    "😀", "ü", "Ω≈ç√", "\u00a0",
-])
+markup = st.sampled_from(
+    [
+        "<script>alert(1)</script>",
+        "<b>",
+        "</div>",
+        "</td></tr></table>",
+        "<!--",
+        "-->",
+        "<![CDATA[",
+        "]]>",
+        '<img src=x onerror="alert(1)">',
+        "&",
+        "&amp;",
+        "&lt;",
+        "&#60;",
+        "&nbsp;",
+        '"',
+        "'",
+        "<",
+        ">",
+        "{{ url }}",
+        "{% block content %}",
+        "\r\n",
+        "\r",
+        "\n",
+        "\t",
+        "\u202e",
+        "😀",
+        "ü",
+        "Ω≈ç√",
+        "\u00a0",
+    ]
+)
 descriptions = any_text | st.lists(markup | any_text, max_size=12).map("".join)
 
 
@@ -104,7 +131,10 @@ def as_html_reads_it(text):
 def ticket_message(*, pk=7, priority="high", purpose="app", description="Login page throws a 500."):
     """The NEW message of an unsaved ticket, built by the help desk service: no database."""
     ticket = HelpDeskTicket(
-        pk=pk, priority=priority, purpose=purpose, description=description,
+        pk=pk,
+        priority=priority,
+        purpose=purpose,
+        description=description,
         created_by=get_user_model()(username="requester"),
     )
     return ticket.services.notification.build_message(TicketEventType.NEW)
@@ -160,7 +190,7 @@ def test_message_without_a_path_has_no_url_and_no_button():
 @no_deadline
 @given(description=descriptions)
 @example(description="<script>alert('x')</script>")
-@example(description="</div><div class=\"description\">forged</div>")
+@example(description='</div><div class="description">forged</div>')
 def test_description_appears_escaped_and_never_as_markup(description):
     rendered = render(ticket_message(description=description))
     parsed = ParsedEmailHTML(html_of(rendered))
@@ -226,8 +256,15 @@ def test_ticket_subject_text_and_html_blocks():
     )
     html = html_of(rendered)
     assert rendered.body == html
-    for fragment in ["<th", ">Ticket ID</th>", ">#42</td>", ">Urgent</td>", ">Company</td>",
-                     ">requester</td>", ">View ticket #42</a>"]:
+    for fragment in [
+        "<th",
+        ">Ticket ID</th>",
+        ">#42</td>",
+        ">Urgent</td>",
+        ">Company</td>",
+        ">requester</td>",
+        ">View ticket #42</a>",
+    ]:
         assert fragment in html
 
 
@@ -282,7 +319,10 @@ def test_no_inliner_keeps_the_style_block():
 def test_unknown_inliner_is_a_check_error_and_stops_the_worker():
     backend = EmailBackend(alias="email", inliner="inkblot")
     assert [error.id for error in backend.check()] == ["spire_notify.E012"]
-    with pytest.raises(ImproperlyConfigured, match=r"^spire_notify\.E012: NOTIFY_BACKENDS\['email'\]: unknown inliner 'inkblot'\.$"):
+    with pytest.raises(
+        ImproperlyConfigured,
+        match=r"^spire_notify\.E012: NOTIFY_BACKENDS\['email'\]: unknown inliner 'inkblot'\.$",
+    ):
         backend.validate()
 
 
@@ -316,12 +356,17 @@ def stylesheet_server():
 @pytest.fixture
 def project_templates(tmp_path):
     """A project template directory searched before the app's templates."""
+
     def write(name, text):
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
 
-    engine = {"BACKEND": "django.template.backends.django.DjangoTemplates", "DIRS": [tmp_path], "APP_DIRS": True}
+    engine = {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [tmp_path],
+        "APP_DIRS": True,
+    }
     with override_settings(TEMPLATES=[engine]):
         yield write
 
@@ -344,7 +389,9 @@ def test_inliners_never_fetch_stylesheets(inliner, stylesheet_server, project_te
 
 def test_premailer_is_quiet_about_vendor_css(project_templates, caplog, capfd):
     project_templates("custom/external.html", EXTERNAL_CSS_TEMPLATE)
-    message = Message(event="e", title="t", template="custom/external.html", context={"css": "https://x.invalid"})
+    message = Message(
+        event="e", title="t", template="custom/external.html", context={"css": "https://x.invalid"}
+    )
     # cssutils' log level is process-wide: start from its noisy default so this test means something.
     cssutils.log.setLevel(logging.INFO)
     capfd.readouterr()
@@ -382,7 +429,9 @@ def test_without_debug_email_goes_to_the_recipient_from_default_from_email():
     assert (email_message.from_email, email_message.to) == ("helpdesk@example.com", ["dev@example.com"])
 
 
-@override_settings(DEBUG=True, DEVELOPMENT_EMAIL="inbox@dev.example.com", DEFAULT_FROM_EMAIL="desk@example.org")
+@override_settings(
+    DEBUG=True, DEVELOPMENT_EMAIL="inbox@dev.example.com", DEFAULT_FROM_EMAIL="desk@example.org"
+)
 def test_with_debug_every_email_goes_to_development_email():
     email_message = render(ticket_message()).content
     assert (email_message.from_email, email_message.to) == ("desk@example.org", ["inbox@dev.example.com"])
@@ -390,7 +439,9 @@ def test_with_debug_every_email_goes_to_development_email():
 
 @override_settings(DEBUG=True, DEVELOPMENT_EMAIL="")
 def test_with_debug_and_no_development_email_nothing_is_addressed_to_a_real_recipient():
-    with pytest.raises(ValueError, match=r"^DEBUG is on and DEVELOPMENT_EMAIL is not set: not sending email\.$"):
+    with pytest.raises(
+        ValueError, match=r"^DEBUG is on and DEVELOPMENT_EMAIL is not set: not sending email\.$"
+    ):
         render(ticket_message())
 
 
@@ -410,9 +461,16 @@ def test_render_many_renders_the_body_once_and_addresses_each_recipient():
     ("mailers", "mailer", "problem"),
     [
         (LOCMEM_MAILERS, "bulk", "the mailer 'bulk' is not in MAILERS."),
-        ({"default": {"BACKEND": SMTP, "OPTIONS": {"hots": "x"}}}, "default", "MAILERS['default']: Unknown options 'hots'."),
-        ({"default": {"BACKEND": "nowhere.Backend"}}, "default",
-         "MAILERS['default']: Could not find BACKEND 'nowhere.Backend': No module named 'nowhere'"),
+        (
+            {"default": {"BACKEND": SMTP, "OPTIONS": {"hots": "x"}}},
+            "default",
+            "MAILERS['default']: Unknown options 'hots'.",
+        ),
+        (
+            {"default": {"BACKEND": "nowhere.Backend"}},
+            "default",
+            "MAILERS['default']: Could not find BACKEND 'nowhere.Backend': No module named 'nowhere'",
+        ),
     ],
 )
 def test_mailer_that_cannot_be_built_is_a_check_error(mailers, mailer, problem):
@@ -502,7 +560,10 @@ def test_email_url_takes_the_current_sites_domain(domain, developer, create_and_
         ticket = create_and_deliver()
     finally:
         Site.objects.clear_cache()
-    assert Notification.objects.get(channel="email").url == f"https://{domain}/help_desk/page/{ticket.pk}/detail/"
+    assert (
+        Notification.objects.get(channel="email").url
+        == f"https://{domain}/help_desk/page/{ticket.pk}/detail/"
+    )
     assert f"https://{domain}/help_desk/page/{ticket.pk}/detail/" in mail.outbox[0].body
 
 
@@ -516,14 +577,16 @@ def test_one_megabyte_description_is_delivered(developer, create_and_deliver):
     assert description in sent.body
 
 
-
 @pytest.mark.django_db
 @override_settings(MAILERS={"default": {"BACKEND": SMTP, "OPTIONS": {"hots": "x"}}})
 def test_worker_refuses_a_mailer_that_cannot_be_built(developer, create_ticket):
     create_ticket()
     with pytest.raises(ImproperlyConfigured) as raised:
         process_notifications()
-    assert str(raised.value) == "spire_notify.E013: NOTIFY_BACKENDS['email']: MAILERS['default']: Unknown options 'hots'."
+    assert (
+        str(raised.value)
+        == "spire_notify.E013: NOTIFY_BACKENDS['email']: MAILERS['default']: Unknown options 'hots'."
+    )
     assert set(Notification.objects.values_list("status", flat=True)) == {"pending"}
     assert mail.outbox == []
 
@@ -534,11 +597,13 @@ def test_worker_refuses_a_mailer_that_cannot_be_built(developer, create_ticket):
 def test_template_that_does_not_compile_is_a_check_error(project_templates, tmp_path):
     project_templates("broken.html", "{% block subject %}unclosed")
     errors = EmailBackend(alias="email", template="broken.html").check()
-    assert [(error.id, error.msg) for error in errors] == [(
-        "spire_notify.E015",
-        f"NOTIFY_BACKENDS['email']: the template 'broken.html' cannot be compiled: Template: "
-        f"{tmp_path / 'broken.html'}, Unclosed tag on line 1: 'block'. Looking for one of: endblock.",
-    )]
+    assert [(error.id, error.msg) for error in errors] == [
+        (
+            "spire_notify.E015",
+            f"NOTIFY_BACKENDS['email']: the template 'broken.html' cannot be compiled: Template: "
+            f"{tmp_path / 'broken.html'}, Unclosed tag on line 1: 'block'. Looking for one of: endblock.",
+        )
+    ]
 
 
 def test_template_that_does_not_exist_is_a_check_error():
@@ -548,9 +613,15 @@ def test_template_that_does_not_exist_is_a_check_error():
     ]
 
 
-@override_settings(TEMPLATES=[{
-    "BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True, "OPTIONS": {"autoescape": False},
-}])
+@override_settings(
+    TEMPLATES=[
+        {
+            "BACKEND": "django.template.backends.django.DjangoTemplates",
+            "APP_DIRS": True,
+            "OPTIONS": {"autoescape": False},
+        }
+    ]
+)
 def test_django_engine_without_autoescape_still_escapes_email():
     # Blocks are rendered in a fresh Context, which escapes whatever the engine's option says.
     assert EmailBackend(alias="email").check() == []
@@ -562,11 +633,13 @@ def test_css_inline_inliner_without_its_package_is_a_check_error(monkeypatch):
     # A None entry in sys.modules is how Python marks a module as not importable.
     monkeypatch.setitem(sys.modules, "css_inline", None)
     errors = EmailBackend(alias="email", inliner="css_inline").check()
-    assert [(error.id, error.msg, error.hint) for error in errors] == [(
-        "spire_notify.E012",
-        "NOTIFY_BACKENDS['email']: the 'css_inline' inliner needs the css-inline package.",
-        "pip install 'spire-notify[css-inline]', or use the 'premailer' inliner.",
-    )]
+    assert [(error.id, error.msg, error.hint) for error in errors] == [
+        (
+            "spire_notify.E012",
+            "NOTIFY_BACKENDS['email']: the 'css_inline' inliner needs the css-inline package.",
+            "pip install 'spire-notify[css-inline]', or use the 'premailer' inliner.",
+        )
+    ]
 
 
 # Which path a mailer gets (the SMTP one itself is tested against a server in test_email_smtp.py)
@@ -619,18 +692,26 @@ def test_a_mailer_other_than_smtp_gets_an_email_message_per_recipient():
     assert [sent.alternatives[0].mimetype for sent in mail.outbox] == ["text/html"] * 2
 
 
-@given(address=st.emails() | st.builds(
-    "{}@{}".format, st.from_regex(r"[a-z0-9.]{1,20}", fullmatch=True),
-    st.sampled_from(["bücher.example", "пример.испытание", "example.com", "x" * 70 + ".example"]),
-))
+@given(
+    address=st.emails()
+    | st.builds(
+        "{}@{}".format,
+        st.from_regex(r"[a-z0-9.]{1,20}", fullmatch=True),
+        st.sampled_from(["bücher.example", "пример.испытание", "example.com", "x" * 70 + ".example"]),
+    )
+)
 @example(address="Jörg Müller <joerg@bücher.example>")
 @example(address='"quoted local"@example.com')
 @example(address="x" * 60 + "@example.com")
 def test_envelope_recipient_and_to_header_are_the_ones_django_writes(address):
     mailer = SMTPMailBackend(alias="default", host="127.0.0.1")
     try:
-        djangos = (mailer.prep_address(address),
-                   SMTP_POLICY.fold_binary("To", EmailMultiAlternatives(to=[address]).message(policy=SMTP_POLICY)["To"]))
+        djangos = (
+            mailer.prep_address(address),
+            SMTP_POLICY.fold_binary(
+                "To", EmailMultiAlternatives(to=[address]).message(policy=SMTP_POLICY)["To"]
+            ),
+        )
     except ValueError as error:
         with pytest.raises(ValueError, match=f"^{re.escape(str(error))}$"):
             recipient_envelope_and_header(mailer, address)

@@ -67,8 +67,10 @@ def test_project_jinja2_template_overrides_the_default(tmp_path):
         "{% block content %}<p>Ours: {{ target.pk }}</p>{% endblock %}"
     )
     engine = {
-        "BACKEND": "django.template.backends.jinja2.Jinja2", "NAME": "jinja2",
-        "DIRS": [tmp_path], "APP_DIRS": True,
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "NAME": "jinja2",
+        "DIRS": [tmp_path],
+        "APP_DIRS": True,
     }
     with override_settings(TEMPLATES=[engine]):
         rendered = render(ticket_message(pk=9))
@@ -88,7 +90,14 @@ def test_known_engines_pass_the_check(engine):
 
 
 def jinja2_engine(**options):
-    return [{"BACKEND": "django.template.backends.jinja2.Jinja2", "NAME": "jinja2", "APP_DIRS": True, "OPTIONS": options}]
+    return [
+        {
+            "BACKEND": "django.template.backends.jinja2.Jinja2",
+            "NAME": "jinja2",
+            "APP_DIRS": True,
+            "OPTIONS": options,
+        }
+    ]
 
 
 @pytest.mark.parametrize(
@@ -100,11 +109,13 @@ def test_engine_that_does_not_autoescape_is_a_check_error_and_stops_the_worker(a
         errors = backend.check()
         with pytest.raises(ImproperlyConfigured, match=r"^spire_notify\.E016: "):
             backend.validate()
-    assert [(error.id, error.msg) for error in errors] == [(
-        "spire_notify.E016",
-        "NOTIFY_BACKENDS['email']: the template engine of 'spire_notify/email/notification.html' does "
-        "not autoescape, so text such as a ticket's description would reach the email's HTML as markup.",
-    )]
+    assert [(error.id, error.msg) for error in errors] == [
+        (
+            "spire_notify.E016",
+            "NOTIFY_BACKENDS['email']: the template engine of 'spire_notify/email/notification.html' does "
+            "not autoescape, so text such as a ticket's description would reach the email's HTML as markup.",
+        )
+    ]
 
 
 def test_engine_that_autoescapes_html_by_extension_passes():
@@ -124,9 +135,11 @@ def test_template_that_does_not_compile_is_a_check_error(tmp_path):
     engine = jinja2_engine()[0] | {"DIRS": [tmp_path]}
     with override_settings(TEMPLATES=[engine]):
         errors = EmailBackend(alias="email", engine="jinja2", template="broken.html").check()
-    assert [(error.id, error.msg) for error in errors] == [(
-        "spire_notify.E015",
-        "NOTIFY_BACKENDS['email']: the template 'broken.html' cannot be compiled: Unexpected end of "
-        "template. Jinja was looking for the following tags: 'endblock'. The innermost block that "
-        "needs to be closed is 'block'.",
-    )]
+    assert [(error.id, error.msg) for error in errors] == [
+        (
+            "spire_notify.E015",
+            "NOTIFY_BACKENDS['email']: the template 'broken.html' cannot be compiled: Unexpected end of "
+            "template. Jinja was looking for the following tags: 'endblock'. The innermost block that "
+            "needs to be closed is 'block'.",
+        )
+    ]

@@ -6,15 +6,17 @@ import sys
 import pytest
 from django.test import override_settings
 
+from spire_notify import Message, Recipient
 from spire_notify.backends import locmem
 from spire_notify.backends.base import Delivery, Outcome
 from spire_notify.backends.console import ConsoleBackend
 from spire_notify.backends.locmem import LocMemBackend
-from spire_notify import Message, Recipient
 from spire_notify.exceptions import InvalidNotifyBackend
 from spire_notify.models import Notification
 
-MESSAGE = Message(event="e", title="New Help Desk Ticket #3", body="Priority: Low - Purpose: App", path="/p/3/")
+MESSAGE = Message(
+    event="e", title="New Help Desk Ticket #3", body="Priority: Low - Purpose: App", path="/p/3/"
+)
 
 
 class Row:
@@ -34,7 +36,9 @@ def deliveries(backend, count):
 def test_locmem_renders_summary_path_and_title():
     rendered = LocMemBackend(alias="x").render(MESSAGE, Recipient(user_id=1))
     assert (rendered.body, rendered.url, rendered.content) == (
-        "Priority: Low - Purpose: App", "/p/3/", "New Help Desk Ticket #3",
+        "Priority: Low - Purpose: App",
+        "/p/3/",
+        "New Help Desk Ticket #3",
     )
 
 
@@ -77,10 +81,12 @@ def test_console_reads_standard_output_when_sending():
 
 
 @pytest.mark.django_db
-@override_settings(NOTIFY_BACKENDS={
-    "app": {"BACKEND": "spire_notify.backends.console.ConsoleBackend"},
-    "email": {"BACKEND": "spire_notify.backends.locmem.LocMemBackend"},
-})
+@override_settings(
+    NOTIFY_BACKENDS={
+        "app": {"BACKEND": "spire_notify.backends.console.ConsoleBackend"},
+        "email": {"BACKEND": "spire_notify.backends.locmem.LocMemBackend"},
+    }
+)
 def test_both_deliver_a_ticket_end_to_end(developer, create_and_deliver, capsys):
     ticket = create_and_deliver()
     email_row = Notification.objects.get(channel="email")
@@ -88,4 +94,6 @@ def test_both_deliver_a_ticket_end_to_end(developer, create_and_deliver, capsys)
     assert locmem.outbox[0][2].content == f"New Help Desk Ticket #{ticket.pk}"
     out = capsys.readouterr().out
     assert out.startswith(f"[app] To user {developer.pk}: New Help Desk Ticket #{ticket.pk}\n")
-    assert set(Notification.objects.values_list("status", "body")) == {("sent", "Priority: High - Purpose: App")}
+    assert set(Notification.objects.values_list("status", "body")) == {
+        ("sent", "Priority: High - Purpose: App")
+    }

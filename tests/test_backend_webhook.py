@@ -14,12 +14,11 @@ from django.test import override_settings
 from hypothesis import given
 from hypothesis import strategies as st
 
-from spire_notify.backends.base import Delivery, Outcome
-from spire_notify.backends.webhook import WebhookBackend, sign
 from spire_notify import Message, Recipient, notify
 from spire_notify.automations import process_notifications
+from spire_notify.backends.base import Delivery, Outcome
+from spire_notify.backends.webhook import WebhookBackend, sign
 from spire_notify.exceptions import InvalidNotifyBackend
-from spire_notify.models import Notification
 
 SECRET = "s3cret-shared-with-the-receiver"
 
@@ -33,11 +32,13 @@ class Receiver(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
         signed = hmac.compare_digest(expected, self.headers.get("X-Spire-Signature", ""))
-        self.server.received.append({
-            "connection": self.client_address,
-            "notification": self.headers["X-Spire-Notification"],
-            "document": json.loads(body),
-        })
+        self.server.received.append(
+            {
+                "connection": self.client_address,
+                "notification": self.headers["X-Spire-Notification"],
+                "document": json.loads(body),
+            }
+        )
         status, reply = (401, "bad signature") if not signed else self.server.replies.pop(0)
         payload = reply.encode()
         self.send_response(status)
@@ -64,15 +65,18 @@ def receiver():
 
 
 def ticket_message(**fields):
-    return Message(**{
-        "event": "helpdesk.ticket.new",
-        "title": "New Help Desk Ticket #7",
-        "body": "Priority: High - Purpose: App",
-        "path": "/help_desk/page/7/detail/",
-        "priority": "High",
-        "purpose": "App",
-        "context": {"ticket_id": 7},
-    } | fields)
+    return Message(
+        **{
+            "event": "helpdesk.ticket.new",
+            "title": "New Help Desk Ticket #7",
+            "body": "Priority: High - Purpose: App",
+            "path": "/help_desk/page/7/detail/",
+            "priority": "High",
+            "purpose": "App",
+            "context": {"ticket_id": 7},
+        }
+        | fields
+    )
 
 
 def deliveries(backend, count):
@@ -148,10 +152,16 @@ def test_check_requires_a_secret_and_an_http_url():
     backend = WebhookBackend(alias="hook", url="ftp://hooks.example.com/")
 
     assert [(error.id, error.msg) for error in backend.check()] == [
-        ("spire_notify.E030", "NOTIFY_BACKENDS['hook']: the webhook has no 'secret'; receivers "
-                              "could not tell its requests from forged ones."),
-        ("spire_notify.E031", "NOTIFY_BACKENDS['hook']: the webhook 'url' 'ftp://hooks.example.com/' "
-                              "is not an http:// or https:// URL."),
+        (
+            "spire_notify.E030",
+            "NOTIFY_BACKENDS['hook']: the webhook has no 'secret'; receivers "
+            "could not tell its requests from forged ones.",
+        ),
+        (
+            "spire_notify.E031",
+            "NOTIFY_BACKENDS['hook']: the webhook 'url' 'ftp://hooks.example.com/' "
+            "is not an http:// or https:// URL.",
+        ),
     ]
     with pytest.raises(ImproperlyConfigured, match=r"^spire_notify\.E030: "):
         backend.validate()
@@ -166,7 +176,10 @@ def test_notify_delivers_through_the_webhook_channel(receiver, make_user, create
     receiver.replies = [(200, "ok")]
     ticket = create_ticket()
     user = make_user("ops")
-    hook = {"BACKEND": "spire_notify.backends.webhook.WebhookBackend", "OPTIONS": {"url": receiver.url, "secret": SECRET}}
+    hook = {
+        "BACKEND": "spire_notify.backends.webhook.WebhookBackend",
+        "OPTIONS": {"url": receiver.url, "secret": SECRET},
+    }
     with override_settings(NOTIFY_BACKENDS={"hook": hook}):
         [notification] = notify(ticket.services.notification.build_message("new"), {user: ["hook"]})
         counts = process_notifications()

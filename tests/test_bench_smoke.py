@@ -21,7 +21,11 @@ def run_smoke(database, tmp_path):
     results_file = tmp_path / "results.json"
     finished = subprocess.run(
         [sys.executable, "-m", "bench", "--smoke", "--db", database, "--json", str(results_file)],
-        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert finished.returncode == 0, finished.stdout + finished.stderr
     return finished.stdout, json.loads(results_file.read_text())[database]
@@ -35,7 +39,9 @@ def rows_of(result, benchmark):
 def smoke_run(request, tmp_path_factory):
     """One smoke run per database, shared by the tests of this module."""
     if request.param == "postgres" and (reason := postgres_unreachable()):
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 is unreachable, so its half of the bench is skipped: {reason}")
+        pytest.skip(
+            f"PostgreSQL at 127.0.0.1:5432 is unreachable, so its half of the bench is skipped: {reason}"
+        )
     return run_smoke(request.param, tmp_path_factory.mktemp(request.param))
 
 

@@ -9,8 +9,15 @@ from django.test import override_settings
 
 from spire_notify.models import Notification
 from tests.delivery_harness import (
-    DUMMY_TASKS, ROOT, SmtpSink, finish, message_id, seed_email_notifications, shared_db,
-    wait_until, worker_env,
+    DUMMY_TASKS,
+    ROOT,
+    SmtpSink,
+    finish,
+    message_id,
+    seed_email_notifications,
+    shared_db,
+    wait_until,
+    worker_env,
 )
 
 __all__ = ["shared_db"]
@@ -47,13 +54,27 @@ def celery_worker(shared_db, broker, tmp_path):
         import sys
 
         command = [
-            sys.executable, "-m", "celery", "-A", "tests.delivery_celery_app", "worker",
-            "--pool", "solo", "--loglevel", "WARNING", "--without-mingle", "--without-gossip",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "tests.delivery_celery_app",
+            "worker",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "WARNING",
+            "--without-mingle",
+            "--without-gossip",
         ]
         if beat:
             command += ["--beat", "--schedule", str(tmp_path / "beat-schedule")]
         process = subprocess.Popen(
-            command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            command,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
             env=worker_env(shared_db, smtp_port=smtp_port, redis_url=REDIS_URL, tasks="celery"),
         )
         started.append(process)
@@ -67,13 +88,16 @@ def celery_worker(shared_db, broker, tmp_path):
 
 
 @override_settings(TASKS=CELERY_TASKS)
-def test_worker_delivers_the_notifications_a_commit_enqueued(celery_worker, developer, manager, create_ticket):
+def test_worker_delivers_the_notifications_a_commit_enqueued(
+    celery_worker, developer, manager, create_ticket
+):
     with SmtpSink() as sink:
         celery_worker(smtp_port=sink.port)
         ticket = create_ticket()
         wait_until(
             lambda: set(Notification.objects.values_list("status", flat=True)) == {"sent"},
-            timeout=60, message="the Celery worker to deliver",
+            timeout=60,
+            message="the Celery worker to deliver",
         )
     email = Notification.objects.get(object_id=str(ticket.pk), channel="email")
     assert sink.handler.received == [(message_id(email), developer.email)]
@@ -87,6 +111,7 @@ def test_beat_picks_up_notifications_nobody_enqueued(celery_worker):
         celery_worker(beat=True, smtp_port=sink.port)
         wait_until(
             lambda: set(Notification.objects.values_list("status", flat=True)) == {"sent"},
-            timeout=60, message="beat's periodic delivery",
+            timeout=60,
+            message="beat's periodic delivery",
         )
     assert set(sink.handler.message_ids()) == {message_id(row) for row in seeded}

@@ -17,7 +17,8 @@ def our_messages():
     """What the project's checks report; Django's own checks are not under test here, nor the
     help desk's warning about channels these tests leave out on purpose (tested on its own)."""
     return [
-        message for message in run_checks()
+        message
+        for message in run_checks()
         if message.id.startswith(("spire_notify.", "spire_helpdesk.")) and message.id != "spire_helpdesk.W001"
     ]
 
@@ -76,7 +77,9 @@ def test_default_backends_pass_when_notify_backends_is_unset():
     ],
 )
 def test_misconfigured_backend_is_a_check_error_naming_the_alias(config, check_id, message, hint):
-    with override_settings(NOTIFY_BACKENDS={"app": {"BACKEND": "spire_notify.backends.app.AppBackend"}, "email": config}):
+    with override_settings(
+        NOTIFY_BACKENDS={"app": {"BACKEND": "spire_notify.backends.app.AppBackend"}, "email": config}
+    ):
         error = only_message()
     assert error == Error(message, hint=hint, id=check_id)
 
@@ -160,7 +163,7 @@ def test_sites_framework_missing():
         "NOTIFY_BACKENDS['email']: django.contrib.sites is not in INSTALLED_APPS; absolute URLs "
         "in email need the current Site's domain.",
         hint='Add "django.contrib.sites" to INSTALLED_APPS and set SITE_ID, or give the backend '
-             'a "domain" option.',
+        'a "domain" option.',
         id="spire_notify.E020",
     )
 
@@ -171,8 +174,7 @@ def test_site_id_missing():
     assert only_message() == Error(
         "NOTIFY_BACKENDS['email']: SITE_ID is not set; outside a request there is no current Site "
         "to take the domain of email links from.",
-        hint="Set SITE_ID = 1 (and the Site's domain in the admin), or give the backend a "
-             '"domain" option.',
+        hint='Set SITE_ID = 1 (and the Site\'s domain in the admin), or give the backend a "domain" option.',
         id="spire_notify.E021",
     )
 
@@ -197,24 +199,31 @@ def test_worker_refuses_without_site_id_before_claiming_anything(developer, crea
     with override_settings(SITE_ID=None):
         with pytest.raises(ImproperlyConfigured, match=r"^spire_notify\.E021: "):
             process_notifications()
-    assert list(Notification.objects.values_list("status", "attempts", "last_error")) == [("pending", 0, "")] * 2
+    assert (
+        list(Notification.objects.values_list("status", "attempts", "last_error")) == [("pending", 0, "")] * 2
+    )
 
 
-@override_settings(ADMINS=[
-    "dev@example.com",
-    ("Legacy Dev", "legacy@example.com"),
-    ["Listed Dev", "listed@example.com"],
-    "no-at-sign",
-    ("Name only",),
-    ("Name", "not an address"),
-    42,
-    "Dev <dev@example.com>",  # Django 6's named form: valid
-])
+@override_settings(
+    ADMINS=[
+        "dev@example.com",
+        ("Legacy Dev", "legacy@example.com"),
+        ["Listed Dev", "listed@example.com"],
+        "no-at-sign",
+        ("Name only",),
+        ("Name", "not an address"),
+        42,
+        "Dev <dev@example.com>",  # Django 6's named form: valid
+    ]
+)
 def test_malformed_admins_entries_are_each_named():
     messages = our_messages()
     assert [(message.id, message.msg) for message in messages] == [
-        ("spire_helpdesk.E001", f"ADMINS[{index}] is {entry}, which is neither an email address nor a "
-                          "(name, address) pair; that developer gets no help desk notifications.")
+        (
+            "spire_helpdesk.E001",
+            f"ADMINS[{index}] is {entry}, which is neither an email address nor a "
+            "(name, address) pair; that developer gets no help desk notifications.",
+        )
         for index, entry in [
             (3, "'no-at-sign'"),
             (4, "('Name only',)"),
@@ -257,7 +266,8 @@ def test_delivery_task_on_commit_sends_nothing_with_debug_and_no_development_ema
 ):
     create_and_deliver()
     assert list(Notification.objects.values_list("channel", "status").order_by("pk")) == [
-        ("app", "pending"), ("email", "pending"),
+        ("app", "pending"),
+        ("email", "pending"),
     ]
     assert mail.outbox == []
 

@@ -8,7 +8,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from spire_notify.claims import (
-    ABANDONED_ON_LAST_ATTEMPT, claim_batch, count_ready, due_q, give_up_abandoned, release_claim, renew_lease,
+    ABANDONED_ON_LAST_ATTEMPT,
+    claim_batch,
+    count_ready,
+    due_q,
+    give_up_abandoned,
+    release_claim,
+    renew_lease,
 )
 from spire_notify.models import Notification
 from tests.delivery_harness import postgres_only
@@ -53,7 +59,11 @@ def test_a_claim_stamps_token_lease_and_attempt_on_at_most_size_rows(row):
     assert [claimed.attempts for claimed in batch] == [1, 3]
     assert len({claimed.claimed_by for claimed in batch}) == 1
     for claimed in batch:
-        assert before + timedelta(seconds=90) <= claimed.lease_expires_at <= timezone.now() + timedelta(seconds=90)
+        assert (
+            before + timedelta(seconds=90)
+            <= claimed.lease_expires_at
+            <= timezone.now() + timedelta(seconds=90)
+        )
     assert claim_batch(2, lease_seconds=90)[0].claimed_by != batch[0].claimed_by
 
 
@@ -83,7 +93,11 @@ def test_rows_abandoned_on_their_last_attempt_are_given_up_not_claimed(row):
     earlier = row(status="processing", attempts=4, lease_expires_at=expired)
     assert [given_up.pk for given_up in give_up_abandoned(max_attempts=5)] == [last.pk]
     last.refresh_from_db()
-    assert (last.status, last.last_error, last.lease_expires_at) == ("failed", ABANDONED_ON_LAST_ATTEMPT, None)
+    assert (last.status, last.last_error, last.lease_expires_at) == (
+        "failed",
+        ABANDONED_ON_LAST_ATTEMPT,
+        None,
+    )
     assert [claimed.pk for claimed in claim_batch(10, lease_seconds=60)] == [earlier.pk]
     assert give_up_abandoned(max_attempts=5) == []
 

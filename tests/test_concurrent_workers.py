@@ -14,8 +14,16 @@ from django.test import override_settings
 
 from spire_notify.models import Notification
 from tests.delivery_harness import (
-    DUMMY_TASKS, ON_POSTGRES, SmtpSink, finish, manage, message_id, postgres_only,
-    seed_email_notifications, shared_db, worker_env,
+    DUMMY_TASKS,
+    ON_POSTGRES,
+    SmtpSink,
+    finish,
+    manage,
+    message_id,
+    postgres_only,
+    seed_email_notifications,
+    shared_db,
+    worker_env,
 )
 
 __all__ = ["shared_db"]
@@ -27,8 +35,7 @@ def run_workers_at_once(db_name, *, notifications, workers, batch_size):
         env = worker_env(db_name, smtp_port=sink.port)
         started = time.monotonic()
         processes = [
-            manage("process_notifications", "--batch-size", str(batch_size), env=env)
-            for _ in range(workers)
+            manage("process_notifications", "--batch-size", str(batch_size), env=env) for _ in range(workers)
         ]
         outputs = [finish(process, timeout=300) for process in processes]
         elapsed = time.monotonic() - started

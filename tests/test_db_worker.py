@@ -20,17 +20,23 @@ def test_db_worker_delivers_what_a_new_ticket_enqueued(shared_db, developer, man
     ticket = create_ticket()
     notifications = list(Notification.objects.filter(object_id=str(ticket.pk)))
     assert {(row.user.username, row.channel, row.status) for row in notifications} == {
-        ("dev", "app", "pending"), ("dev", "email", "pending"), ("manager", "app", "pending"),
+        ("dev", "app", "pending"),
+        ("dev", "email", "pending"),
+        ("manager", "app", "pending"),
     }
     [enqueued] = DBTaskResult.objects.all()
     assert (enqueued.task_path, enqueued.status) == ("spire_notify.tasks.deliver_notifications", "READY")
 
     with SmtpSink() as sink:
         # --batch: run every task that is ready, then exit.
-        finish(manage(
-            "db_worker", "--batch", "--no-startup-delay",
-            env=worker_env(shared_db, smtp_port=sink.port, tasks="db"),
-        ))
+        finish(
+            manage(
+                "db_worker",
+                "--batch",
+                "--no-startup-delay",
+                env=worker_env(shared_db, smtp_port=sink.port, tasks="db"),
+            )
+        )
     enqueued.refresh_from_db()
     assert (enqueued.status, enqueued.return_value) == ("SUCCESSFUL", {"sent": 3, "errored": 0, "failed": 0})
     assert set(Notification.objects.values_list("status", flat=True)) == {"sent"}
@@ -39,7 +45,9 @@ def test_db_worker_delivers_what_a_new_ticket_enqueued(shared_db, developer, man
 
 
 @override_settings(TASKS=DB_TASKS)
-def test_a_run_that_errored_rows_enqueues_their_retry_for_when_they_are_due(shared_db, developer, create_ticket):
+def test_a_run_that_errored_rows_enqueues_their_retry_for_when_they_are_due(
+    shared_db, developer, create_ticket
+):
     create_ticket()
     port = free_port()
     # The SMTP server is down for the first run; retries start after half a second to one second.

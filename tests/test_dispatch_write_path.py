@@ -4,10 +4,10 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 
-from spire_notify.helpdesk.enums import TicketEventType
-from spire_notify.helpdesk.models import HelpDeskTicket
 from spire_notify import notify
 from spire_notify.dispatch import insert_rows
+from spire_notify.helpdesk.enums import TicketEventType
+from spire_notify.helpdesk.models import HelpDeskTicket
 from spire_notify.models import AppNotification, EmailNotification, Notification
 
 pytestmark = pytest.mark.django_db
@@ -16,8 +16,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def ticket(requester):
     # Saved directly, so that creating it notifies nobody.
-    return HelpDeskTicket.objects.create(created_by=requester, purpose="App", priority="High",
-                                         description="Printer on fire")
+    return HelpDeskTicket.objects.create(
+        created_by=requester, purpose="App", priority="High", description="Printer on fire"
+    )
 
 
 @pytest.fixture
@@ -34,8 +35,15 @@ def test_every_row_reads_back_with_the_values_of_the_message(make_user, ticket, 
     for notification in written:
         row = stored[notification.user_id, notification.channel]
         assert row.pk == notification.pk
-        assert (row.event, row.title, row.payload) == ("helpdesk.ticket.new", message.title, message.to_payload())
-        assert (row.content_type, row.object_id) == (ContentType.objects.get_for_model(ticket), str(ticket.pk))
+        assert (row.event, row.title, row.payload) == (
+            "helpdesk.ticket.new",
+            message.title,
+            message.to_payload(),
+        )
+        assert (row.content_type, row.object_id) == (
+            ContentType.objects.get_for_model(ticket),
+            str(ticket.pk),
+        )
         assert (row.status, row.attempts, row.body, row.url) == ("pending", 0, "", "")
         assert row.send_after == row.next_attempt_at == row.created_at == notification.created_at
     assert set(AppNotification.objects.values_list("notification_id", flat=True)) == {
@@ -68,7 +76,11 @@ def test_the_number_of_queries_does_not_depend_on_the_recipients(
 
 
 def test_a_model_with_auto_now_fields_falls_back_to_bulk_create(requester):
-    tickets = [HelpDeskTicket(created_by=requester, purpose="App", description=f"#{index}") for index in range(2)]
+    tickets = [
+        HelpDeskTicket(created_by=requester, purpose="App", description=f"#{index}") for index in range(2)
+    ]
     insert_rows(HelpDeskTicket, tickets, "default")
-    assert [ticket.pk for ticket in tickets] == list(HelpDeskTicket.objects.order_by("pk").values_list("pk", flat=True))
+    assert [ticket.pk for ticket in tickets] == list(
+        HelpDeskTicket.objects.order_by("pk").values_list("pk", flat=True)
+    )
     assert all(ticket.created_at is not None for ticket in tickets)

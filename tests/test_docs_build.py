@@ -12,8 +12,11 @@ DOCS_TOOLS = ("mkdocs", "material", "mkdocstrings", "mkdocstrings_handlers.pytho
 
 
 def missing_docs_tools():
-    return [name for name in DOCS_TOOLS if importlib.util.find_spec(name.split(".")[0]) is None
-            or importlib.util.find_spec(name) is None]
+    return [
+        name
+        for name in DOCS_TOOLS
+        if importlib.util.find_spec(name.split(".")[0]) is None or importlib.util.find_spec(name) is None
+    ]
 
 
 @pytest.mark.skipif(
@@ -25,9 +28,21 @@ def missing_docs_tools():
 def test_the_site_builds_strictly(tmp_path):
     site = tmp_path / "site"
     built = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(ROOT / "mkdocs.yml"),
-         "--site-dir", str(site)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "--config-file",
+            str(ROOT / "mkdocs.yml"),
+            "--site-dir",
+            str(site),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert built.returncode == 0, built.stderr
     assert (site / "index.html").is_file()

@@ -13,8 +13,8 @@ The convention, for whoever writes a page:
 """
 
 import copy
-import inspect
 import importlib.util
+import inspect
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +49,9 @@ STARTPROJECT_APPS = [
 # Set in a settings file but not overridable in a running process.
 NOT_OVERRIDABLE = {"BASE_DIR", "INSTALLED_APPS", "DATABASES"}
 PACKAGES = ("spire_notify", "backends", "helpdesk")
-SETTINGS_READ_IN_CODE = re.compile(r"""settings\.([A-Z][A-Z0-9_]+)|getattr\(settings, ["']([A-Z][A-Z0-9_]+)["']""")
+SETTINGS_READ_IN_CODE = re.compile(
+    r"""settings\.([A-Z][A-Z0-9_]+)|getattr\(settings, ["']([A-Z][A-Z0-9_]+)["']"""
+)
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ def fenced_blocks(path):
             continue
         indent, fence, start, code = opening["indent"], opening["fence"], index, []
         while index < len(lines) and lines[index].strip() != fence:
-            line = lines[index][len(indent):] if lines[index].startswith(indent) else lines[index]
+            line = lines[index][len(indent) :] if lines[index].startswith(indent) else lines[index]
             include = INCLUDE.match(line.strip())
             code.append((ROOT / include["path"]).read_text().rstrip("\n") if include else line)
             index += 1
@@ -123,13 +125,15 @@ def our_check_messages():
 
 
 def baseline_settings(base_dir):
-    baseline = {
-        name: copy.deepcopy(value) for name, value in vars(tests.settings).items() if name.isupper()
-    }
+    baseline = {name: copy.deepcopy(value) for name, value in vars(tests.settings).items() if name.isupper()}
     # startproject configures the Django engine only; fragments add Jinja2 themselves.
-    django_engine = [engine for engine in baseline["TEMPLATES"] if engine["BACKEND"].endswith("DjangoTemplates")]
+    django_engine = [
+        engine for engine in baseline["TEMPLATES"] if engine["BACKEND"].endswith("DjangoTemplates")
+    ]
     return baseline | {
-        "BASE_DIR": base_dir, "INSTALLED_APPS": list(STARTPROJECT_APPS), "TEMPLATES": django_engine,
+        "BASE_DIR": base_dir,
+        "INSTALLED_APPS": list(STARTPROJECT_APPS),
+        "TEMPLATES": django_engine,
     }
 
 
@@ -153,7 +157,8 @@ def test_settings_fragment_configures_what_it_claims(block, tmp_path):
     namespace = copy.deepcopy(baseline)
     exec(block.compile(), namespace)
     changed = {
-        name: value for name, value in namespace.items()
+        name: value
+        for name, value in namespace.items()
         if name.isupper() and (name not in baseline or baseline[name] != value)
     }
 
@@ -170,9 +175,7 @@ def test_settings_fragment_configures_what_it_claims(block, tmp_path):
             task_backends.create_connection(alias)
         for alias in changed.get("MAILERS", {}):
             mailers[alias]
-        errors = [
-            f"{message.id}: {message.msg}" for message in our_check_messages() if message.is_serious()
-        ]
+        errors = [f"{message.id}: {message.msg}" for message in our_check_messages() if message.is_serious()]
     assert errors == []
 
 
@@ -189,7 +192,10 @@ def check_ids_in_code():
     for package in PACKAGES:
         for source in (ROOT / package).rglob("*.py"):
             text = source.read_text()
-            ids |= {f"{app}.{code}" for app, code in re.findall(r'id="(spire_notify|helpdesk)\.([EWC]\d{3})"', text)}
+            ids |= {
+                f"{app}.{code}"
+                for app, code in re.findall(r'id="(spire_notify|helpdesk)\.([EWC]\d{3})"', text)
+            }
             # InvalidNotifyBackend carries the bare code; spire_notify.checks adds the prefix.
             ids |= {f"spire_notify.{code}" for code in re.findall(r'check_id="([EWC]\d{3})"', text)}
     return ids
@@ -203,12 +209,16 @@ def backend_options():
     for source in sorted((ROOT / "backends").glob("*.py")):
         module = importlib.import_module(f"backends.{source.stem}")
         for backend in vars(module).values():
-            if (isinstance(backend, type) and issubclass(backend, BaseNotificationBackend)
-                    and backend is not BaseNotificationBackend
-                    and backend.__module__ == module.__name__):
+            if (
+                isinstance(backend, type)
+                and issubclass(backend, BaseNotificationBackend)
+                and backend is not BaseNotificationBackend
+                and backend.__module__ == module.__name__
+            ):
                 parameters = inspect.signature(backend.__init__).parameters.values()
                 options[f"{module.__name__}.{backend.__name__}"] = [
-                    parameter.name for parameter in parameters
+                    parameter.name
+                    for parameter in parameters
                     if parameter.kind is parameter.KEYWORD_ONLY and parameter.name != "alias"
                 ]
     return options
@@ -218,11 +228,21 @@ def command_options(name):
     from django.core.management import load_command_class
     from django.core.management.base import BaseCommand
 
-    standard = {option for action in BaseCommand().create_parser("manage.py", name)._actions
-                for option in action.option_strings}
+    standard = {
+        option
+        for action in BaseCommand().create_parser("manage.py", name)._actions
+        for option in action.option_strings
+    }
     command = load_command_class("spire_notify", name)
-    return sorted({option for action in command.create_parser("manage.py", name)._actions
-                   for option in action.option_strings if option.startswith("--")} - standard)
+    return sorted(
+        {
+            option
+            for action in command.create_parser("manage.py", name)._actions
+            for option in action.option_strings
+            if option.startswith("--")
+        }
+        - standard
+    )
 
 
 def test_the_reference_names_every_setting_option_command_option_and_check():

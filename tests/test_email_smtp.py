@@ -9,10 +9,10 @@ from aiosmtpd.controller import Controller
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.test import override_settings
 
+from spire_notify import Message, Recipient
 from spire_notify.backends.base import Delivery, Outcome
 from spire_notify.backends.email import EmailBackend
 from spire_notify.backends.smtp_fast import send_through_mailer
-from spire_notify import Message, Recipient
 from spire_notify.models import Notification
 from tests.test_backend_email import ParsedEmailHTML
 
@@ -133,13 +133,15 @@ def test_refused_and_unavailable_recipients_are_recorded_and_the_rest_delivered(
         (UNAVAILABLE, "errored", "SMTPDataError: 451 4.3.0 Mailbox temporarily unavailable"),
         ("dev@example.com", "sent", ""),
         (
-            REFUSED, "failed",
+            REFUSED,
+            "failed",
             "SMTPRecipientsRefused: 550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown",
         ),
         ("third@example.com", "sent", ""),
     ]
     assert sorted(envelope.rcpt_tos[0] for envelope in smtp_server.envelopes) == [
-        "dev@example.com", "third@example.com",
+        "dev@example.com",
+        "third@example.com",
     ]
     # One connection for the whole batch.
     assert len(set(smtp_server.peers)) == 1
@@ -162,7 +164,6 @@ def test_one_megabyte_description_arrives_escaped(smtp_server, developer, create
     text, html = received(envelope).iter_parts()
     assert ParsedEmailHTML(text_of(html)).description == description
     assert description in text_of(text)
-
 
 
 # The SMTP fast path (spire_notify.backends.smtp_fast): the MIME of a message is flattened once per send,
@@ -193,7 +194,9 @@ def received_bytes(raw):
 
 
 @override_settings(DEBUG=False)
-def test_fast_path_sends_one_flattening_to_each_recipient_with_its_own_to_and_message_id(smtp_server, monkeypatch):
+def test_fast_path_sends_one_flattening_to_each_recipient_with_its_own_to_and_message_id(
+    smtp_server, monkeypatch
+):
     flattenings = []
     build_mime = EmailMultiAlternatives.message
 
@@ -203,7 +206,9 @@ def test_fast_path_sends_one_flattening_to_each_recipient_with_its_own_to_and_me
 
     monkeypatch.setattr(EmailMultiAlternatives, "message", counted_build_mime)
     recipients = [Recipient(user_id=i, email=f"user{i}@example.com") for i in range(5)]
-    assert send_directly(recipients, Message(event="new", title="Outage", path="/x/")) == [Outcome.success()] * 5
+    assert (
+        send_directly(recipients, Message(event="new", title="Outage", path="/x/")) == [Outcome.success()] * 5
+    )
     assert flattenings == [["user0@example.com"]]
     arrived = [(envelope.rcpt_tos, received(envelope)) for envelope in smtp_server.envelopes]
     assert [(rcpt, str(msg["To"]), str(msg["Message-ID"])) for rcpt, msg in arrived] == [
@@ -214,7 +219,9 @@ def test_fast_path_sends_one_flattening_to_each_recipient_with_its_own_to_and_me
     assert len({without_headers(envelope.original_content) for envelope in smtp_server.envelopes}) == 1
     for _, message in arrived:
         assert (message["Subject"], message["From"], message.get_content_type()) == (
-            "Outage", "helpdesk@example.com", "multipart/alternative",
+            "Outage",
+            "helpdesk@example.com",
+            "multipart/alternative",
         )
         assert message["Date"].datetime is not None
         assert [part.get_content_type() for part in message.iter_parts()] == ["text/plain", "text/html"]
@@ -227,7 +234,10 @@ def test_fast_path_encodes_non_ascii_subject_display_name_and_domain(smtp_server
     title = "Störung: Ünïcödé 😀" + " long subject words" * 6
     assert send_directly([recipient], Message(event="new", title=title)) == [Outcome.success()]
     [envelope] = smtp_server.envelopes
-    assert (envelope.mail_from, envelope.rcpt_tos) == ("helpdesk@example.com", ["joerg@xn--bcher-kva.example"])
+    assert (envelope.mail_from, envelope.rcpt_tos) == (
+        "helpdesk@example.com",
+        ["joerg@xn--bcher-kva.example"],
+    )
     assert envelope.original_content.isascii()
     message = received(envelope)
     assert message["Subject"] == title
@@ -254,12 +264,23 @@ def test_fast_path_delivers_what_djangos_smtp_mailer_would(smtp_server):
     send_directly([recipient], Message(event="new", title="Störung ünïcödé", path="/x/"))
     send_through_mailer(mailers["default"], rendered.content, "<notification.1@example.com>")
     fast, django_path = (received(envelope) for envelope in smtp_server.envelopes)
-    assert [envelope.rcpt_tos for envelope in smtp_server.envelopes] == [["someone@xn--bcher-kva.example"]] * 2
+    assert [envelope.rcpt_tos for envelope in smtp_server.envelopes] == [
+        ["someone@xn--bcher-kva.example"]
+    ] * 2
 
     def comparable(message):
-        headers = sorted((name, str(value)) for name, value in message.items() if name not in {"Date", "Content-Type"})
-        parts = [(part.get_content_type(), part.get_content_charset(), part["Content-Transfer-Encoding"],
-                  part.get_content()) for part in message.iter_parts()]
+        headers = sorted(
+            (name, str(value)) for name, value in message.items() if name not in {"Date", "Content-Type"}
+        )
+        parts = [
+            (
+                part.get_content_type(),
+                part.get_content_charset(),
+                part["Content-Transfer-Encoding"],
+                part.get_content(),
+            )
+            for part in message.iter_parts()
+        ]
         return headers, message.get_content_type(), parts
 
     assert comparable(fast) == comparable(django_path)
@@ -291,4 +312,7 @@ def test_fast_path_reconnects_after_a_dropped_connection():
         Outcome.success(),
         Outcome.success(),
     ]
-    assert [envelope.rcpt_tos for envelope in controller.handler.envelopes] == [["user1@example.com"], ["user2@example.com"]]
+    assert [envelope.rcpt_tos for envelope in controller.handler.envelopes] == [
+        ["user1@example.com"],
+        ["user2@example.com"],
+    ]

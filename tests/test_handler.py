@@ -29,7 +29,12 @@ def test_default_is_app_and_email_when_unset():
 
 def test_backend_gets_its_alias_and_options():
     backend = build(
-        {"mail": {"BACKEND": "spire_notify.backends.email.EmailBackend", "OPTIONS": {"mailer": "bulk", "inliner": None}}},
+        {
+            "mail": {
+                "BACKEND": "spire_notify.backends.email.EmailBackend",
+                "OPTIONS": {"mailer": "bulk", "inliner": None},
+            }
+        },
         alias="mail",
     )
     assert (backend.alias, backend.mailer, backend.inliner) == ("mail", "bulk", None)
@@ -46,7 +51,10 @@ def test_backend_is_built_once_and_reset_when_settings_change():
 
 
 def test_contains_and_all_follow_the_setting():
-    config = {"a": {"BACKEND": "spire_notify.backends.app.AppBackend"}, "b": {"BACKEND": "spire_notify.backends.locmem.LocMemBackend"}}
+    config = {
+        "a": {"BACKEND": "spire_notify.backends.app.AppBackend"},
+        "b": {"BACKEND": "spire_notify.backends.locmem.LocMemBackend"},
+    }
     with override_settings(NOTIFY_BACKENDS=config):
         assert "a" in backends and "email" not in backends
         assert [backend.alias for backend in backends.all()] == ["a", "b"]

@@ -27,15 +27,13 @@ CREATE_QUERIES = 10
 
 
 def rows():
-    return sorted(
-        (n.user.username, n.channel, n.status)
-        for n in Notification.objects.select_related("user")
-    )
+    return sorted((n.user.username, n.channel, n.status) for n in Notification.objects.select_related("user"))
 
 
 @pytest.fixture
 def many_recipients(manager_group):
     """``n`` developers (in ADMINS) and ``n`` managers (through the group)."""
+
     def make(n):
         User = get_user_model()
         developers = [User(username=f"dev{i}", email=f"dev{i}@example.com") for i in range(n)]
@@ -70,10 +68,14 @@ def test_query_count_with_200_recipients_equals_the_count_with_one(
     ContentType.objects.get_for_model(HelpDeskTicket)
     with override_settings(ADMINS=addresses[:1]):
         with django_assert_num_queries(CREATE_QUERIES):
-            HelpDeskTicket().services.create(created_by=requester, purpose="app", priority="low", description="one")
+            HelpDeskTicket().services.create(
+                created_by=requester, purpose="app", priority="low", description="one"
+            )
     with override_settings(ADMINS=addresses):
         with django_assert_num_queries(CREATE_QUERIES):
-            HelpDeskTicket().services.create(created_by=requester, purpose="app", priority="low", description="all")
+            HelpDeskTicket().services.create(
+                created_by=requester, purpose="app", priority="low", description="all"
+            )
     # 1 developer + 100 managers, then 100 developers + 100 managers.
     assert Notification.objects.count() == (1 * 2 + 100) + (100 * 2 + 100)
 
@@ -89,7 +91,9 @@ def test_developer_gets_app_and_email_manager_gets_app(developer, manager, reque
     assert sent.subject == f"[High] New Help Desk Ticket #{ticket.pk}"
 
 
-def test_rollback_writes_and_sends_nothing(developer, manager, create_ticket, django_capture_on_commit_callbacks):
+def test_rollback_writes_and_sends_nothing(
+    developer, manager, create_ticket, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         with pytest.raises(RuntimeError, match="^caller failed$"):
             with transaction.atomic():
@@ -128,7 +132,10 @@ def test_saving_or_updating_a_ticket_does_not_notify_again(
 
 def test_create_refuses_a_ticket_that_already_exists(create_ticket):
     ticket = create_ticket()
-    with pytest.raises(ValueError, match=rf"^Ticket #{ticket.pk} \(High, App\) is already created; save\(\) it to change it\.$"):
+    with pytest.raises(
+        ValueError,
+        match=rf"^Ticket #{ticket.pk} \(High, App\) is already created; save\(\) it to change it\.$",
+    ):
         ticket.services.create(description="again")
     assert Notification.objects.count() == 0
 
@@ -137,7 +144,9 @@ def test_invalid_ticket_is_not_saved_and_notifies_nobody(developer, requester):
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError) as raised:
-        HelpDeskTicket().services.create(created_by=requester, purpose="app", priority="whenever", description="d")
+        HelpDeskTicket().services.create(
+            created_by=requester, purpose="app", priority="whenever", description="d"
+        )
     assert raised.value.message_dict == {"priority": ["Value 'whenever' is not a valid choice."]}
     assert HelpDeskTicket.objects.count() == Notification.objects.count() == 0
 
@@ -167,13 +176,18 @@ def test_unmapped_event_is_a_named_error():
 def test_new_event_maps_title_and_body():
     service = HelpDeskTicket(pk=4, priority="urgent", purpose="company").services.notification
     assert service._get_ticket_event_notification_title(TicketEventType.NEW) == "New Help Desk Ticket #4"
-    assert service._get_ticket_event_notification_body(TicketEventType.NEW) == "Priority: Urgent - Purpose: Company"
+    assert (
+        service._get_ticket_event_notification_body(TicketEventType.NEW)
+        == "Priority: Urgent - Purpose: Company"
+    )
 
 
-@override_settings(NOTIFY_BACKENDS={
-    "app": {"BACKEND": "spire_notify.backends.locmem.LocMemBackend"},
-    "email": {"BACKEND": "spire_notify.backends.locmem.LocMemBackend"},
-})
+@override_settings(
+    NOTIFY_BACKENDS={
+        "app": {"BACKEND": "spire_notify.backends.locmem.LocMemBackend"},
+        "email": {"BACKEND": "spire_notify.backends.locmem.LocMemBackend"},
+    }
+)
 def test_channels_are_whatever_backends_the_aliases_name(developer, manager, create_and_deliver):
     ticket = create_and_deliver()
     assert sorted((alias, rendered.body) for alias, _, rendered in locmem.outbox) == [

@@ -18,9 +18,11 @@ VALID = {"purpose": "app", "priority": "high", "description": "Login page throws
 
 # What a person can type: any character but control ones (a browser sends newlines as \r\n,
 # which the form keeps and HTML parsing folds, so they are left out too).
-typed_text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from("\n\t"), min_size=1
-).filter(str.strip).map(str.strip)
+typed_text = (
+    st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from("\n\t"), min_size=1)
+    .filter(str.strip)
+    .map(str.strip)
+)
 
 
 def detail(ticket):
@@ -89,10 +91,15 @@ class TestCreate:
         assert response.status_code == 302
         assert response["Location"] == detail(ticket)
         assert (ticket.created_by, ticket.purpose, ticket.priority, ticket.description) == (
-            requester, "app", "high", "Login page throws a 500 error.",
+            requester,
+            "app",
+            "high",
+            "Login page throws a 500 error.",
         )
         assert sorted(Notification.objects.values_list("user__username", "channel")) == [
-            ("dev", "app"), ("dev", "email"), ("manager", "app"),
+            ("dev", "app"),
+            ("dev", "email"),
+            ("manager", "app"),
         ]
         follow = logged_in(requester).get(detail(ticket)).content.decode()
         assert f"Ticket #{ticket.pk} created. The help desk team has been notified." in follow
@@ -105,13 +112,20 @@ class TestCreate:
         assert "Please correct the errors below." in response.content.decode()
         assert HelpDeskTicket.objects.count() == 0
 
-    @pytest.mark.parametrize(("field", "value"), [
-        ("purpose", "hr"), ("priority", "critical"), ("priority", ""), ("purpose", "APP"),
-    ])
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("purpose", "hr"),
+            ("priority", "critical"),
+            ("priority", ""),
+            ("purpose", "APP"),
+        ],
+    )
     def test_rejects_choices_out_of_range(self, logged_in, requester, field, value):
         response = logged_in(requester).post(NEW_TICKET, VALID | {field: value})
         expected = (
-            "This field is required." if value == ""
+            "This field is required."
+            if value == ""
             else f"Select a valid choice. {value} is not one of the available choices."
         )
         assert response.status_code == 400
@@ -145,14 +159,18 @@ class TestDetail:
         assert response.status_code == 200
         assert f"<h1>Ticket #{ticket.pk}</h1>" in response.content.decode()
 
-    def test_only_developers_and_managers_get_the_status_form(self, logged_in, create_ticket, requester, developer):
+    def test_only_developers_and_managers_get_the_status_form(
+        self, logged_in, create_ticket, requester, developer
+    ):
         ticket = create_ticket()
         assert "Change status" not in logged_in(requester).get(detail(ticket)).content.decode()
         assert "Change status" in logged_in(developer).get(detail(ticket)).content.decode()
 
     @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(description=typed_text, comment=typed_text)
-    def test_shows_any_text_exactly_and_escaped(self, logged_in, create_ticket, developer, description, comment):
+    def test_shows_any_text_exactly_and_escaped(
+        self, logged_in, create_ticket, developer, description, comment
+    ):
         ticket = create_ticket(description=description)
         ticket.services.add_comment(author=developer, body=comment)
 
@@ -167,14 +185,18 @@ class TestStatusChange:
         ticket = create_ticket()
         client = logged_in(developer)
 
-        response = client.post(reverse("spire_helpdesk:ticket_change_status", args=[ticket.pk]), {"status": "in_progress"})
+        response = client.post(
+            reverse("spire_helpdesk:ticket_change_status", args=[ticket.pk]), {"status": "in_progress"}
+        )
 
         assert response["Location"] == detail(ticket)
         ticket.refresh_from_db()
         assert ticket.status == "in_progress"
-        assert sorted(Notification.objects.filter(event="helpdesk.ticket.update").values_list(
-            "user__username", "channel", "payload__body"
-        )) == [
+        assert sorted(
+            Notification.objects.filter(event="helpdesk.ticket.update").values_list(
+                "user__username", "channel", "payload__body"
+            )
+        ) == [
             ("requester", "app", "Your ticket is now In Progress"),
             ("requester", "email", "Your ticket is now In Progress"),
         ]
@@ -198,20 +220,28 @@ class TestComments:
         ticket = create_ticket()
         client = logged_in(developer)
 
-        response = client.post(reverse("spire_helpdesk:ticket_add_comment", args=[ticket.pk]), {"body": "On it."})
+        response = client.post(
+            reverse("spire_helpdesk:ticket_add_comment", args=[ticket.pk]), {"body": "On it."}
+        )
 
         assert response["Location"] == f"{detail(ticket)}#comments"
-        assert list(HelpDeskTicketComment.objects.values_list("author__username", "body")) == [("dev", "On it.")]
-        assert sorted(Notification.objects.filter(event="helpdesk.ticket.comment").values_list(
-            "user__username", "channel"
-        )) == [("requester", "app"), ("requester", "email")]
+        assert list(HelpDeskTicketComment.objects.values_list("author__username", "body")) == [
+            ("dev", "On it.")
+        ]
+        assert sorted(
+            Notification.objects.filter(event="helpdesk.ticket.comment").values_list(
+                "user__username", "channel"
+            )
+        ) == [("requester", "app"), ("requester", "email")]
         page = lxml.html.fromstring(client.get(detail(ticket)).content)
         assert [c.text_content() for c in page.find_class("comment-body")] == ["On it."]
 
     @pytest.mark.parametrize("body", ["", "  \n "])
     def test_rejects_an_empty_comment(self, logged_in, create_ticket, requester, body):
         ticket = create_ticket()
-        response = logged_in(requester).post(reverse("spire_helpdesk:ticket_add_comment", args=[ticket.pk]), {"body": body})
+        response = logged_in(requester).post(
+            reverse("spire_helpdesk:ticket_add_comment", args=[ticket.pk]), {"body": body}
+        )
         assert response.status_code == 400
         assert field_errors(response, "body") == [EMPTY_COMMENT]
         assert HelpDeskTicketComment.objects.count() == 0

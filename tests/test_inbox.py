@@ -20,17 +20,22 @@ UNREAD_COUNT = reverse("spire_notify:unread_count")
 def make_inbox(user, count, *, channel="app", status="sent", priority="High", url=None):
     """``count`` delivered notifications of ``user``, the last one the newest."""
     now = timezone.now()
-    rows = Notification.objects.bulk_create([
-        Notification(
-            user=user, channel=channel, status=status, event="helpdesk.ticket.new",
-            title=f"New Help Desk Ticket #{number}",
-            body=f"Priority: {priority} - Purpose: App",
-            url=f"/help_desk/page/{number}/detail/" if url is None else url,
-            payload={"priority": priority, "purpose": "App"},
-            created_at=now - timedelta(minutes=count - number),
-        )
-        for number in range(1, count + 1)
-    ])
+    rows = Notification.objects.bulk_create(
+        [
+            Notification(
+                user=user,
+                channel=channel,
+                status=status,
+                event="helpdesk.ticket.new",
+                title=f"New Help Desk Ticket #{number}",
+                body=f"Priority: {priority} - Purpose: App",
+                url=f"/help_desk/page/{number}/detail/" if url is None else url,
+                payload={"priority": priority, "purpose": "App"},
+                created_at=now - timedelta(minutes=count - number),
+            )
+            for number in range(1, count + 1)
+        ]
+    )
     if channel == "app":
         AppNotification.objects.bulk_create([AppNotification(notification=row) for row in rows])
     return rows
@@ -76,7 +81,12 @@ class TestInboxPage:
         assert page.count('class="notification is-unread"') == 1
         assert page.count('class="notification"') == 1
         assert page.count("Unread: </span>New Help Desk Ticket #2") == 1
-        assert page.count('<span class="pill pill-urgent"><span class="visually-hidden">Priority: </span>Urgent</span>') == 2
+        assert (
+            page.count(
+                '<span class="pill pill-urgent"><span class="visually-hidden">Priority: </span>Urgent</span>'
+            )
+            == 2
+        )
 
     def test_shows_only_delivered_app_notifications(self, dev_client, developer):
         make_inbox(developer, 1, status="pending")
@@ -89,7 +99,9 @@ class TestInboxPage:
     def test_a_page_beyond_the_last_shows_the_last(self, dev_client, developer):
         make_inbox(developer, 3)
         assert titles(dev_client.get(INBOX, {"page": 99})) == [
-            "New Help Desk Ticket #3", "New Help Desk Ticket #2", "New Help Desk Ticket #1",
+            "New Help Desk Ticket #3",
+            "New Help Desk Ticket #2",
+            "New Help Desk Ticket #1",
         ]
 
     @pytest.mark.parametrize("count", [10, 1000])
@@ -200,9 +212,9 @@ class TestMarkingRead:
         )
 
         assert response["Location"] == f"{INBOX}?page=1"
-        assert list(
-            AppNotification.objects.filter(read_at__isnull=False).values_list("pk", flat=True)
-        ) == [rows[1].pk]
+        assert list(AppNotification.objects.filter(read_at__isnull=False).values_list("pk", flat=True)) == [
+            rows[1].pk
+        ]
 
     def test_mark_all_read_marks_only_the_users_inbox(self, dev_client, developer, requester):
         make_inbox(developer, 30)
@@ -215,11 +227,14 @@ class TestMarkingRead:
         assert dev_client.get(UNREAD_COUNT).json() == {"unread": 0}
 
 
-@pytest.mark.parametrize(("age", "shown"), [
-    (timedelta(seconds=59), "just now"),
-    (timedelta(minutes=5, seconds=10), "5\xa0minutes ago"),
-    (timedelta(days=1, hours=2), "1\xa0day, 2\xa0hours ago"),
-])
+@pytest.mark.parametrize(
+    ("age", "shown"),
+    [
+        (timedelta(seconds=59), "just now"),
+        (timedelta(minutes=5, seconds=10), "5\xa0minutes ago"),
+        (timedelta(days=1, hours=2), "1\xa0day, 2\xa0hours ago"),
+    ],
+)
 def test_times_are_relative(age, shown):
     html = Template("{% load notification_tags %}{{ moment|ago }}").render(
         Context({"moment": timezone.now() - age})

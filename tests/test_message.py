@@ -42,8 +42,15 @@ def test_message_is_immutable_and_so_is_its_context():
 def test_payload_leaves_out_title_and_target():
     target = object()
     message = Message(
-        event="helpdesk.ticket.new", title="T", body="b", path="/p/", priority="High",
-        purpose="App", template="x.html", target=target, context={"k": [1]},
+        event="helpdesk.ticket.new",
+        title="T",
+        body="b",
+        path="/p/",
+        priority="High",
+        purpose="App",
+        template="x.html",
+        target=target,
+        context={"k": [1]},
     )
     assert message.to_payload() == {
         "event": "helpdesk.ticket.new",
@@ -71,8 +78,14 @@ def test_payload_survives_json_and_rebuilds_the_same_message(
 ):
     target = object()
     message = Message(
-        event=event, title=title, body=body, path=path, priority=priority, purpose=purpose,
-        target=target, context=context,
+        event=event,
+        title=title,
+        body=body,
+        path=path,
+        priority=priority,
+        purpose=purpose,
+        target=target,
+        context=context,
     )
     # The payload is stored in a JSONField: a worker rebuilds the message from its JSON.
     stored = json.loads(json.dumps(message.to_payload()))

@@ -85,17 +85,22 @@ def test_headers_follow_the_configuration(settings):
 def test_the_sample_message_is_the_services_own():
     message = samples()["helpdesk/email/ticket_update.html"]()
     assert (message.event, message.title, message.body, message.path) == (
-        "helpdesk.ticket.update", "Help Desk Ticket #1042 updated",
-        "Your ticket is now In Progress", "/help_desk/page/1042/detail/",
+        "helpdesk.ticket.update",
+        "Help Desk Ticket #1042 updated",
+        "Your ticket is now In Progress",
+        "/help_desk/page/1042/detail/",
     )
     assert dict(message.context) == {"ticket_id": 1042, "status": "In Progress", "changed_by": "grace"}
 
 
-@pytest.mark.parametrize(("engine", "template"), [
-    ("django", "admin/base.html"),
-    ("mako", "helpdesk/email/ticket_new.html"),
-    ("django", "helpdesk/email/missing.html"),
-])
+@pytest.mark.parametrize(
+    ("engine", "template"),
+    [
+        ("django", "admin/base.html"),
+        ("mako", "helpdesk/email/ticket_new.html"),
+        ("django", "helpdesk/email/missing.html"),
+    ],
+)
 def test_anything_else_is_not_found(staff_client, engine, template):
     assert staff_client.get(preview_url(engine, template)).status_code == 404
 

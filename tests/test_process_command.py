@@ -15,7 +15,14 @@ from django.test import override_settings
 
 from spire_notify.models import Notification
 from tests.delivery_harness import (
-    DUMMY_TASKS, ROOT, SmtpSink, finish, manage, seed_email_notifications, shared_db, wait_until,
+    DUMMY_TASKS,
+    ROOT,
+    SmtpSink,
+    finish,
+    manage,
+    seed_email_notifications,
+    shared_db,
+    wait_until,
     worker_env,
 )
 
@@ -71,11 +78,15 @@ def test_loop_stops_cleanly_after_the_current_batch(shared_db, stop_signal):
     # 50 ms per message: a batch of 10 lasts half a second, so the signal lands inside one.
     with SmtpSink(delay=0.05) as sink:
         worker = manage(
-            "process_notifications", "--loop", "--batch-size", "10", "--interval", "0.2",
+            "process_notifications",
+            "--loop",
+            "--batch-size",
+            "10",
+            "--interval",
+            "0.2",
             env=worker_env(shared_db, smtp_port=sink.port),
         )
-        wait_until(lambda: sink.handler.message_ids(), timeout=60, interval=0.02,
-                   message="the first message")
+        wait_until(lambda: sink.handler.message_ids(), timeout=60, interval=0.02, message="the first message")
         worker.send_signal(stop_signal)
         output = finish(worker, timeout=60)
     statuses = Counter(Notification.objects.values_list("status", flat=True))
@@ -94,8 +105,10 @@ def test_progress_bar_on_a_terminal(shared_db):
     with SmtpSink() as sink:
         worker = subprocess.Popen(
             [sys.executable, "-m", "django", "process_notifications", "--batch-size", "2"],
-            env=worker_env(shared_db, smtp_port=sink.port), cwd=ROOT,
-            stdout=terminal, stderr=subprocess.PIPE,
+            env=worker_env(shared_db, smtp_port=sink.port),
+            cwd=ROOT,
+            stdout=terminal,
+            stderr=subprocess.PIPE,
         )
         os.close(terminal)
         output = _read_all(controller)

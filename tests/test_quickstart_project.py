@@ -135,7 +135,8 @@ def test_a_new_project_following_the_quick_start_delivers_app_and_email(tmp_path
             assert ends_with(output, expected), f"quickstart.md:{block.line}: {output[-300:]!r}"
 
     assert [(n["channel"], n["user"], n["status"]) for n in project.notifications()] == [
-        ("app", "dev", "sent"), ("email", "dev", "sent"),
+        ("app", "dev", "sent"),
+        ("email", "dev", "sent"),
     ]
     assert json.loads(project.shell(SIGN_IN_AND_OPEN_THE_INBOX)) == {
         "anonymous": [302, "/accounts/login/?next=/notifications/"],

@@ -33,7 +33,9 @@ def test_developer_and_manager_channels(developer, manager, requester, create_ti
     assert channels_by_user() == {"dev": ["app", "email"], "manager": ["app"]}
 
 
-def test_developer_who_is_also_a_manager_gets_one_row_per_channel(developer, manager_group, create_and_deliver):
+def test_developer_who_is_also_a_manager_gets_one_row_per_channel(
+    developer, manager_group, create_and_deliver
+):
     developer.groups.add(manager_group)
     create_and_deliver()
     assert new_ticket_recipients() == {"dev": ["app", "email"]}

@@ -18,10 +18,28 @@ def test_the_default_schedule_doubles_from_half_a_minute():
     lowest = [retry_delay(n, base=60, cap=6 * 3600, rng=lambda: 0) for n in range(1, 11)]
     highest = [retry_delay(n, base=60, cap=6 * 3600, rng=lambda: 1) for n in range(1, 11)]
     assert [delay.total_seconds() for delay in lowest] == [
-        30, 60, 120, 240, 480, 960, 1920, 3840, 7680, 10800,
+        30,
+        60,
+        120,
+        240,
+        480,
+        960,
+        1920,
+        3840,
+        7680,
+        10800,
     ]
     assert [delay.total_seconds() for delay in highest] == [
-        60, 120, 240, 480, 960, 1920, 3840, 7680, 15360, 21600,
+        60,
+        120,
+        240,
+        480,
+        960,
+        1920,
+        3840,
+        7680,
+        15360,
+        21600,
     ]
 
 

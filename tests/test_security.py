@@ -19,8 +19,13 @@ INBOX = reverse("spire_notify:inbox")
 
 def make_notification(user, *, url="/help_desk/page/1/detail/", title="New Help Desk Ticket #1"):
     notification = Notification.objects.create(
-        user=user, channel="app", status="sent", title=title, body="Priority: High - Purpose: App",
-        url=url, payload={"priority": "High"},
+        user=user,
+        channel="app",
+        status="sent",
+        title=title,
+        body="Priority: High - Purpose: App",
+        url=url,
+        payload={"priority": "High"},
     )
     AppNotification.objects.create(notification=notification)
     return notification
@@ -218,21 +223,31 @@ class TestTickets:
 
     def test_a_stranger_gets_404_for_status_and_comments(self, client, make_user, ticket):
         client.force_login(make_user("stranger"))
-        assert client.post(
-            reverse("spire_helpdesk:ticket_change_status", args=[ticket.pk]), {"status": "done"}
-        ).status_code == 404
-        assert client.post(
-            reverse("spire_helpdesk:ticket_add_comment", args=[ticket.pk]), {"body": "hi"}
-        ).status_code == 404
+        assert (
+            client.post(
+                reverse("spire_helpdesk:ticket_change_status", args=[ticket.pk]), {"status": "done"}
+            ).status_code
+            == 404
+        )
+        assert (
+            client.post(
+                reverse("spire_helpdesk:ticket_add_comment", args=[ticket.pk]), {"body": "hi"}
+            ).status_code
+            == 404
+        )
         assert nothing_changed(make_notification(make_user("someone")), ticket)
 
     def test_a_stranger_does_not_see_it_listed(self, client, make_user, ticket):
         client.force_login(make_user("stranger"))
-        assert f"#{ticket.pk}</strong>" not in client.get(reverse("spire_helpdesk:ticket_list")).content.decode()
+        assert (
+            f"#{ticket.pk}</strong>" not in client.get(reverse("spire_helpdesk:ticket_list")).content.decode()
+        )
 
     def test_the_creator_cannot_change_the_status(self, client, requester, ticket):
         client.force_login(requester)
-        response = client.post(reverse("spire_helpdesk:ticket_change_status", args=[ticket.pk]), {"status": "done"})
+        response = client.post(
+            reverse("spire_helpdesk:ticket_change_status", args=[ticket.pk]), {"status": "done"}
+        )
         assert response.status_code == 403
         ticket.refresh_from_db()
         assert ticket.status == "ready"
@@ -249,9 +264,12 @@ class TestEmailPreviewsAreStaffOnly:
     def test_a_logged_in_user_who_is_not_staff_is_refused(self, client, developer):
         client.force_login(developer)
         assert client.get(reverse("spire_notify:email_previews")).status_code == 403
-        assert client.get(
-            reverse("spire_notify:email_preview", args=["django", "helpdesk/email/ticket_new.html"])
-        ).status_code == 403
+        assert (
+            client.get(
+                reverse("spire_notify:email_preview", args=["django", "helpdesk/email/ticket_new.html"])
+            ).status_code
+            == 403
+        )
 
     def test_the_navbar_links_them_for_staff_only(self, client, developer, make_user):
         client.force_login(developer)

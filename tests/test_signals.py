@@ -64,7 +64,11 @@ def test_failed_only_when_given_up_not_when_retried(make_user, received):
 
 def test_failed_for_a_row_whose_worker_died_on_its_last_attempt(make_user, received):
     row = Notification.objects.create(
-        user=make_user("a"), channel="scripted", title="t", status="processing", attempts=5,
+        user=make_user("a"),
+        channel="scripted",
+        title="t",
+        status="processing",
+        attempts=5,
         lease_expires_at=timezone.now() - timedelta(seconds=1),
     )
     assert process_notifications() == {"sent": 0, "errored": 0, "failed": 1}

@@ -22,12 +22,14 @@ def dummy_tasks():
 
 
 def smtp_at(port, timeout=10):
-    return override_settings(MAILERS={
-        "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": timeout},
+    return override_settings(
+        MAILERS={
+            "default": {
+                "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": timeout},
+            }
         }
-    })
+    )
 
 
 def time_passes():
@@ -46,7 +48,11 @@ def test_server_down_then_up_errored_then_sent():
         assert notification.attempts == 1
         assert notification.last_error == "ConnectionRefusedError: [Errno 111] Connection refused"
         # First retry: between half and all of the 60 s base delay.
-        assert before + timedelta(seconds=30) <= notification.next_attempt_at <= timezone.now() + timedelta(seconds=60)
+        assert (
+            before + timedelta(seconds=30)
+            <= notification.next_attempt_at
+            <= timezone.now() + timedelta(seconds=60)
+        )
         # Not due yet: a run now leaves it alone.
         assert process_notifications() == {"sent": 0, "errored": 0, "failed": 0}
 
@@ -71,15 +77,20 @@ def test_550_fails_that_recipient_at_once_with_the_server_reply_and_spares_the_o
     assert rows[refused].last_error == f"SMTPRecipientsRefused: {reply}"
     assert {rows[f"recipient{i}@example.net"].status for i in (0, 2)} == {"sent"}
     assert sorted(sink.handler.received) == sorted(
-        (message_id(row), row.email.to_email_address) for row in notifications if row.email.to_email_address != refused
+        (message_id(row), row.email.to_email_address)
+        for row in notifications
+        if row.email.to_email_address != refused
     )
 
 
 def test_4xx_is_temporary_and_retried_until_the_last_attempt_fails_it():
     [notification] = seed_email_notifications(1)
     reply = "451 4.3.0 <recipient0@example.net>: Temporary lookup failure"
-    with SmtpSink(refuse={"recipient0@example.net": reply}) as sink, smtp_at(sink.port), \
-            override_settings(NOTIFY_MAX_ATTEMPTS=3):
+    with (
+        SmtpSink(refuse={"recipient0@example.net": reply}) as sink,
+        smtp_at(sink.port),
+        override_settings(NOTIFY_MAX_ATTEMPTS=3),
+    ):
         outcomes = []
         for _ in range(3):
             outcomes.append(process_notifications())
@@ -108,5 +119,6 @@ def test_a_server_that_never_answers_times_out_and_is_retried():
     notification.refresh_from_db()
     # smtplib reports the timeout of the greeting as a lost connection.
     assert (notification.status, notification.last_error) == (
-        "errored", "smtplib.SMTPServerDisconnected: Connection unexpectedly closed: timed out"
+        "errored",
+        "smtplib.SMTPServerDisconnected: Connection unexpectedly closed: timed out",
     )

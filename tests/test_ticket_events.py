@@ -179,8 +179,12 @@ class TestComment:
 def sample_ticket(description="d"):
     User = get_user_model()
     return HelpDeskTicket(
-        pk=7, created_by=User(username="requester"), purpose="app", priority="high",
-        status=IN_PROGRESS, description=description,
+        pk=7,
+        created_by=User(username="requester"),
+        purpose="app",
+        priority="high",
+        status=IN_PROGRESS,
+        description=description,
     )
 
 

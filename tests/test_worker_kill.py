@@ -13,8 +13,15 @@ from django.test import override_settings
 
 from spire_notify.models import Notification
 from tests.delivery_harness import (
-    DUMMY_TASKS, SmtpSink, finish, manage, message_id, seed_email_notifications, shared_db,
-    wait_until, worker_env,
+    DUMMY_TASKS,
+    SmtpSink,
+    finish,
+    manage,
+    message_id,
+    seed_email_notifications,
+    shared_db,
+    wait_until,
+    worker_env,
 )
 
 __all__ = ["shared_db"]
@@ -32,23 +39,30 @@ def test_sigkill_mid_batch_then_another_worker_delivers_every_remaining_notifica
         env = worker_env(shared_db, smtp_port=sink.port, lease_seconds=LEASE_SECONDS)
         started = time.monotonic()
         doomed = manage("process_notifications", "--batch-size", str(BATCH_SIZE), env=env)
-        wait_until(lambda: sum(sink.handler.message_ids().values()) >= 10, timeout=60,
-                   message="the first worker to send ten messages")
+        wait_until(
+            lambda: sum(sink.handler.message_ids().values()) >= 10,
+            timeout=60,
+            message="the first worker to send ten messages",
+        )
         doomed.send_signal(signal.SIGKILL)
         doomed.communicate(timeout=30)
         assert doomed.returncode == -signal.SIGKILL
         accepted_before_kill = set(sink.handler.message_ids())
-        abandoned = set(
-            Notification.objects.filter(status="processing").values_list("pk", flat=True)
-        )
+        abandoned = set(Notification.objects.filter(status="processing").values_list("pk", flat=True))
         assert 0 < len(abandoned) <= BATCH_SIZE
 
         survivor = manage(
-            "process_notifications", "--loop", "--interval", "0.2",
-            "--batch-size", str(BATCH_SIZE), env=env,
+            "process_notifications",
+            "--loop",
+            "--interval",
+            "0.2",
+            "--batch-size",
+            str(BATCH_SIZE),
+            env=env,
         )
         wait_until(
-            lambda: not Notification.objects.exclude(status="sent").exists(), timeout=120,
+            lambda: not Notification.objects.exclude(status="sent").exists(),
+            timeout=120,
             message="every notification to be sent",
         )
         elapsed = time.monotonic() - started

@@ -5,15 +5,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('spire_helpdesk', '0002_ticket_comment'),
+        ("spire_helpdesk", "0002_ticket_comment"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='helpdeskticket',
-            name='description',
+            model_name="helpdeskticket",
+            name="description",
             field=models.TextField(validators=[django.core.validators.ProhibitNullCharactersValidator()]),
         ),
     ]

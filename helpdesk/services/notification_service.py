@@ -70,8 +70,10 @@ class HelpDeskTicketNotificationService:
     def channels(cls):
         """Every channel this service names; ``spire_helpdesk.W001`` warns of those not configured."""
         return {
-            *cls.developer_channels, *cls.manager_channels,
-            *cls.creator_channels, *cls.participant_channels,
+            *cls.developer_channels,
+            *cls.manager_channels,
+            *cls.creator_channels,
+            *cls.participant_channels,
         }
 
     def _notify(self, message, recipients):
@@ -99,7 +101,8 @@ class HelpDeskTicketNotificationService:
     def get_comment_recipients(self, comment):
         """``{user: channels}`` for the active creator and commenters, but the author. One query."""
         participants = (
-            get_user_model().objects.filter(is_active=True)
+            get_user_model()
+            .objects.filter(is_active=True)
             .filter(Q(pk=self.ticket.created_by_id) | Q(help_desk_comments__ticket=self.ticket))
             .exclude(pk=comment.author_id)
             .distinct()
@@ -141,8 +144,7 @@ class HelpDeskTicketNotificationService:
             return f"{comment.author}: {excerpt}"
         bodies = {
             TicketEventType.NEW: (
-                f"Priority: {ticket.get_priority_display()} - "
-                f"Purpose: {ticket.get_purpose_display()}"
+                f"Priority: {ticket.get_priority_display()} - Purpose: {ticket.get_purpose_display()}"
             ),
             TicketEventType.UPDATE: f"Your ticket is now {ticket.get_status_display()}",
         }

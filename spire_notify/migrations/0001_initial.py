@@ -7,66 +7,126 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('contenttypes', '0002_remove_content_type_name'),
+        ("contenttypes", "0002_remove_content_type_name"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(help_text='The NOTIFY_BACKENDS alias.', max_length=64)),
-                ('event', models.CharField(blank=True, max_length=100)),
-                ('title', models.CharField(max_length=255)),
-                ('body', models.TextField(blank=True, help_text="As rendered by the channel's backend.")),
-                ('url', models.CharField(blank=True, max_length=2048)),
-                ('payload', models.JSONField(blank=True, default=dict, help_text='The message, as the service built it.')),
-                ('object_id', models.CharField(blank=True, max_length=64)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('processing', 'Processing'), ('sent', 'Sent'), ('errored', 'Errored'), ('failed', 'Failed')], default='pending', max_length=16)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('send_after', models.DateTimeField(default=django.utils.timezone.now, help_text='Not delivered before this time.')),
-                ('next_attempt_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('lease_expires_at', models.DateTimeField(blank=True, null=True)),
-                ('claimed_by', models.CharField(blank=True, max_length=64)),
-                ('last_error', models.TextField(blank=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('content_type', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to='contenttypes.contenttype')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("channel", models.CharField(help_text="The NOTIFY_BACKENDS alias.", max_length=64)),
+                ("event", models.CharField(blank=True, max_length=100)),
+                ("title", models.CharField(max_length=255)),
+                ("body", models.TextField(blank=True, help_text="As rendered by the channel's backend.")),
+                ("url", models.CharField(blank=True, max_length=2048)),
+                (
+                    "payload",
+                    models.JSONField(
+                        blank=True, default=dict, help_text="The message, as the service built it."
+                    ),
+                ),
+                ("object_id", models.CharField(blank=True, max_length=64)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("processing", "Processing"),
+                            ("sent", "Sent"),
+                            ("errored", "Errored"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                (
+                    "send_after",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, help_text="Not delivered before this time."
+                    ),
+                ),
+                ("next_attempt_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("lease_expires_at", models.DateTimeField(blank=True, null=True)),
+                ("claimed_by", models.CharField(blank=True, max_length=64)),
+                ("last_error", models.TextField(blank=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "content_type",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        to="contenttypes.contenttype",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='AppNotification',
+            name="AppNotification",
             fields=[
-                ('notification', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='app', serialize=False, to='spire_notify.notification')),
-                ('read_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "notification",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="app",
+                        serialize=False,
+                        to="spire_notify.notification",
+                    ),
+                ),
+                ("read_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.CreateModel(
-            name='EmailNotification',
+            name="EmailNotification",
             fields=[
-                ('notification', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='email', serialize=False, to='spire_notify.notification')),
-                ('to_email_address', models.EmailField(max_length=254)),
+                (
+                    "notification",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="email",
+                        serialize=False,
+                        to="spire_notify.notification",
+                    ),
+                ),
+                ("to_email_address", models.EmailField(max_length=254)),
             ],
         ),
         migrations.AddIndex(
-            model_name='notification',
-            index=models.Index(fields=['status', 'next_attempt_at'], name='spire_notify_ready_idx'),
+            model_name="notification",
+            index=models.Index(fields=["status", "next_attempt_at"], name="spire_notify_ready_idx"),
         ),
         migrations.AddIndex(
-            model_name='notification',
-            index=models.Index(fields=['user', '-created_at'], name='spire_notify_user_idx'),
+            model_name="notification",
+            index=models.Index(fields=["user", "-created_at"], name="spire_notify_user_idx"),
         ),
         migrations.AddIndex(
-            model_name='notification',
-            index=models.Index(fields=['content_type', 'object_id'], name='spire_notify_target_idx'),
+            model_name="notification",
+            index=models.Index(fields=["content_type", "object_id"], name="spire_notify_target_idx"),
         ),
     ]

@@ -5,16 +5,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contenttypes', '0002_remove_content_type_name'),
-        ('spire_notify', '0001_initial'),
+        ("contenttypes", "0002_remove_content_type_name"),
+        ("spire_notify", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='notification',
-            index=models.Index(condition=models.Q(('status__in', ['pending', 'errored'])), fields=['next_attempt_at', 'id'], name='spire_notify_due_idx'),
+            model_name="notification",
+            index=models.Index(
+                condition=models.Q(("status__in", ["pending", "errored"])),
+                fields=["next_attempt_at", "id"],
+                name="spire_notify_due_idx",
+            ),
         ),
     ]

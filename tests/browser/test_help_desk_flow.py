@@ -20,8 +20,12 @@ from spire_notify.models import Notification
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 LAUNCH_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 WAIT_MS = 15_000
 
@@ -53,9 +57,7 @@ def browser(server, monkeypatch):
     # between browser steps are still plain synchronous code.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS
-        )
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
         yield chromium
         chromium.close()
         # ORM calls made while Playwright's loop runs get connections of their own context;
@@ -181,10 +183,12 @@ def test_the_developer_moves_the_ticket_and_the_requester_sees_it_live(
 
     expect(badge).to_have_text("2", timeout=WAIT_MS)
     requester_page.get_by_role("link", name=re.compile("^Notifications")).click()
-    expect(requester_page.locator("li.notification .notification-body")).to_have_text([
-        "dev: Found it: the SSO callback drops the session cookie.",
-        "Your ticket is now In Progress",
-    ])
+    expect(requester_page.locator("li.notification .notification-body")).to_have_text(
+        [
+            "dev: Found it: the SSO callback drops the session cookie.",
+            "Your ticket is now In Progress",
+        ]
+    )
     assert sorted(message.subject for message in mail.outbox if message.to == ["requester@example.com"]) == [
         f"Help Desk Ticket #{ticket.pk} updated: In Progress",
         f"New comment on Help Desk Ticket #{ticket.pk}",

@@ -23,11 +23,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--loop", action="store_true", help="Run as a long-lived worker.")
         parser.add_argument(
-            "--batch-size", type=int, default=None,
+            "--batch-size",
+            type=int,
+            default=None,
             help="Rows claimed at a time (default: the NOTIFY_BATCH_SIZE setting).",
         )
         parser.add_argument(
-            "--interval", type=float, default=5.0,
+            "--interval",
+            type=float,
+            default=5.0,
             help="With --loop: seconds to wait when nothing is ready (default 5).",
         )
 
