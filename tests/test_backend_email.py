@@ -31,10 +31,10 @@ from spire_notify import Message, Recipient
 from spire_notify.automations import process_notifications
 from spire_notify.backends.base import Delivery, Outcome
 from spire_notify.backends.email import EmailBackend
-from spire_notify.backends.smtp_fast import SMTP_POLICY, recipient_envelope_and_header, sends_through_smtp
 from spire_notify.helpdesk.enums import TicketEventType
 from spire_notify.helpdesk.models import HelpDeskTicket
 from spire_notify.models import EmailNotification, Notification
+from spire_notify.pinned.django_smtp import SMTP_POLICY, recipient_envelope_and_header, sends_through_smtp
 
 # Rendering time varies with the machine's load; a deadline would only make the properties flaky.
 no_deadline = hypothesis_settings(deadline=None)

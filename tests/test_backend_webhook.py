@@ -185,7 +185,7 @@ def test_notify_delivers_through_the_webhook_channel(receiver, make_user, create
         counts = process_notifications()
 
     notification.refresh_from_db()
-    assert counts == {"sent": 1, "errored": 0, "failed": 0}
+    assert counts == {"sent": 1, "errored": 0, "failed": 0, "skipped": 0}
     assert (notification.status, notification.body) == ("sent", "Priority: High - Purpose: App")
     [request] = receiver.received
     assert request["notification"] == str(notification.pk)
