@@ -70,9 +70,10 @@ def process_notifications(*, batch_size=None, max_batches=None, should_stop=None
     """Deliver every ready notification, round after round, until none is ready.
 
     A round claims one batch of each channel not yet drained, one channel at a time, so that a
-    slow channel holds only its own rows. ``max_batches`` caps the rounds; ``should_stop()`` is asked before every batch and every hand-off. Returns the counts
-    of this run: ``{"sent": …, "errored": …, "failed": …, "skipped": …}``. Raises
-    ``ImproperlyConfigured`` before claiming anything if a backend cannot deliver at all.
+    slow channel holds only its own rows. ``max_batches`` caps the rounds; ``should_stop()`` is
+    asked before every batch and every hand-off. Returns the counts of this run:
+    ``{"sent": …, "errored": …, "failed": …, "skipped": …}``. Raises ``ImproperlyConfigured``
+    before claiming anything if a backend cannot deliver at all.
     """
     validate_backends()
     should_stop = should_stop or (lambda: False)

@@ -1,7 +1,6 @@
-import dataclasses
-
 """spire_notify.message: the channel-agnostic Message and Recipient (no database)."""
 
+import dataclasses
 import json
 from dataclasses import FrozenInstanceError
 
