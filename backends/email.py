@@ -211,7 +211,7 @@ class EmailBackend(BaseNotificationBackend):
                     id="spire_notify.E013",
                 )
             )
-        else:
+        elif mailer is not None:
             errors.extend(self._timeout_warnings(mailer))
         errors.extend(template_errors(self.alias, self.template, self.engine))
         if not self.domain:
@@ -224,10 +224,12 @@ class EmailBackend(BaseNotificationBackend):
     def _built_mailer(self):
         """``(mailer, "")``, or ``(None, why it cannot be built)``; building opens no connection."""
         if not hasattr(settings, "MAILERS"):
-            # Django builds its "default" mailer from the deprecated EMAIL_* settings.
+            # Django builds its "default" mailer from the deprecated EMAIL_* settings, with a
+            # deprecation warning: not here, only when sending.
             if self.mailer != "default":
                 return None, f"the mailer {self.mailer!r} is not in MAILERS."
-        elif self.mailer not in mailers:
+            return None, ""
+        if self.mailer not in mailers:
             return None, f"the mailer {self.mailer!r} is not in MAILERS."
         try:
             return mailers[self.mailer], ""
