@@ -201,8 +201,12 @@ class BaseNotificationBackend:
                         connection = self.reopen(connection)
                 else:
                     outcomes.append(Outcome.success())
-        finally:
-            self.close(connection)
+        except BaseException:
+            # Stopped mid-send (a stop that could not wait, a configuration error): no polite
+            # goodbye, which could block on the very peer that is stuck.
+            self.abort(connection)
+            raise
+        self.close(connection)
         return outcomes
 
     def open(self):
@@ -214,7 +218,11 @@ class BaseNotificationBackend:
         raise NotImplementedError("subclasses of BaseNotificationBackend must define send_one()")
 
     def close(self, connection):
-        """Close what ``open()`` returned, whatever happened in between."""
+        """Close what ``open()`` returned, politely (an SMTP QUIT, say)."""
+
+    def abort(self, connection):
+        """Drop what ``open()`` returned at once, saying nothing to the peer; by default, ``close()``."""
+        self.close(connection)
 
     def classify_error(self, error) -> "Outcome":
         """The outcome of a delivery that raised ``error``; temporary unless said otherwise."""

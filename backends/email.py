@@ -29,8 +29,10 @@ CONNECTION_ERRORS = (smtplib.SMTPServerDisconnected, ConnectionError, TimeoutErr
 # "Service not available, closing transmission channel": a temporary error that also ends
 # the session, so the next message must not be sent over it.
 SERVICE_CLOSING = 421
-# Failures no retry can mend: the message or address is what the server cannot take.
-UNSENDABLE_ERRORS = (smtplib.SMTPNotSupportedError, UnicodeEncodeError)
+# Failures no retry can mend: the server or the mailer cannot take the message or the address
+# as it is (Django's mailer raises ValueError for a non-ASCII local part to a server without
+# SMTPUTF8, and for a header it cannot encode).
+UNSENDABLE_ERRORS = (smtplib.SMTPNotSupportedError, ValueError)
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,13 @@ class EmailBackend(BaseNotificationBackend):
 
     def close(self, session):
         session.mailer.close()
+
+    def abort(self, session):
+        # smtplib's close() drops the socket; the mailer's would first wait for QUIT's reply.
+        smtp = getattr(session.mailer, "connection", None)
+        if smtp is not None:
+            smtp.close()
+            session.mailer.connection = None
 
     def connection_lost(self, error):
         return isinstance(error, CONNECTION_ERRORS) or getattr(error, "smtp_code", None) == SERVICE_CLOSING

@@ -234,9 +234,9 @@ def _send(backend, deliveries, claim):
 class ClaimKeeper:
     """The guard a backend asks before each hand-off: may this row still be sent?
 
-    It renews the claim on the rows not yet sent once half the lease has gone (one UPDATE per
-    half lease, not one per row), and withholds a row this worker no longer holds, or every
-    row once the worker is asked to stop.
+    It renews the claim on the batch once half the lease has gone (one UPDATE per half lease,
+    not one per row), and withholds a row this worker no longer holds, or every row once the
+    worker is asked to stop.
     """
 
     def __init__(self, deliveries, *, should_stop=None, using="default"):
@@ -244,7 +244,6 @@ class ClaimKeeper:
         self.should_stop = should_stop or (lambda: False)
         self.using = using
         self.lease_seconds = conf.get("NOTIFY_LEASE_SECONDS")
-        self.sent = 0
         self.held = {row.pk for row in self.rows}
         self._set_expiry(self.rows[0].lease_expires_at)
 
@@ -252,19 +251,19 @@ class ClaimKeeper:
         if self.should_stop():
             return STOPPING
         if time.monotonic() >= self.renew_at:
-            self._renew(delivery)
+            self._renew()
         # Whatever renewing found, a row past its expiry may be another worker's by now.
         if delivery.notification.pk not in self.held or time.monotonic() >= self.expires_at:
             return CLAIM_LAPSED
-        self.sent += 1
         return None
 
-    def _renew(self, delivery):
-        start = self.rows.index(delivery.notification)
+    def _renew(self):
+        # Every row of the batch, the ones already sent included: they stay this worker's
+        # until their outcome is recorded, or another worker would take them and send again.
         try:
-            held = renew_lease(self.rows[start:], lease_seconds=self.lease_seconds, using=self.using)
+            held = renew_lease(self.rows, lease_seconds=self.lease_seconds, using=self.using)
         except Exception:
-            logger.exception("Could not renew the claim on %d notification(s).", len(self.rows) - start)
+            logger.exception("Could not renew the claim on %d notification(s).", len(self.rows))
             return
         self.held = {row.pk for row in held}
         self._set_expiry(timezone.now() + timedelta(seconds=self.lease_seconds))
