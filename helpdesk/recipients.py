@@ -19,7 +19,6 @@ from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, 
 from django.utils.encoding import punycode
 
 MANAGER_PERMISSION = ("spire_helpdesk", "delete_helpdeskticket")
-DEVELOPERS_SETTING = "SPIRE_HELPDESK_DEVELOPERS"
 
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
@@ -64,10 +63,10 @@ def admin_addresses():
 
 def developer_group():
     """The group name of ``SPIRE_HELPDESK_DEVELOPERS``, or ``None`` when developers are ADMINS."""
-    name = getattr(settings, DEVELOPERS_SETTING, None)
+    name = getattr(settings, "SPIRE_HELPDESK_DEVELOPERS", None)
     if name is not None and not isinstance(name, str):
         raise ImproperlyConfigured(
-            f"{DEVELOPERS_SETTING} must be the name of a group (a string), not {name!r}."
+            f"SPIRE_HELPDESK_DEVELOPERS must be the name of a group (a string), not {name!r}."
         )
     return name
 
