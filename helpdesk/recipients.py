@@ -9,13 +9,14 @@ developer" in docs/help-desk-notifications.md.
 import string
 from email.utils import parseaddr
 from functools import reduce
-from operator import or_
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import ImproperlyConfigured
-from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q
+from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q, Value
+from django.db.models.functions import Replace
+from django.db.models.lookups import In
 from django.utils.encoding import punycode
 
 MANAGER_PERMISSION = ("spire_helpdesk", "delete_helpdeskticket")
@@ -71,12 +72,36 @@ def developer_group():
     return name
 
 
-def _may_be_developer(group):
-    """A condition the database can check, true of every developer.
+def _ascii_lower(expression):
+    """``expression`` with ASCII letters lower-cased in the database, and nothing else.
 
-    With a group it is exact. With ADMINS it also admits addresses that differ beyond ASCII case
-    (databases fold case their own way, and know nothing of IDNA), so ``with_roles`` then compares
-    each candidate's normalised address.
+    The database's LOWER() folds other letters too (PostgreSQL's makes the Kelvin sign K a k);
+    REPLACE() is plain text substitution on every database.
+    """
+    return reduce(
+        lambda lowered, letter: Replace(lowered, Value(letter), Value(letter.lower())),
+        string.ascii_uppercase,
+        expression,
+    )
+
+
+def _written_forms(address):
+    """The ways a database may hold a normalised address: its domain in IDNA or in Unicode."""
+    local, _, domain = address.rpartition("@")
+    try:
+        unicode_domain = domain.encode("ascii").decode("idna")
+    except UnicodeError:
+        return {address}
+    return {address, f"{local}@{unicode_domain}"}
+
+
+def _may_be_developer(group):
+    """A condition the database checks, true of the developers.
+
+    With a group it is exact. With ADMINS it finds an address written with its domain in IDNA or
+    in lower-case Unicode (as Django's ``normalize_email`` stores it), and ``with_roles`` then
+    compares the normalised addresses in Python, so a column's collation (one that ignores
+    case or accents) cannot widen the match.
     """
     User = get_user_model()
     if group is not None:
@@ -85,11 +110,10 @@ def _may_be_developer(group):
                 **{User.groups.field.m2m_field_name(): OuterRef("pk")}, group__name=group
             )
         )
-    locals_ = {address.rpartition("@")[0] for address in admin_addresses()}
-    if not locals_:
+    forms = sorted({form for address in admin_addresses() for form in _written_forms(address)})
+    if not forms:
         return Q(pk__in=[])
-    email_field = User.get_email_field_name()
-    return reduce(or_, (Q(**{f"{email_field}__istartswith": f"{local}@"}) for local in sorted(locals_)))
+    return In(_ascii_lower(F(User.get_email_field_name())), forms)
 
 
 def _has_manager_permission():
