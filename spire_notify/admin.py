@@ -52,7 +52,8 @@ class NotificationAdmin(admin.ModelAdmin):
     def short_last_error(self, notification):
         return Truncator(notification.last_error).chars(80)
 
-    @admin.action(description="Retry delivery of the selected notifications")
+    # Retrying changes rows and sends again: viewing notifications is not enough.
+    @admin.action(description="Retry delivery of the selected notifications", permissions=["change"])
     def retry_delivery(self, request, queryset):
         now = timezone.now()
         retried = queryset.filter(status__in=RETRYABLE_STATUSES).update(

@@ -20,6 +20,7 @@ from django.utils.module_loading import autodiscover_modules
 
 from spire_notify.backends.email import DEFAULT_TEMPLATE, EmailBackend
 
+from .framing import deny_framing
 from .handler import notify_backends
 from .message import Message, Recipient
 
@@ -118,12 +119,14 @@ def staff_only(view):
     return wrapped
 
 
+@deny_framing
 @staff_only
 def preview_list(request):
     templates = [{"name": name, "engines": engines_with(name)} for name in samples()]
     return render(request, "spire_notify/email_preview_list.html", {"templates": templates})
 
 
+@deny_framing
 @staff_only
 def preview_detail(request, engine, template_name):
     if template_name not in samples() or engine not in engines_with(template_name):

@@ -7,6 +7,7 @@ from django.utils.text import Truncator
 from spire_notify import Message, notify
 from spire_notify.handler import notify_backends
 
+from ..access import viewers_among
 from ..enums import TicketEventType
 from ..recipients import ticket_audience
 
@@ -30,8 +31,9 @@ class HelpDeskTicketNotificationService:
     - NEW (on creation only): developers get the app and email channels, managers the app
       channel; a user who is both gets each channel once.
     - UPDATE (a status change): the ticket's creator, in-app and by email.
-    - COMMENT: the ticket's other participants (its creator and everyone who commented on
-      it, but not the comment's author), in-app and by email.
+    - COMMENT: the ticket's other participants who may still open it (its creator, and those
+      who commented on it and are developers or managers now), but not the comment's author,
+      in-app and by email.
 
     Subclass and extend the mappings to add events.
     """
@@ -99,16 +101,19 @@ class HelpDeskTicketNotificationService:
         return recipients
 
     def get_comment_recipients(self, comment):
-        """``{user: channels}`` for the active creator and commenters, but the author. One query."""
+        """``{user: channels}`` for the participants who may open the ticket, but the author.
+
+        Having commented once is not access: a commenter who is no longer a developer or a
+        manager may not open the ticket, so hears nothing more of it. One query.
+        """
         participants = (
             get_user_model()
-            .objects.filter(is_active=True)
-            .filter(Q(pk=self.ticket.created_by_id) | Q(help_desk_comments__ticket=self.ticket))
+            .objects.filter(Q(pk=self.ticket.created_by_id) | Q(help_desk_comments__ticket=self.ticket))
             .exclude(pk=comment.author_id)
             .distinct()
             .order_by("pk")
         )
-        return {user: list(self.participant_channels) for user in participants}
+        return {user: list(self.participant_channels) for user in viewers_among(participants, self.ticket)}
 
     def build_message(self, event, *, changed_by=None, comment=None):
         """The message of ``event``; pure, so email previews can build it from unsaved objects."""
