@@ -11,11 +11,11 @@ BIN := $(VENV)/bin
 check-python:
 	@test -n "$(PYTHON)" || { echo "spire-notify needs Python 3.12 or newer; none was found (set PYTHON=...)." >&2; exit 1; }
 
+# npm installs axe-core, which the browser tests inject to check pages against WCAG 2 A/AA.
 $(BIN)/.installed: pyproject.toml tests/browser/package-lock.json | check-python
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev,docs,bench]"
-	# axe-core, which the browser tests inject to check pages against WCAG 2 A/AA.
 	cd tests/browser && npm ci --no-audit --no-fund --silent
 	touch $@
 
