@@ -22,6 +22,7 @@ from spire_notify.backends.email import DEFAULT_TEMPLATE, EmailBackend
 
 from .handler import backends
 from .message import Message, Recipient
+from .types import lookup
 
 _samples = {}
 
@@ -118,7 +119,10 @@ def staff_only(view):
 
 @staff_only
 def preview_list(request):
-    templates = [{"name": name, "engines": engines_with(name)} for name in samples()]
+    templates = [
+        {"name": name, "engines": engines_with(name), "type": lookup(build_message().event)}
+        for name, build_message in samples().items()
+    ]
     return render(request, "spire_notify/email_preview_list.html", {"templates": templates})
 
 
