@@ -1,23 +1,44 @@
 """Email: a templated, CSS-inlined HTML message with a plain-text alternative."""
 
 import smtplib
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
-from urllib.parse import urlsplit
+from typing import Any
 
 from django.conf import settings
-from django.core.checks import Error
+from django.core.checks import Error, Warning
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMultiAlternatives, mailers
+from django.template import TemplateDoesNotExist
 
+from spire_notify import conf
+from spire_notify.exceptions import Undeliverable
+from spire_notify.pinned.django_smtp import FlattenedSMTPSender, send_through_mailer, sends_through_smtp
+
+from .addresses import message_id_domain, validate_recipient_address
 from .base import BaseNotificationBackend, Outcome, Rendered, describe_error
-from .smtp_fast import FlattenedSMTPSender, send_through_mailer, sends_through_smtp
 from .templated import Inliner, TemplatedEmail, inliner_errors, template_errors
 
 DEFAULT_TEMPLATE = "spire_notify/email/notification.html"
+# Seconds for each network operation of a mailer that sets no timeout of its own: without one,
+# a server that accepts the connection and never answers holds the worker for good.
+DEFAULT_TIMEOUT = 30
 
 # Errors that mean the connection itself is gone: the next message needs a new one.
 CONNECTION_ERRORS = (smtplib.SMTPServerDisconnected, ConnectionError, TimeoutError)
+# "Service not available, closing transmission channel": a temporary error that also ends
+# the session, so the next message must not be sent over it.
+SERVICE_CLOSING = 421
+# Failures no retry can mend: the message or address is what the server cannot take.
+UNSENDABLE_ERRORS = (smtplib.SMTPNotSupportedError, UnicodeEncodeError)
+
+
+@dataclass(frozen=True)
+class MailSession:
+    """A batch's open mailer and the function that sends one message over it."""
+
+    mailer: Any
+    transmit: Any
 
 
 class EmailBackend(BaseNotificationBackend):
@@ -30,10 +51,11 @@ class EmailBackend(BaseNotificationBackend):
     - ``inliner``: ``"premailer"`` (default), ``"css_inline"`` (the css-inline extra), or ``None``.
     - ``domain`` and ``protocol``: of absolute URLs; default the current Site's domain, https.
     - ``from_email``: default ``DEFAULT_FROM_EMAIL``, read when sending.
+    - ``timeout``: seconds per network operation when the mailer sets none (default 30).
     """
 
-    delivers_externally = True
     detail_model = "spire_notify.EmailNotification"
+    address_field = "to_email_address"
 
     def __init__(
         self,
@@ -46,6 +68,7 @@ class EmailBackend(BaseNotificationBackend):
         domain=None,
         protocol="https",
         from_email=None,
+        timeout=DEFAULT_TIMEOUT,
         **options,
     ):
         super().__init__(alias=alias, **options)
@@ -57,14 +80,7 @@ class EmailBackend(BaseNotificationBackend):
         self.domain = domain
         self.protocol = protocol
         self.from_email = from_email
-
-    def accepts(self, recipient):
-        return bool(recipient.email)
-
-    def build_detail(self, notification, recipient):
-        from spire_notify.models import EmailNotification
-
-        return EmailNotification(notification=notification, to_email_address=recipient.email)
+        self.timeout = timeout
 
     def absolute_url(self, path):
         return f"{self.protocol}://{self.get_domain()}{path}" if path else ""
@@ -77,15 +93,22 @@ class EmailBackend(BaseNotificationBackend):
         # The sites framework caches the current Site: one query per process, not per email.
         return Site.objects.get_current().domain
 
+    # -- the pure half --------------------------------------------------------------------
+
     def render(self, message, recipient):
         return self.render_many(message, [recipient])[0]
 
     def render_many(self, message, recipients):
         # The template is rendered and inlined once per message; recipients only change "To".
+        # The row keeps the short text, not the HTML: one message's HTML is the same for every
+        # recipient, and a large one stored per row multiplied the table by its audience.
         url = self.absolute_url(message.path)
-        content = self.render_content(message, url)
+        try:
+            content = self.render_content(message, url)
+        except TemplateDoesNotExist as error:
+            raise Undeliverable(f"the email template {error} does not exist") from error
         return [
-            Rendered(body=content.html, url=url, content=self.build_email(content, recipient))
+            Rendered(body=message.summary, url=url, content=self.build_email(content, recipient))
             for recipient in recipients
         ]
 
@@ -106,54 +129,59 @@ class EmailBackend(BaseNotificationBackend):
         return replace(content, html=self.inline(content.html))
 
     def build_email(self, content, recipient):
+        to, headers = self.delivery_address(recipient)
         email = EmailMultiAlternatives(
             subject=content.subject,
             body=content.text,
             from_email=self.from_email or settings.DEFAULT_FROM_EMAIL,
-            to=[self.delivery_address(recipient)],
+            to=[to],
+            headers=headers,
         )
         if content.html:
             email.attach_alternative(content.html, "text/html")
         return email
 
     def delivery_address(self, recipient):
+        """``(address, extra headers)``: the recipient's, or in DEBUG the development inbox's,
+        with ``X-Original-To`` saying who it was meant for."""
+        validate_recipient_address(recipient.email)
         if not settings.DEBUG:
-            return recipient.email
+            return recipient.email, {}
         development_email = getattr(settings, "DEVELOPMENT_EMAIL", "")
         if not development_email:
             # validate() stops workers before this; the guard keeps a real inbox safe regardless.
             raise ValueError("DEBUG is on and DEVELOPMENT_EMAIL is not set: not sending email.")
-        return development_email
-
-    def send(self, deliveries):
-        connection = mailers[self.mailer]
-        try:
-            connection.open()
-        except OSError as error:
-            # The server cannot be reached: the whole batch is retried later.
-            return [Outcome.temporary(describe_error(error))] * len(deliveries)
-        if sends_through_smtp(connection):
-            transmit = FlattenedSMTPSender(connection).send
-        else:
-            transmit = partial(send_through_mailer, connection)
-        try:
-            return [self._send_one(connection, transmit, delivery) for delivery in deliveries]
-        finally:
-            connection.close()
+        return development_email, {"X-Original-To": recipient.email}
 
     def message_id(self, notification):
         """One Message-ID per notification, however often it is retried: receivers can
         drop the duplicate of a delivery whose success was not recorded."""
         return f"<notification.{notification.pk}@{message_id_domain(self.get_domain())}>"
 
-    def _send_one(self, connection, transmit, delivery):
-        try:
-            transmit(delivery.rendered.content, self.message_id(delivery.notification))
-        except Exception as error:
-            if isinstance(error, CONNECTION_ERRORS):
-                _reconnect(connection)
-            return classify_send_error(error)
-        return Outcome.success()
+    # -- the I/O half: the hooks of the base class's send loop ----------------------------
+
+    def open(self):
+        connection = mailers[self.mailer]
+        if getattr(connection, "timeout", False) is None:
+            connection.timeout = self.timeout
+        connection.open()
+        if sends_through_smtp(connection):
+            return MailSession(connection, FlattenedSMTPSender(connection).send)
+        return MailSession(connection, partial(send_through_mailer, connection))
+
+    def send_one(self, session, delivery):
+        session.transmit(delivery.rendered.content, self.message_id(delivery.notification))
+
+    def close(self, session):
+        session.mailer.close()
+
+    def connection_lost(self, error):
+        return isinstance(error, CONNECTION_ERRORS) or getattr(error, "smtp_code", None) == SERVICE_CLOSING
+
+    def classify_error(self, error):
+        return classify_send_error(error)
+
+    # -- configuration --------------------------------------------------------------------
 
     def check(self, **kwargs):
         errors = []
@@ -174,7 +202,7 @@ class EmailBackend(BaseNotificationBackend):
                     id="spire_notify.E011",
                 )
             )
-        mailer_problem = self._mailer_problem()
+        mailer, mailer_problem = self._built_mailer()
         if mailer_problem:
             errors.append(
                 Error(
@@ -183,6 +211,8 @@ class EmailBackend(BaseNotificationBackend):
                     id="spire_notify.E013",
                 )
             )
+        elif mailer is not None:
+            errors.extend(self._timeout_warnings(mailer))
         errors.extend(template_errors(self.alias, self.template, self.engine))
         if not self.domain:
             from spire_notify.checks import site_errors
@@ -191,34 +221,50 @@ class EmailBackend(BaseNotificationBackend):
         errors.extend(inliner_errors(self.alias, self.inliner))
         return errors
 
-    def _mailer_problem(self):
-        """Why the mailer cannot be built, or ``""``; building one opens no connection."""
+    def _built_mailer(self):
+        """``(mailer, "")``, or ``(None, why it cannot be built)``; building opens no connection."""
         if not hasattr(settings, "MAILERS"):
-            # Django builds its "default" mailer from the deprecated EMAIL_* settings.
-            return "" if self.mailer == "default" else f"the mailer {self.mailer!r} is not in MAILERS."
+            # Django builds its "default" mailer from the deprecated EMAIL_* settings, with a
+            # deprecation warning: not here, only when sending.
+            if self.mailer != "default":
+                return None, f"the mailer {self.mailer!r} is not in MAILERS."
+            return None, ""
         if self.mailer not in mailers:
-            return f"the mailer {self.mailer!r} is not in MAILERS."
+            return None, f"the mailer {self.mailer!r} is not in MAILERS."
         try:
-            mailers[self.mailer]
+            return mailers[self.mailer], ""
         except ImproperlyConfigured as error:
-            return str(error)
-        return ""
+            return None, str(error)
 
-
-def message_id_domain(domain):
-    """The host of a Site domain in the form a Message-ID allows: no port, ASCII, IPv6 bracketed."""
-    host = urlsplit(f"//{domain}").hostname or "localhost"
-    if ":" in host:
-        return f"[{host}]"
-    try:
-        return host.encode("idna").decode("ascii")
-    except UnicodeError:
-        # The id only has to be unique; the pk already makes it so on this site.
-        return "localhost"
+    def _timeout_warnings(self, mailer):
+        if not hasattr(mailer, "timeout"):
+            return []  # not a network mailer (locmem, console, file)
+        lease = conf.get("NOTIFY_LEASE_SECONDS")
+        prefix = f"NOTIFY_BACKENDS[{self.alias!r}]: the mailer {self.mailer!r}"
+        if mailer.timeout is None:
+            return [
+                Warning(
+                    f"{prefix} sets no timeout; spire-notify applies {self.timeout} s to each of its "
+                    "network operations.",
+                    hint=f'Set "timeout" in MAILERS[{self.mailer!r}]["OPTIONS"], e.g. 10.',
+                    id="spire_notify.W010",
+                )
+            ]
+        if mailer.timeout > lease:
+            return [
+                Warning(
+                    f"{prefix} waits up to {mailer.timeout} s, longer than NOTIFY_LEASE_SECONDS "
+                    f"({lease} s): a worker stuck on one message cannot keep its claim.",
+                    hint="Lower the mailer's timeout, or raise NOTIFY_LEASE_SECONDS.",
+                    id="spire_notify.W011",
+                )
+            ]
+        return []
 
 
 def classify_send_error(error):
-    """SMTP 5xx replies are permanent; everything else (4xx, network, surprises) is retried."""
+    """SMTP 5xx replies and unsendable messages are permanent; everything else (4xx, network,
+    surprises) is retried."""
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         replies = list(error.recipients.values())
         text = "; ".join(f"{code} {_decode(reply)}" for code, reply in replies)
@@ -226,6 +272,8 @@ def classify_send_error(error):
     elif isinstance(error, smtplib.SMTPResponseException):
         text = f"{error.smtp_code} {_decode(error.smtp_error)}"
         permanent = error.smtp_code >= 500
+    elif isinstance(error, UNSENDABLE_ERRORS):
+        return Outcome.permanent_failure(describe_error(error))
     else:
         return Outcome.temporary(describe_error(error))
     error_text = f"{type(error).__name__}: {text}"
@@ -234,12 +282,3 @@ def classify_send_error(error):
 
 def _decode(reply):
     return reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
-
-
-def _reconnect(connection):
-    connection.close()
-    try:
-        connection.open()
-    except OSError:
-        # Still down: the next send fails on its own and is recorded as a temporary error.
-        pass

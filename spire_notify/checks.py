@@ -13,7 +13,7 @@ from django.utils.module_loading import import_string
 
 from . import conf
 from .exceptions import InvalidNotifyBackend
-from .handler import backends
+from .handler import notify_backends
 
 BACKEND_HINTS = {
     "E001": 'NOTIFY_BACKENDS maps aliases to {"BACKEND": "dotted.path", "OPTIONS": {...}}.',
@@ -33,7 +33,7 @@ def check_backends(app_configs=None, **kwargs):
     messages = []
     for alias in configured:
         try:
-            backend = backends.create_backend(alias)
+            backend = notify_backends.create_backend(alias)
         except InvalidNotifyBackend as error:
             messages.append(_backend_error(error))
         else:

@@ -16,6 +16,11 @@ class UnknownChannel(ImproperlyConfigured):
         super().__init__(f"NOTIFY_BACKENDS has no backend {alias!r}.")
 
 
+class Undeliverable(Exception):
+    """Raised while rendering a notification that no retry could deliver (an address that is
+    not one mailbox, a template that does not exist): its row fails at once, with the reason."""
+
+
 class UnknownNotificationType(LookupError):
     """No notification type is registered under ``key``."""
 

@@ -74,11 +74,11 @@ class NotifyBackendsHandler:
         self._backends = {}
 
 
-backends = NotifyBackendsHandler()
+notify_backends = NotifyBackendsHandler()
 
 
 @receiver(setting_changed)
 def _reset_backends(*, setting, **kwargs):
     # Backends take their OPTIONS at construction, so a changed configuration needs new ones.
     if setting in {"NOTIFY_BACKENDS", "INSTALLED_APPS"}:
-        backends.reset()
+        notify_backends.reset()

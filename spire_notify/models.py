@@ -12,6 +12,11 @@ class NotificationStatus(models.TextChoices):
     SENT = "sent", "Sent"
     ERRORED = "errored", "Errored"  # failed temporarily; retried at next_attempt_at
     FAILED = "failed", "Failed"  # given up: a permanent error, or the last attempt failed
+    SKIPPED = "skipped", "Skipped"  # deliberately not sent; last_error says why
+
+
+# Statuses a row never leaves.
+FINAL_STATUSES = [NotificationStatus.SENT, NotificationStatus.FAILED, NotificationStatus.SKIPPED]
 
 
 class NotificationQuerySet(models.QuerySet):
@@ -20,14 +25,27 @@ class NotificationQuerySet(models.QuerySet):
 
     def in_inbox(self):
         """Delivered in-app notifications."""
-        return self.filter(app__isnull=False, status=NotificationStatus.SENT)
+        return self.filter(**{f"{inbox_relation()}__isnull": False}, status=NotificationStatus.SENT)
 
     def unread(self):
-        return self.filter(app__read_at__isnull=True)
+        return self.filter(**{f"{inbox_relation()}__read_at__isnull": True})
+
+    def mark_all_as_read(self):
+        """Mark these notifications' in-app rows read, now; returns how many were unread."""
+        return AppNotification.objects.filter(
+            notification__in=self.values("pk"), read_at__isnull=True
+        ).update(read_at=timezone.now())
 
 
 class Notification(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        null=True,
+        blank=True,
+        help_text="None for a guest, reached at the address its channel keeps.",
+    )
     channel = models.CharField(max_length=64, help_text="The NOTIFY_BACKENDS alias.")
     event = models.CharField(max_length=100, blank=True)
     title = models.CharField(max_length=255)
@@ -67,7 +85,7 @@ class Notification(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.title} → {self.user} ({self.channel}, {self.status})"
+        return f"{self.title} → {self.user or 'a guest'} ({self.channel}, {self.status})"
 
     @property
     def is_read(self):
@@ -93,6 +111,12 @@ class EmailNotification(models.Model):
 
     def __str__(self):
         return f"{self.notification} <{self.to_email_address}>"
+
+
+def inbox_relation():
+    """The name a ``Notification`` reaches its in-app row by: the inbox is the core's own
+    model, whichever channel alias a project gives the backend that writes it."""
+    return AppNotification._meta.get_field("notification").related_query_name()
 
 
 class DeliveryMode(models.TextChoices):

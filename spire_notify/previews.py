@@ -20,7 +20,7 @@ from django.utils.module_loading import autodiscover_modules
 
 from spire_notify.backends.email import DEFAULT_TEMPLATE, EmailBackend
 
-from .handler import backends
+from .handler import notify_backends
 from .message import Message, Recipient
 from .types import lookup
 
@@ -80,7 +80,9 @@ def engines_with(template_name):
 
 def email_backend(engine):
     """The project's email channel as configured, set to render with ``engine``."""
-    configured = next((backend for backend in backends.all() if isinstance(backend, EmailBackend)), None)
+    configured = next(
+        (backend for backend in notify_backends.all() if isinstance(backend, EmailBackend)), None
+    )
     backend = copy.copy(configured or EmailBackend(alias="email"))
     backend.engine = engine
     return backend

@@ -51,7 +51,7 @@ def test_description_appears_escaped_and_never_as_markup(description):
 def test_url_is_absolute(pk):
     rendered = render(ticket_message(pk=pk))
     assert rendered.url == f"https://example.com/help_desk/page/{pk}/detail/"
-    assert ParsedEmailHTML(rendered.body).links[0] == rendered.url
+    assert ParsedEmailHTML(html_of(rendered)).links[0] == rendered.url
 
 
 def test_css_is_inlined():
@@ -76,7 +76,7 @@ def test_project_jinja2_template_overrides_the_default(tmp_path):
     with override_settings(TEMPLATES=[engine]):
         rendered = render(ticket_message(pk=9))
     assert rendered.content.subject == "New Help Desk Ticket #9"
-    assert ">Ours: 9</p>" in rendered.body
+    assert ">Ours: 9</p>" in html_of(rendered)
 
 
 def test_unknown_engine_is_a_check_error():

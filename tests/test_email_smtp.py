@@ -12,8 +12,8 @@ from django.test import override_settings
 from spire_notify import Message, Recipient
 from spire_notify.backends.base import Delivery, Outcome
 from spire_notify.backends.email import EmailBackend
-from spire_notify.backends.smtp_fast import send_through_mailer
 from spire_notify.models import Notification
+from spire_notify.pinned.django_smtp import send_through_mailer
 from tests.test_backend_email import ParsedEmailHTML
 
 pytestmark = pytest.mark.django_db
@@ -166,7 +166,7 @@ def test_one_megabyte_description_arrives_escaped(smtp_server, developer, create
     assert description in text_of(text)
 
 
-# The SMTP fast path (spire_notify.backends.smtp_fast): the MIME of a message is flattened once per send,
+# The SMTP fast path (spire_notify.pinned.django_smtp): the MIME of a message is flattened once per send,
 # and each recipient only adds To and Message-ID.
 
 

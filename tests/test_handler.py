@@ -8,7 +8,7 @@ from spire_notify.backends.app import AppBackend
 from spire_notify.backends.email import EmailBackend
 from spire_notify.backends.locmem import LocMemBackend
 from spire_notify.exceptions import InvalidNotifyBackend, UnknownChannel
-from spire_notify.handler import NotifyBackendsHandler, backends
+from spire_notify.handler import NotifyBackendsHandler, notify_backends
 
 
 def build(config, alias="email"):
@@ -43,11 +43,11 @@ def test_backend_gets_its_alias_and_options():
 
 def test_backend_is_built_once_and_reset_when_settings_change():
     with override_settings(NOTIFY_BACKENDS={"x": {"BACKEND": "spire_notify.backends.locmem.LocMemBackend"}}):
-        first = backends["x"]
-        assert backends["x"] is first
+        first = notify_backends["x"]
+        assert notify_backends["x"] is first
         assert isinstance(first, LocMemBackend)
     with override_settings(NOTIFY_BACKENDS={"x": {"BACKEND": "spire_notify.backends.app.AppBackend"}}):
-        assert isinstance(backends["x"], AppBackend)
+        assert isinstance(notify_backends["x"], AppBackend)
 
 
 def test_contains_and_all_follow_the_setting():
@@ -56,8 +56,8 @@ def test_contains_and_all_follow_the_setting():
         "b": {"BACKEND": "spire_notify.backends.locmem.LocMemBackend"},
     }
     with override_settings(NOTIFY_BACKENDS=config):
-        assert "a" in backends and "email" not in backends
-        assert [backend.alias for backend in backends.all()] == ["a", "b"]
+        assert "a" in notify_backends and "email" not in notify_backends
+        assert [backend.alias for backend in notify_backends.all()] == ["a", "b"]
 
 
 def test_unknown_alias():

@@ -108,7 +108,7 @@ def test_labels_titles_and_bodies_in_german():
         new = service.build_message(TicketEventType.NEW)
         update = service.build_message(TicketEventType.UPDATE)
         commented = service.build_message(TicketEventType.COMMENT, comment=comment)
-    assert (new.title, new.body, new.priority, new.purpose) == (
+    assert (new.title, new.body, new.priority, new.context["purpose"]) == (
         "Neues Helpdesk-Ticket #7",
         "Priorität: Hoch - Zweck: App",
         "Hoch",

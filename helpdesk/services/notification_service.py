@@ -6,7 +6,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 
 from spire_notify import Message, notify
-from spire_notify.handler import backends
+from spire_notify.handler import notify_backends
 
 from ..enums import TicketEventType
 from ..recipients import ticket_audience
@@ -80,7 +80,7 @@ class HelpDeskTicketNotificationService:
     def _notify(self, message, recipients):
         # A project may configure fewer channels than this service names (only "app", say):
         # its users then hear of tickets on the channels that exist.
-        configured = set(backends)
+        configured = set(notify_backends)
         reachable = {
             user: [channel for channel in channels if channel in configured]
             for user, channels in recipients.items()
@@ -120,7 +120,6 @@ class HelpDeskTicketNotificationService:
             body=self._get_ticket_event_notification_body(event, comment=comment),
             path=ticket.get_absolute_url(),
             priority=ticket.get_priority_display(),
-            purpose=ticket.get_purpose_display(),
             template=self.email_templates.get(event, ""),
             target=ticket,
             context=self._get_ticket_event_context(event, changed_by=changed_by, comment=comment),
@@ -157,7 +156,7 @@ class HelpDeskTicketNotificationService:
     def _get_ticket_event_context(self, event, *, changed_by=None, comment=None):
         # Stored with each notification (JSON), so a worker renders what happened then,
         # even if the ticket or comment changed since.
-        context = {"ticket_id": self.ticket.pk}
+        context = {"ticket_id": self.ticket.pk, "purpose": self.ticket.get_purpose_display()}
         if event == TicketEventType.UPDATE:
             context["status"] = self.ticket.get_status_display()
         if changed_by is not None:

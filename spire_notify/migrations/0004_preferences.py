@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("spire_notify", "0002_due_index"),
+        ("spire_notify", "0003_skipped_status_and_guests"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
