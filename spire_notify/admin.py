@@ -4,6 +4,7 @@ from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.utils.text import Truncator
 
+from .admin_filters import NotificationTypeFilter
 from .dispatch import enqueue_delivery
 from .models import AppNotification, EmailNotification, Notification, NotificationStatus
 
@@ -33,7 +34,7 @@ class NotificationAdmin(admin.ModelAdmin):
         "created_at",
         "sent_at",
     ]
-    list_filter = ["channel", "status", "event"]
+    list_filter = ["channel", "status", NotificationTypeFilter]
     search_fields = ["title", "user__username", "user__email"]
     readonly_fields = [
         "payload",

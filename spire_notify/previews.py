@@ -23,6 +23,7 @@ from spire_notify.backends.email import DEFAULT_TEMPLATE, EmailBackend
 from .framing import deny_framing
 from .handler import notify_backends
 from .message import Message, Recipient
+from .types import lookup
 
 _samples = {}
 
@@ -122,7 +123,10 @@ def staff_only(view):
 @deny_framing
 @staff_only
 def preview_list(request):
-    templates = [{"name": name, "engines": engines_with(name)} for name in samples()]
+    templates = [
+        {"name": name, "engines": engines_with(name), "type": lookup(build_message().event)}
+        for name, build_message in samples().items()
+    ]
     return render(request, "spire_notify/email_preview_list.html", {"templates": templates})
 
 

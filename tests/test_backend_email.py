@@ -247,6 +247,7 @@ def test_ticket_subject_text_and_html_blocks():
     email_message = rendered.content
     assert email_message.subject == "[Urgent] New Help Desk Ticket #42"
     assert email_message.body == (
+        "Hello,\n\n"
         "A new help desk ticket was created.\n\n"
         "Ticket ID: 42\n"
         "Priority:  Urgent\n"
@@ -288,7 +289,7 @@ def test_extends_renders_the_parents_blocks(engine):
 def test_layout_alone_renders_title_summary_and_url(engine):
     rendered = render(Message(event="e", title="Hello & bye", body="World", path="/p/"), engine=engine)
     assert rendered.content.subject == "Hello & bye"
-    assert rendered.content.body == "Hello & bye\n\nWorld\n\nhttps://example.com/p/"
+    assert rendered.content.body == "Hello,\n\nHello & bye\n\nWorld\n\nhttps://example.com/p/"
     assert ">Hello &amp; bye</h1>\n<p>World</p>" in html_of(rendered)
 
 

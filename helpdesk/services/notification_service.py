@@ -3,6 +3,7 @@
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils.text import Truncator
+from django.utils.translation import gettext as _
 
 from spire_notify import Message, notify
 from spire_notify.handler import notify_backends
@@ -132,9 +133,9 @@ class HelpDeskTicketNotificationService:
     def _get_ticket_event_notification_title(self, event):
         pk = self.ticket.pk
         titles = {
-            TicketEventType.NEW: f"New Help Desk Ticket #{pk}",
-            TicketEventType.UPDATE: f"Help Desk Ticket #{pk} updated",
-            TicketEventType.COMMENT: f"New comment on Help Desk Ticket #{pk}",
+            TicketEventType.NEW: _("New Help Desk Ticket #%(pk)s") % {"pk": pk},
+            TicketEventType.UPDATE: _("Help Desk Ticket #%(pk)s updated") % {"pk": pk},
+            TicketEventType.COMMENT: _("New comment on Help Desk Ticket #%(pk)s") % {"pk": pk},
         }
         try:
             return titles[event]
@@ -145,12 +146,12 @@ class HelpDeskTicketNotificationService:
         ticket = self.ticket
         if event == TicketEventType.COMMENT:
             excerpt = Truncator(" ".join(comment.body.split())).chars(COMMENT_EXCERPT_CHARS)
-            return f"{comment.author}: {excerpt}"
+            return _("%(author)s: %(excerpt)s") % {"author": comment.author, "excerpt": excerpt}
         bodies = {
-            TicketEventType.NEW: (
-                f"Priority: {ticket.get_priority_display()} - Purpose: {ticket.get_purpose_display()}"
-            ),
-            TicketEventType.UPDATE: f"Your ticket is now {ticket.get_status_display()}",
+            TicketEventType.NEW: _("Priority: %(priority)s - Purpose: %(purpose)s")
+            % {"priority": ticket.get_priority_display(), "purpose": ticket.get_purpose_display()},
+            TicketEventType.UPDATE: _("Your ticket is now %(status)s")
+            % {"status": ticket.get_status_display()},
         }
         try:
             return bodies[event]
