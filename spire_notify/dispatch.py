@@ -10,6 +10,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from . import conf
+from .fanout import notify_audience
 from .handler import notify_backends
 from .message import Recipient
 from .models import Notification, NotificationStatus
@@ -38,6 +39,8 @@ def notify(message, recipients, *, channels=None, send_after=None, using=None):
     Raises ``ValidationError``, with nothing written, for a message the database cannot store.
     Returns the saved notifications.
     """
+    if isinstance(recipients, models.QuerySet) and channels is not None:
+        return notify_audience(message, recipients, channels, send_after=send_after, using=using)
     validate_message(message)
     now = timezone.now()
     due = send_after or now

@@ -1,5 +1,9 @@
 """Notifications about a help desk ticket."""
 
+from collections import defaultdict
+from functools import reduce
+from operator import or_
+
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils.text import Truncator
@@ -7,10 +11,11 @@ from django.utils.translation import gettext as _
 
 from spire_notify import Message, notify
 from spire_notify.handler import notify_backends
+from spire_notify.models import Notification
 
 from ..access import viewers_among
 from ..enums import TicketEventType
-from ..recipients import ticket_audience
+from ..recipients import ticket_audience, ticket_audience_query
 
 # How much of a comment the short (in-app) body quotes; the email carries all of it.
 COMMENT_EXCERPT_CHARS = 120
@@ -53,8 +58,30 @@ class HelpDeskTicketNotificationService:
         self.ticket = ticket
 
     def create_new_ticket_notifications(self):
-        """Notify developers and managers of a ticket just created; returns the notifications."""
-        return self._notify(self.build_message(TicketEventType.NEW), self.get_new_ticket_recipients())
+        """Notify developers and managers of a ticket just created; returns the notifications.
+
+        The audience is written by the database (``notify()`` with a ``QuerySet``), one call per
+        set of roles that share channels, so a user in both roles gets each channel once.
+        """
+        message = self.build_message(TicketEventType.NEW)
+        audience = ticket_audience_query()
+        overridden = type(self).get_new_ticket_recipients is not (
+            HelpDeskTicketNotificationService.get_new_ticket_recipients
+        )
+        if audience is None or overridden:
+            return self._notify(message, self.get_new_ticket_recipients())
+        roles_by_channel = defaultdict(list)
+        for channel in dict.fromkeys([*self.developer_channels, *self.manager_channels]):
+            if channel in notify_backends:
+                roles = (("is_developer",) if channel in self.developer_channels else ()) + (
+                    ("is_manager",) if channel in self.manager_channels else ()
+                )
+                roles_by_channel[roles].append(channel)
+        written = Notification.objects.none()
+        for roles, channels in roles_by_channel.items():
+            members = audience.filter(reduce(or_, (Q(**{role: True}) for role in roles)))
+            written |= notify(message, members, channels=channels)
+        return written
 
     def create_status_update_notifications(self, *, changed_by):
         """Tell the creator the ticket's new status, unless they changed it themselves."""
