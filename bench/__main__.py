@@ -1,4 +1,4 @@
-"""``python -m bench [--smoke] [--db sqlite|postgres ...] [--json FILE]``: P1–P6 on each database.
+"""``python -m bench [--smoke] [--db sqlite|postgres ...] [--json FILE]``: P1–P7 on each database.
 
 Starts the SMTP sink, runs one suite process per database (PostgreSQL is skipped, with the
 reason, when 127.0.0.1:5432 cannot be reached), then prints the machine and one table of
@@ -51,7 +51,7 @@ class SmtpSink:
         self.process.wait(timeout=30)
 
 
-def run_suite(engine, mode, workdir, smtp_port):
+def run_suite(engine, mode, workdir, smtp_port, only):
     out = Path(workdir) / f"{engine}.json"
     environment = {
         **os.environ,
@@ -62,7 +62,9 @@ def run_suite(engine, mode, workdir, smtp_port):
     }
     environment.pop("BENCH_DB_NAME", None)
     finished = subprocess.run(
-        [sys.executable, "-m", "bench.suite", engine, mode, str(out)], env=environment, check=False
+        [sys.executable, "-m", "bench.suite", engine, mode, str(out), ",".join(only or [])],
+        env=environment,
+        check=False,
     )
     if finished.returncode or not out.exists():
         return {"skipped": f"the {engine} suite exited with {finished.returncode}"}
@@ -74,6 +76,8 @@ def main(argv=None):
     parser.add_argument("--smoke", action="store_true", help="small sizes, one run: seconds, for CI")
     parser.add_argument("--db", action="append", choices=DATABASES, help="default: both")
     parser.add_argument("--json", help="also write the results as JSON to this file")
+    parser.add_argument("--only", action="append", metavar="PN", help="run only these benchmarks (P1…P7)")
+    parser.add_argument("--charts", metavar="DIR", default="docs/img", help="where the SVG charts go")
     options = parser.parse_args(argv)
     mode = "smoke" if options.smoke else "full"
     results = {}
@@ -84,7 +88,7 @@ def main(argv=None):
                 results[engine] = {"skipped": f"PostgreSQL at 127.0.0.1:5432 is unreachable ({reason})"}
                 continue
             print(f"running {engine} ({mode})…", file=sys.stderr, flush=True)
-            results[engine] = run_suite(engine, mode, workdir, sink.port)
+            results[engine] = run_suite(engine, mode, workdir, sink.port, options.only)
     command = "python -m bench" + (" --smoke" if options.smoke else "")
     print(format_report(results, command))
     if options.json:

@@ -91,7 +91,8 @@ def _post_office(message, users):
 
 def p3_delivery(count, runs):
     """One worker delivering ``count`` emails, against the raw limit and post-office."""
-    users = population.make_users("p3-", count)
+    # Managers: delivery asks whether each recipient may still see the ticket.
+    _, users = population.make_managers("p3-", count)
     message = population.new_ticket_message(population.quiet_ticket())
     flattened = _flattened_emails(message, users)
     times = {key: [] for key in ("ours", "ours_sending", "raw", "post_office")}

@@ -1,4 +1,4 @@
-"""One database's run of P1–P6: ``python -m bench.suite <sqlite|postgres> <smoke|full> <out.json>``.
+"""One database's run of P1–P7: ``python -m bench.suite <sqlite|postgres> <smoke|full> <out.json>``.
 
 The orchestrator (``python -m bench``) starts one suite per database, because the database
 engine is process-wide Django configuration; it then prints every suite's rows in one table.
@@ -19,6 +19,7 @@ SIZES = {
         "p4": 5,
         "p5": [1000],
         "p6": [10, 1000],
+        "p7": [100, 1000],
         "runs": 1,
         "render_repeats": 20,
     },
@@ -29,15 +30,17 @@ SIZES = {
         "p4": 100,
         "p5": [10_000, 100_000],
         "p6": [10, 1000],
+        "p7": [1000, 10_000, 100_000],
         "runs": 5,
         "render_repeats": 500,
     },
 }
 P3_RUNS = {"smoke": 1, "full": 3}
+P7_ROUNDS = {"smoke": 1, "full": 3}
 
 
 def benchmarks(engine, mode, hq_database):
-    from . import backlog, delivery, inbox, rendering, write_path
+    from . import backlog, delivery, fanout, inbox, rendering, write_path
 
     size = SIZES[mode]
     return [
@@ -52,11 +55,16 @@ def benchmarks(engine, mode, hq_database):
         ("P4", lambda: rendering.p4_rendering(size["p4"])),
         ("P5", lambda: backlog.p5_backlog(size["p5"])),
         ("P6", lambda: inbox.p6_queries(size["p6"])),
+        (
+            "P7",
+            lambda: fanout.p7_fanout(size["p7"], P7_ROUNDS[mode], engine=engine, hq_database=hq_database),
+        ),
     ]
 
 
 def main():
     engine, mode, out = sys.argv[1:4]
+    only = set(filter(None, (sys.argv[4] if len(sys.argv) > 4 else "").split(",")))
     os.environ["BENCH_DB"] = engine
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
     import django
@@ -77,6 +85,8 @@ def main():
     results = {"machine": machine.describe(connection), "rows": [], "errors": {}}
     try:
         for name, run in benchmarks(engine, mode, hq_database):
+            if only and name not in only:
+                continue
             try:
                 results["rows"] += [row.as_dict() for row in run()]
             except Exception as error:
@@ -85,7 +95,8 @@ def main():
                     Row(id=name, what="failed", ours=f"{type(error).__name__}: {error}", met=False).as_dict()
                 )
             print(f"  {engine}: {name} done", file=sys.stderr, flush=True)
-        results["render_email"] = measure_rendering(SIZES[mode]["render_repeats"])
+        if not only or "P4" in only:
+            results["render_email"] = measure_rendering(SIZES[mode]["render_repeats"])
     finally:
         connection.creation.destroy_test_db(original_name, verbosity=0)
     with open(out, "w") as output:

@@ -72,6 +72,16 @@ class HelpDeskTicket(models.Model):
 
         return may_view_ticket(user, self)
 
+    def allows_notification_to_many(self, users):
+        """The pks of those of ``users`` who may still be told of this ticket, in one query:
+        delivery asks this once per ticket of a batch, not once per row."""
+        from django.contrib.auth import get_user_model
+
+        from .access import viewers_among
+
+        candidates = get_user_model().objects.filter(pk__in=[user.pk for user in users])
+        return {user.pk for user in viewers_among(candidates, self)}
+
 
 class HelpDeskTicketComment(models.Model):
     ticket = models.ForeignKey(HelpDeskTicket, on_delete=models.CASCADE, related_name="comments")

@@ -173,17 +173,28 @@ def _deliver_channel(alias, rows, *, should_stop, using):
 
 def _skip_unreachable(rows):
     """``{pk: Outcome}`` of rows whose recipient may no longer be reached: a user deactivated
-    since, or one the target (``allows_notification_to``) no longer lets see it."""
+    since, or one the target no longer lets see it. A target answers for many users at once
+    with ``allows_notification_to_many(users)`` (their pks), asked once per target of the
+    batch, else row by row with ``allows_notification_to(user)``."""
     outcomes = {}
+    by_target = defaultdict(list)
     for row in rows:
         if row.user is None:
             continue
         if not row.user.is_active:
             outcomes[row.pk] = Outcome.skipped(DEACTIVATED)
+        elif row.target is not None:
+            by_target[id(row.target)].append(row)
+    for targeted in by_target.values():
+        target = targeted[0].target
+        if many := getattr(target, "allows_notification_to_many", None):
+            allowed = many([row.user for row in targeted])
+            denied = [row for row in targeted if row.user.pk not in allowed]
+        elif allows := getattr(target, "allows_notification_to", None):
+            denied = [row for row in targeted if not allows(row.user)]
+        else:
             continue
-        allows = getattr(row.target, "allows_notification_to", None)
-        if allows is not None and not allows(row.user):
-            outcomes[row.pk] = Outcome.skipped(ACCESS_LOST)
+        outcomes.update({row.pk: Outcome.skipped(ACCESS_LOST) for row in denied})
     return outcomes
 
 
