@@ -77,7 +77,9 @@ def main(argv=None):
     parser.add_argument("--db", action="append", choices=DATABASES, help="default: both")
     parser.add_argument("--json", help="also write the results as JSON to this file")
     parser.add_argument("--only", action="append", metavar="PN", help="run only these benchmarks (P1…P7)")
-    parser.add_argument("--charts", metavar="DIR", default="docs/img", help="where the SVG charts go")
+    parser.add_argument(
+        "--charts", metavar="DIR", help="write the SVG charts there (default: docs/img, none with --smoke)"
+    )
     options = parser.parse_args(argv)
     mode = "smoke" if options.smoke else "full"
     results = {}
@@ -93,6 +95,12 @@ def main(argv=None):
     print(format_report(results, command))
     if options.json:
         Path(options.json).write_text(json.dumps(results, indent=2, default=str))
+    charts = options.charts or (None if options.smoke else "docs/img")
+    if charts:
+        from .charts import write_charts
+
+        for path in write_charts(results, charts):
+            print(f"chart: {path}", file=sys.stderr)
     failed = any(result.get("errors") for result in results.values())
     return 1 if failed else 0
 

@@ -46,7 +46,7 @@ def p5_backlog(sizes):
         for size, result in results.items()
     ]
     if len(sizes) > 1:
-        small, large = sizes[0], sizes[-1]
+        small, large = sizes[-2], sizes[-1]
         growth = (results[large]["seconds"] / large) / (results[small]["seconds"] / small)
         rows.append(
             Row(

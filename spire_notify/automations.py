@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from . import conf
 from .backends.base import Delivery, Outcome, describe_error
-from .claims import claim_batch, give_up_abandoned, release_claim, renew_lease
+from .claims import claim_batch, give_up_abandoned, release_claim, renew_lease, resume_point
 from .exceptions import Undeliverable
 from .handler import notify_backends
 from .message import Message, Recipient
@@ -88,8 +88,11 @@ def process_notifications(*, batch_size=None, max_batches=None, should_stop=None
     # Rows of channels since removed from NOTIFY_BACKENDS: no worker can ever deliver them.
     if orphans := claim(exclude_channels=aliases):
         counts.update(deliver_batch(orphans, using=using))
-    # A channel leaves the run once a claim finds less than a full batch: it is drained.
+    # A channel leaves the run once a claim from the start finds less than a full batch: it is
+    # drained. Between them, each claim resumes where the channel's last one ended, so that it
+    # does not read again the index entries of every row claimed before (P5, docs/performance.md).
     undrained = aliases
+    resume = {}
     rounds = 0
     while undrained and (max_batches is None or rounds < max_batches) and not should_stop():
         given_up = give_up_abandoned(max_attempts=conf.get("NOTIFY_MAX_ATTEMPTS"), using=using)
@@ -98,8 +101,11 @@ def process_notifications(*, batch_size=None, max_batches=None, should_stop=None
         for alias in list(undrained):
             if should_stop():
                 break
-            batch = claim(channels=[alias])
-            if len(batch) < batch_size:
+            resumed_after = resume.pop(alias, None)
+            batch = claim(channels=[alias], after=resumed_after)
+            if len(batch) == batch_size:
+                resume[alias] = resume_point(batch)
+            elif resumed_after is None:
                 undrained = [other for other in undrained if other != alias]
             if batch:
                 counts.update(deliver_batch(batch, should_stop=should_stop, using=using))
@@ -141,8 +147,10 @@ def _deliver_channel(alias, rows, *, should_stop, using):
             else:
                 row.body, row.url = rendered.body, rendered.url
                 deliveries.append(Delivery(notification=row, rendered=rendered))
-    if deliveries:
-        # Rows another worker took while these were rendered are not ours to send.
+    if deliveries and _lease_half_gone(deliveries[0].notification):
+        # Rows another worker took while these were rendered are not ours to send. While more
+        # than half the lease is left no worker can have taken them, and the ClaimKeeper renews
+        # the claim as sending goes on: renewing here too was a round trip per batch (P3).
         held = {
             row.pk
             for row in renew_lease(
@@ -169,6 +177,11 @@ def _deliver_channel(alias, rows, *, should_stop, using):
         )
     recorded = [row for row in rows if row.pk in outcomes and not outcomes[row.pk].withheld]
     return _record(recorded, [outcomes[row.pk] for row in recorded], using=using)
+
+
+def _lease_half_gone(row):
+    remaining = (row.lease_expires_at - timezone.now()).total_seconds()
+    return remaining < conf.get("NOTIFY_LEASE_SECONDS") / 2
 
 
 def _skip_unreachable(rows):

@@ -14,7 +14,8 @@ from datetime import timedelta
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import BooleanField, Case, F, Q, Value, When
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from .models import Notification, NotificationStatus
@@ -47,11 +48,14 @@ def count_ready(*, using="default"):
     return Notification.objects.using(using).filter(ready_q(timezone.now())).count()
 
 
-def claim_batch(size, *, lease_seconds, channels=None, exclude_channels=None, using="default"):
+def claim_batch(size, *, lease_seconds, channels=None, exclude_channels=None, after=None, using="default"):
     """Claim up to ``size`` ready rows; returns them with their users and detail rows loaded.
 
     ``channels`` limits the claim to those aliases (the worker claims one channel at a time, so
     that a slow channel never holds rows of another), ``exclude_channels`` leaves them out.
+    ``after`` (``(next_attempt_at, pk)`` of the last row a previous claim took) resumes the
+    due rows from there instead of from the start of the index; a caller that gets less than a
+    full batch so must claim once more from the start before it calls the channel drained.
     Claiming counts the attempt, so a row whose delivery kills its worker every time still
     reaches its last attempt. Targets are not loaded here: ``load_targets`` does it, row by row
     where it must, so that one row whose target cannot be loaded fails alone.
@@ -62,7 +66,6 @@ def claim_batch(size, *, lease_seconds, channels=None, exclude_channels=None, us
         "status": NotificationStatus.PROCESSING,
         "claimed_by": token,
         "lease_expires_at": now + timedelta(seconds=lease_seconds),
-        "attempts": F("attempts") + 1,
     }
     scope = Q()
     if channels is not None:
@@ -70,18 +73,45 @@ def claim_batch(size, *, lease_seconds, channels=None, exclude_channels=None, us
     if exclude_channels:
         scope &= ~Q(channel__in=list(exclude_channels))
     # Abandoned rows, then due ones: two statements rather than one with OR, because each is
-    # answered by an index in its own order (spire_notify_due_idx for the due rows), while the
-    # OR made PostgreSQL read and sort every ready row on every claim of a long backlog.
-    claimed = _stamp(abandoned_q(now) & scope, size, using=using, **claim)
-    if claimed < size:
-        claimed += _stamp(due_q(now) & scope, size - claimed, using=using, **claim)
+    # answered by an index in its own order (spire_notify_leased_idx, spire_notify_due_idx),
+    # while the OR made PostgreSQL read and sort every ready row on every claim of a long backlog.
+    claimed = _stamp(abandoned_q(now) & scope, size, using=using, count_attempt=True, **claim)
+    if len(claimed) < size:
+        due = due_q(now) & scope
+        if after is not None:
+            due &= _after(*after, using=using)
+        claimed += _stamp(due, size - len(claimed), using=using, count_attempt=True, **claim)
     if not claimed:
         return []
     return list(
         Notification.objects.using(using)
-        .filter(claimed_by=token, status=NotificationStatus.PROCESSING)
+        .filter(pk__in=claimed)
         .select_related("user", *detail_relations())
         .order_by("pk")
+    )
+
+
+def resume_point(rows):
+    """``after`` for the next ``claim_batch`` of the channel of ``rows``: where this one ended."""
+    return max((row.next_attempt_at, row.pk) for row in rows)
+
+
+def _after(next_attempt_at, pk, *, using):
+    # A row comparison, so that the index range starts there: the same condition as an OR of
+    # its parts would be a filter over every entry before it, dead ones included.
+    connection = connections[using]
+    meta = Notification._meta
+    due_at = meta.get_field("next_attempt_at")
+    columns = ", ".join(
+        f"{connection.ops.quote_name(meta.db_table)}.{connection.ops.quote_name(column)}"
+        for column in (due_at.column, meta.pk.column)
+    )
+    return Q(
+        RawSQL(
+            f"({columns}) > (%s, %s)",
+            (due_at.get_db_prep_value(next_attempt_at, connection), pk),
+            output_field=BooleanField(),
+        )
     )
 
 
@@ -107,30 +137,59 @@ def give_up_abandoned(*, max_attempts, using="default"):
     worker that touches it must not go round forever.
     """
     now = timezone.now()
-    token = new_token()
     given_up = _stamp(
         abandoned_q(now) & Q(attempts__gte=max_attempts),
         None,
         using=using,
         status=NotificationStatus.FAILED,
-        claimed_by=token,
+        claimed_by=new_token(),
         lease_expires_at=None,
         last_error=ABANDONED_ON_LAST_ATTEMPT,
     )
     if not given_up:
         return []
-    return list(Notification.objects.using(using).filter(claimed_by=token).select_related("user"))
+    return list(Notification.objects.using(using).filter(pk__in=given_up).select_related("user"))
 
 
-def _stamp(condition, limit, *, using, **changes):
+def _stamp(condition, limit, *, using, count_attempt=False, **changes):
+    """Set ``changes`` on up to ``limit`` rows of ``condition``, oldest due first; returns their pks.
+
+    One statement, ``UPDATE … WHERE pk IN (SELECT … LIMIT n [FOR UPDATE SKIP LOCKED]) RETURNING
+    pk``: in autocommit it is its own transaction (no BEGIN and COMMIT round trips), and the
+    pks it returns load the rows by primary key, not by a scan for the claim's token.
+    """
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    meta = Notification._meta
     candidates = Notification.objects.using(using).filter(condition).order_by("next_attempt_at", "pk")
-    if connections[using].features.has_select_for_update_skip_locked:
-        candidates = candidates.select_for_update(skip_locked=True)
-    pks = candidates.values("pk")
+    candidates = candidates.values("pk")
     if limit is not None:
-        pks = pks[:limit]
-    with transaction.atomic(using=using):
-        return Notification.objects.using(using).filter(pk__in=pks).update(**changes)
+        candidates = candidates[:limit]
+    select, params = candidates.query.get_compiler(using).as_sql()
+    if connection.features.has_select_for_update_skip_locked:
+        select += " FOR UPDATE SKIP LOCKED"
+    assignments, values = [], []
+    for name, value in changes.items():
+        field = meta.get_field(name)
+        assignments.append(f"{quote(field.column)} = %s")
+        values.append(field.get_db_prep_save(value, connection))
+    if count_attempt:
+        attempts = quote(meta.get_field("attempts").column)
+        assignments.append(f"{attempts} = {attempts} + 1")
+    pk = quote(meta.pk.column)
+    sql = f"UPDATE {quote(meta.db_table)} SET {', '.join(assignments)} WHERE {pk} IN ({select})"
+    with connection.cursor() as cursor:
+        if connection.features.can_return_columns_from_insert:
+            cursor.execute(f"{sql} RETURNING {pk}", [*values, *params])
+            return [pk for (pk,) in cursor.fetchall()]
+    # A database without UPDATE … RETURNING (SQLite before 3.35): the token marks the claim.
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        cursor.execute(sql, [*values, *params])
+        return list(
+            Notification.objects.using(using)
+            .filter(claimed_by=changes["claimed_by"])
+            .values_list("pk", flat=True)
+        )
 
 
 def renew_lease(rows, *, lease_seconds, using="default"):

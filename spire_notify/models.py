@@ -44,6 +44,8 @@ class Notification(models.Model):
         related_name="notifications",
         null=True,
         blank=True,
+        # spire_notify_user_idx leads with the user: a second index would be written for nothing.
+        db_index=False,
         help_text="None for a guest, reached at the address its channel keeps.",
     )
     channel = models.CharField(max_length=64, help_text="The NOTIFY_BACKENDS alias.")
@@ -53,7 +55,10 @@ class Notification(models.Model):
     url = models.CharField(max_length=2048, blank=True)
     payload = models.JSONField(default=dict, blank=True, help_text="The message, as the service built it.")
 
-    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, null=True, blank=True)
+    # spire_notify_target_idx leads with the content type.
+    content_type = models.ForeignKey(
+        ContentType, on_delete=models.CASCADE, null=True, blank=True, db_index=False
+    )
     object_id = models.CharField(max_length=64, blank=True)
     content_object = GenericForeignKey("content_type", "object_id")
 
@@ -72,8 +77,14 @@ class Notification(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [
-            # The worker's query: ready rows by due time.
-            models.Index(fields=["status", "next_attempt_at"], name="spire_notify_ready_idx"),
+            # Partial indexes only, for the worker: every claim and every outcome moves a row
+            # between statuses, and an index of every status took an entry per move (P5).
+            # The claim of abandoned rows: only rows being delivered, by lease.
+            models.Index(
+                fields=["lease_expires_at"],
+                condition=models.Q(status="processing"),
+                name="spire_notify_leased_idx",
+            ),
             # The claim of due rows, in its ORDER BY: read in order, stopped after a batch.
             models.Index(
                 fields=["next_attempt_at", "id"],

@@ -14,7 +14,7 @@ import pytest
 from bench.__main__ import postgres_unreachable
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHMARKS = ["P1", "P2", "P3", "P4", "P5", "P6"]
+BENCHMARKS = ["P1", "P2", "P3", "P4", "P5", "P6", "P7"]
 
 
 def run_smoke(database, tmp_path):
