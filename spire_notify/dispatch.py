@@ -37,7 +37,8 @@ def notify(message, recipients, *, channels=None, send_after=None, using=None):
       delivered by a worker, enqueued with the task framework on commit.
 
     Raises ``ValidationError``, with nothing written, for a message the database cannot store.
-    Returns the saved notifications.
+    Returns the saved notifications. A ``QuerySet`` of users is written by the database
+    (``spire_notify.fanout``), and what it returns is a lazy ``QuerySet`` of them.
     """
     if isinstance(recipients, models.QuerySet) and channels is not None:
         return notify_audience(message, recipients, channels, send_after=send_after, using=using)
