@@ -3,6 +3,7 @@
 import smtplib
 from dataclasses import dataclass, replace
 from functools import partial
+from types import SimpleNamespace
 from typing import Any
 
 from django.conf import settings
@@ -10,13 +11,17 @@ from django.core.checks import Error, Warning
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.template import TemplateDoesNotExist
+from django.urls import NoReverseMatch
+from django.utils import translation
 
 from spire_notify import conf
 from spire_notify.exceptions import Undeliverable
 from spire_notify.pinned.django_smtp import FlattenedSMTPSender, send_through_mailer, sends_through_smtp
+from spire_notify.unsubscribe import footer_links, unsubscribe_headers
 
 from .addresses import message_id_domain, validate_recipient_address
 from .base import BaseNotificationBackend, Outcome, Rendered, describe_error
+from .personalise import Personal, PersonalisedEmail
 from .templated import Inliner, TemplatedEmail, inliner_errors, template_errors
 
 DEFAULT_TEMPLATE = "spire_notify/email/notification.html"
@@ -101,20 +106,30 @@ class EmailBackend(BaseNotificationBackend):
         return self.render_many(message, [recipient])[0]
 
     def render_many(self, message, recipients):
-        # The template is rendered and inlined once per message; recipients only change "To".
-        # The row keeps the short text, not the HTML: one message's HTML is the same for every
+        # The template is rendered and inlined once per message (and shape of recipient), in
+        # the message's language; each recipient's name and links are then written in. The row
+        # keeps the short text, not the HTML: one message's HTML is the same for every
         # recipient, and a large one stored per row multiplied the table by its audience.
         url = self.absolute_url(message.path)
-        try:
-            content = self.render_content(message, url)
-        except TemplateDoesNotExist as error:
-            raise Undeliverable(f"the email template {error} does not exist") from error
-        return [
-            Rendered(body=message.summary, url=url, content=self.build_email(content, recipient))
-            for recipient in recipients
-        ]
+        with translation.override(message.language or settings.LANGUAGE_CODE):
+            emails = PersonalisedEmail(partial(self.render_blocks, message, url), self.inline)
+            rendered = []
+            for recipient in recipients:
+                personal = self.personal(message, recipient)
+                try:
+                    content = emails.for_recipient(personal)
+                except TemplateDoesNotExist as error:
+                    raise Undeliverable(f"the email template {error} does not exist") from error
+                email = self.build_email(content, recipient, self.list_headers(message, recipient))
+                rendered.append(Rendered(body=message.summary, url=url, content=email))
+        return rendered
 
-    def render_content(self, message, url):
+    def render_content(self, message, url, personal=None):
+        """The subject, text and inlined HTML of ``message`` for one recipient (``personal``)."""
+        content = self.render_blocks(message, url, personal or Personal())
+        return replace(content, html=self.inline(content.html))
+
+    def render_blocks(self, message, url, personal):
         context = {
             **message.context,
             "message": message,
@@ -122,22 +137,42 @@ class EmailBackend(BaseNotificationBackend):
             "url": url,
             "domain": self.get_domain(),
             "protocol": self.protocol,
+            "recipient": SimpleNamespace(name=personal.name, email=personal.email),
+            "unsubscribe_url": personal.unsubscribe_url,
+            "preferences_url": personal.preferences_url,
         }
         email = TemplatedEmail(
             template_name=message.template or self.template, context=context, engine=self.engine
         )
         email.render()
-        content = email.content()
-        return replace(content, html=self.inline(content.html))
+        return email.content()
 
-    def build_email(self, content, recipient):
-        to, headers = self.delivery_address(recipient)
+    def personal(self, message, recipient):
+        """What the template may show of ``recipient``, with their unsubscribe link."""
+        links = self.links(message, recipient, footer_links)
+        return Personal(name=recipient.name, email=recipient.email, **links)
+
+    def list_headers(self, message, recipient):
+        """``List-Unsubscribe`` and ``List-Unsubscribe-Post`` (RFC 2369, RFC 8058)."""
+        return self.links(message, recipient, unsubscribe_headers)
+
+    def links(self, message, recipient, make):
+        try:
+            return make(
+                recipient, message.event, self.alias, domain=self.get_domain(), protocol=self.protocol
+            )
+        except NoReverseMatch:
+            # spire_notify.urls is not mounted: there is no page to link to (spire_notify.W020).
+            return {}
+
+    def build_email(self, content, recipient, headers=None):
+        to, debug_headers = self.delivery_address(recipient)
         email = EmailMultiAlternatives(
             subject=content.subject,
             body=content.text,
             from_email=self.from_email or settings.DEFAULT_FROM_EMAIL,
             to=[to],
-            headers=headers,
+            headers={**(headers or {}), **debug_headers},
         )
         if content.html:
             email.attach_alternative(content.html, "text/html")
