@@ -14,7 +14,7 @@ from django.utils import translation
 
 from spire_notify.exceptions import Undeliverable
 from spire_notify.pinned.django_smtp import FlattenedSMTPSender, send_through_mailer, sends_through_smtp
-from spire_notify.unsubscribe import footer_links, unsubscribe_headers
+from spire_notify.unsubscribe import EmailLinks
 
 from .addresses import message_id_domain, validate_recipient_address
 from .base import BaseNotificationBackend, Outcome, Rendered, describe_error
@@ -109,16 +109,19 @@ class EmailBackend(BaseNotificationBackend):
         # keeps the short text, not the HTML: one message's HTML is the same for every
         # recipient, and a large one stored per row multiplied the table by its audience.
         url = self.absolute_url(message.path)
+        links = self.email_links(message)
         with translation.override(message.language or settings.LANGUAGE_CODE):
             emails = PersonalisedEmail(partial(self.render_blocks, message, url), self.inline)
             rendered = []
             for recipient in recipients:
-                personal = self.personal(message, recipient)
+                footer = links.footer(recipient) if links else {}
+                personal = Personal(name=recipient.name, email=recipient.email, **footer)
                 try:
                     content = emails.for_recipient(personal)
                 except TemplateDoesNotExist as error:
                     raise Undeliverable(f"the email template {error} does not exist") from error
-                email = self.build_email(content, recipient, self.list_headers(message, recipient))
+                headers = links.headers(footer) if links else {}
+                email = self.build_email(content, recipient, headers)
                 rendered.append(Rendered(body=message.summary, url=url, content=email))
         return rendered
 
@@ -147,21 +150,18 @@ class EmailBackend(BaseNotificationBackend):
 
     def personal(self, message, recipient):
         """What the template may show of ``recipient``, with their unsubscribe link."""
-        links = self.links(message, recipient, footer_links)
-        return Personal(name=recipient.name, email=recipient.email, **links)
+        links = self.email_links(message)
+        return Personal(
+            name=recipient.name, email=recipient.email, **(links.footer(recipient) if links else {})
+        )
 
-    def list_headers(self, message, recipient):
-        """``List-Unsubscribe`` and ``List-Unsubscribe-Post`` (RFC 2369, RFC 8058)."""
-        return self.links(message, recipient, unsubscribe_headers)
-
-    def links(self, message, recipient, make):
+    def email_links(self, message):
+        """The unsubscribe and settings links of ``message``'s emails; ``None`` when
+        spire_notify.urls is not mounted, so there is no page to link to (spire_notify.W020)."""
         try:
-            return make(
-                recipient, message.event, self.alias, domain=self.get_domain(), protocol=self.protocol
-            )
+            return EmailLinks(message.event, self.alias, domain=self.get_domain(), protocol=self.protocol)
         except NoReverseMatch:
-            # spire_notify.urls is not mounted: there is no page to link to (spire_notify.W020).
-            return {}
+            return None
 
     def build_email(self, content, recipient, headers=None):
         to, debug_headers = self.delivery_address(recipient)
