@@ -91,8 +91,7 @@ def _post_office(message, users):
 
 def p3_delivery(count, runs):
     """One worker delivering ``count`` emails, against the raw limit and post-office."""
-    # Managers: delivery asks whether each recipient may still see the ticket.
-    _, users = population.make_managers("p3-", count)
+    users = population.make_users("p3-", count, handle_tickets=True)
     message = population.new_ticket_message(population.quiet_ticket())
     flattened = _flattened_emails(message, users)
     times = {key: [] for key in ("ours", "ours_sending", "raw", "post_office")}

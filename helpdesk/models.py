@@ -72,9 +72,9 @@ class HelpDeskTicket(models.Model):
 
         return may_view_ticket(user, self)
 
-    def allows_notification_to_many(self, users):
-        """The pks of those of ``users`` who may still be told of this ticket, in one query:
-        delivery asks this once per ticket of a batch, not once per row."""
+    def allowed_notification_recipients(self, users):
+        """The pks of those of ``users`` who may still be told of this ticket: the batch form
+        of ``allows_notification_to``, in one query for a whole batch of a delivery."""
         from django.contrib.auth import get_user_model
 
         from .access import viewers_among

@@ -147,29 +147,8 @@ def _deliver_channel(alias, rows, *, should_stop, using):
             else:
                 row.body, row.url = rendered.body, rendered.url
                 deliveries.append(Delivery(notification=row, rendered=rendered))
-    if deliveries and _lease_half_gone(deliveries[0].notification):
-        # Rows another worker took while these were rendered are not ours to send. While more
-        # than half the lease is left no worker can have taken them, and the ClaimKeeper renews
-        # the claim as sending goes on: renewing here too was a round trip per batch (P3).
-        held = {
-            row.pk
-            for row in renew_lease(
-                [d.notification for d in deliveries],
-                lease_seconds=conf.get("NOTIFY_LEASE_SECONDS"),
-                using=using,
-            )
-        }
-        outcomes.update(
-            {
-                d.notification.pk: Outcome.not_sent(CLAIM_LAPSED)
-                for d in deliveries
-                if d.notification.pk not in held
-            }
-        )
-        deliveries = [d for d in deliveries if d.notification.pk in held]
     if deliveries:
-        claim = ClaimKeeper(deliveries, should_stop=should_stop, using=using)
-        outcomes.update(_send(backend, deliveries, claim))
+        outcomes.update(_hand_over(backend, deliveries, should_stop=should_stop, using=using))
     withheld = [row for row in rows if row.pk in outcomes and outcomes[row.pk].withheld]
     if withheld:
         release_claim(
@@ -179,16 +158,27 @@ def _deliver_channel(alias, rows, *, should_stop, using):
     return _record(recorded, [outcomes[row.pk] for row in recorded], using=using)
 
 
-def _lease_half_gone(row):
-    remaining = (row.lease_expires_at - timezone.now()).total_seconds()
-    return remaining < conf.get("NOTIFY_LEASE_SECONDS") / 2
+def _hand_over(backend, deliveries, *, should_stop, using):
+    """``{pk: Outcome}`` of sending ``deliveries`` under a kept claim."""
+    claim = ClaimKeeper(deliveries, should_stop=should_stop, using=using)
+    # Rows another worker took while these were rendered are not ours to send. Until half the
+    # lease has gone no worker can have taken them: renewing a fresh claim before sending was a
+    # round trip and a commit per batch for nothing (P3, docs/performance.md).
+    lapsed = claim.renew() if time.monotonic() >= claim.renew_at else set()
+    outcomes = {pk: Outcome.not_sent(CLAIM_LAPSED) for pk in lapsed}
+    held = [delivery for delivery in deliveries if delivery.notification.pk not in lapsed]
+    if held:
+        outcomes.update(_send(backend, held, claim))
+    return outcomes
 
 
 def _skip_unreachable(rows):
     """``{pk: Outcome}`` of rows whose recipient may no longer be reached: a user deactivated
-    since, or one the target no longer lets see it. A target answers for many users at once
-    with ``allows_notification_to_many(users)`` (their pks), asked once per target of the
-    batch, else row by row with ``allows_notification_to(user)``."""
+    since, or one the target no longer lets see it.
+
+    A target says so with ``allowed_notification_recipients(users) -> pks`` (asked once per
+    target and batch) or ``allows_notification_to(user) -> bool`` (asked per row).
+    """
     outcomes = {}
     by_target = defaultdict(list)
     for row in rows:
@@ -197,17 +187,16 @@ def _skip_unreachable(rows):
         if not row.user.is_active:
             outcomes[row.pk] = Outcome.skipped(DEACTIVATED)
         elif row.target is not None:
-            by_target[id(row.target)].append(row)
-    for targeted in by_target.values():
-        target = targeted[0].target
-        if many := getattr(target, "allows_notification_to_many", None):
-            allowed = many([row.user for row in targeted])
-            denied = [row for row in targeted if row.user.pk not in allowed]
-        elif allows := getattr(target, "allows_notification_to", None):
-            denied = [row for row in targeted if not allows(row.user)]
+            by_target[row.target].append(row)
+    for target, target_rows in by_target.items():
+        if hasattr(target, "allowed_notification_recipients"):
+            allowed = target.allowed_notification_recipients([row.user for row in target_rows])
+            lost = [row for row in target_rows if row.user.pk not in allowed]
+        elif hasattr(target, "allows_notification_to"):
+            lost = [row for row in target_rows if not target.allows_notification_to(row.user)]
         else:
             continue
-        outcomes.update({row.pk: Outcome.skipped(ACCESS_LOST) for row in denied})
+        outcomes.update({row.pk: Outcome.skipped(ACCESS_LOST) for row in lost})
     return outcomes
 
 
@@ -275,22 +264,28 @@ class ClaimKeeper:
         if self.should_stop():
             return STOPPING
         if time.monotonic() >= self.renew_at:
-            self._renew()
+            self.renew()
         # Whatever renewing found, a row past its expiry may be another worker's by now.
         if delivery.notification.pk not in self.held or time.monotonic() >= self.expires_at:
             return CLAIM_LAPSED
         return None
 
-    def _renew(self):
-        # Every row of the batch, the ones already sent included: they stay this worker's
-        # until their outcome is recorded, or another worker would take them and send again.
+    def renew(self):
+        """Extend the claim on the batch; returns the pks this worker no longer holds.
+
+        Every row of the batch, the ones already sent included: they stay this worker's until
+        their outcome is recorded, or another worker would take them and send them again.
+        """
         try:
             held = renew_lease(self.rows, lease_seconds=self.lease_seconds, using=self.using)
         except Exception:
+            # The database is out of reach: the claim runs out on its own, and the guard
+            # withholds what it can no longer vouch for.
             logger.exception("Could not renew the claim on %d notification(s).", len(self.rows))
-            return
+            return set()
         self.held = {row.pk for row in held}
         self._set_expiry(timezone.now() + timedelta(seconds=self.lease_seconds))
+        return {row.pk for row in self.rows} - self.held
 
     def _set_expiry(self, expires):
         remaining = (expires - timezone.now()).total_seconds() if expires else self.lease_seconds

@@ -23,15 +23,16 @@ through ``notify()``'s mapping path, so memory stays bounded, but queries grow w
 
 from itertools import batched
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, router, transaction
 from django.db.models import F, Value
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from .handler import notify_backends
-from .i18n import language_chooser
+from .i18n import language_chooser, language_for
 from .message import Recipient
 from .models import DeliveryMode, Notification, NotificationStatus
 from .preferences import mode_expression
@@ -45,13 +46,16 @@ LANGUAGE_CHUNK = 2_000
 
 
 def notify_audience(message, audience, channels, *, send_after=None, using=None, batch_size=BATCH_SIZE):
-    """Write ``message`` to every user of ``audience`` on each of ``channels``.
+    """Write ``message`` (a ``Message``, or a function that builds one, as ``notify()`` takes)
+    to every user of ``audience`` on each of ``channels``.
 
     Returns the notifications written, as a lazy ``QuerySet`` (evaluating it loads them).
     """
-    from .dispatch import notify, validate_message
+    from .dispatch import _message_in, notify
 
-    validate_message(message)
+    chooser = language_chooser()
+    # Validated; without a chooser, in the one language every recipient reads.
+    built = _message_in(message, settings.LANGUAGE_CODE if chooser else language_for(None))
     User = get_user_model()
     if audience.model is not User:
         raise TypeError(f"notify() takes a QuerySet of {User.__name__}, not of {audience.model.__name__}.")
@@ -64,25 +68,25 @@ def notify_audience(message, audience, channels, *, send_after=None, using=None,
         audience = User.objects.filter(pk__in=audience.values("pk"))
     users = audience.using(using).filter(is_active=True)
     now = timezone.now()
-    if language_chooser() is not None:
+    if chooser is not None:
         with transaction.atomic(using=using):
             for chunk in batched(users.order_by("pk").iterator(chunk_size=LANGUAGE_CHUNK), LANGUAGE_CHUNK):
                 notify(message, {user: channels for user in chunk}, send_after=send_after, using=using)
-        return _written(message, channels, using).filter(created_at__gte=now, created_at__lte=timezone.now())
-    writer = AudienceWriter(message, now=now, send_after=send_after, using=using)
+        return _written(built, channels, using).filter(created_at__gte=now, created_at__lte=timezone.now())
+    writer = AudienceWriter(built, now=now, send_after=send_after, using=using)
     # No savepoint of its own (two queries): a failure here fails the caller's transaction,
     # which can then only roll back, so no part of an audience is ever committed.
     with transaction.atomic(using=using, savepoint=False):
         written = [alias for alias in channels if writer.write(alias, users, batch_size)]
         sent = [alias for alias in written if writer.writes_sent(alias)]
         if sent:
-            rows = _written(message, sent, using).filter(created_at=now)
+            rows = _written(built, sent, using).filter(created_at=now)
             transaction.on_commit(lambda: _signal_sent(rows), using=using)
         if len(sent) < len(written):
             from .dispatch import enqueue_delivery
 
             transaction.on_commit(lambda: enqueue_delivery(writer.due), using=using)
-    return _written(message, channels, using).filter(created_at=now)
+    return _written(built, channels, using).filter(created_at=now)
 
 
 class AudienceWriter:
@@ -134,7 +138,8 @@ class AudienceWriter:
     def _notification_values(self, backend, alias):
         values = {**self.prototype, "channel": alias}
         if self.writes_sent(alias):
-            rendered = backend.render(self.message, Recipient(user_id=None))
+            with translation.override(self.message.language):
+                rendered = backend.render(self.message, Recipient(user_id=None))
             values |= {
                 "body": rendered.body,
                 "url": rendered.url,
@@ -247,7 +252,6 @@ def _written(message, channels, using):
         Notification.objects.using(using)
         .filter(
             event=message.event,
-            title=message.title,
             content_type=target_type,
             object_id=target_id,
             channel__in=list(channels),

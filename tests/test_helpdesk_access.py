@@ -99,16 +99,6 @@ class TestAllowsNotificationTo:
             assert ticket.allows_notification_to(developer) is False
         assert ticket.allows_notification_to(manager) is False
 
-    def test_many_at_once_agrees_one_by_one_in_one_query(
-        self, create_ticket, requester, developer, manager, make_user, django_assert_num_queries
-    ):
-        ticket = create_ticket()
-        users = [requester, developer, manager, make_user("stranger"), make_user("idle", is_active=False)]
-        with django_assert_num_queries(1):
-            allowed = ticket.allows_notification_to_many(users)
-        assert allowed == {user.pk for user in users if ticket.allows_notification_to(user)}
-        assert allowed == {requester.pk, developer.pk, manager.pk}
-
     def test_agrees_with_the_detail_page(
         self, client, create_ticket, requester, developer, manager, make_user
     ):

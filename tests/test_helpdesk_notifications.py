@@ -19,11 +19,10 @@ from spire_notify.models import AppNotification, EmailNotification, Notification
 
 pytestmark = pytest.mark.django_db
 
-# services.create with ContentType's cache warm: full_clean's check that created_by exists,
-# The full_clean() check of the requester, SAVEPOINT, INSERT the ticket, then the audience is
+# services.create with ContentType's cache warm: the full_clean() check of the requester, SAVEPOINT, INSERT the ticket, then the audience is
 # written by the database: per channel, on PostgreSQL one INSERT … SELECT that also writes the
-# detail rows, on SQLite that INSERT and the detail rows' INSERT … SELECT; RELEASE SAVEPOINT.
-# No query is per recipient.
+# detail rows and applies preferences, on SQLite that INSERT and the detail rows' INSERT …
+# SELECT; RELEASE SAVEPOINT. No query is per recipient.
 CREATE_QUERIES = 6 if connection.vendor == "postgresql" else 8
 
 

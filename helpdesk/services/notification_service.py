@@ -1,7 +1,7 @@
 """Notifications about a help desk ticket."""
 
 from collections import defaultdict
-from functools import reduce
+from functools import partial, reduce
 from operator import or_
 
 from django.contrib.auth import get_user_model
@@ -63,7 +63,7 @@ class HelpDeskTicketNotificationService:
         The audience is written by the database (``notify()`` with a ``QuerySet``), one call per
         set of roles that share channels, so a user in both roles gets each channel once.
         """
-        message = self.build_message(TicketEventType.NEW)
+        message = partial(self.build_message, TicketEventType.NEW)
         audience = ticket_audience_query()
         overridden = type(self).get_new_ticket_recipients is not (
             HelpDeskTicketNotificationService.get_new_ticket_recipients
@@ -88,12 +88,12 @@ class HelpDeskTicketNotificationService:
         creator = self.ticket.created_by
         if creator.pk == changed_by.pk or not creator.is_active:
             return []
-        message = self.build_message(TicketEventType.UPDATE, changed_by=changed_by)
+        message = partial(self.build_message, TicketEventType.UPDATE, changed_by=changed_by)
         return self._notify(message, {creator: list(self.creator_channels)})
 
     def create_comment_notifications(self, comment):
         """Tell the ticket's other participants of ``comment``; returns the notifications."""
-        message = self.build_message(TicketEventType.COMMENT, comment=comment)
+        message = partial(self.build_message, TicketEventType.COMMENT, comment=comment)
         return self._notify(message, self.get_comment_recipients(comment))
 
     @classmethod
@@ -107,6 +107,7 @@ class HelpDeskTicketNotificationService:
         }
 
     def _notify(self, message, recipients):
+        # ``message`` builds the event's message: notify() calls it in each recipient's language.
         # A project may configure fewer channels than this service names (only "app", say):
         # its users then hear of tickets on the channels that exist.
         configured = set(notify_backends)
