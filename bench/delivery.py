@@ -12,15 +12,19 @@ from spire_notify.automations import process_notifications
 from spire_notify.handler import notify_backends
 from spire_notify.message import Recipient
 from spire_notify.models import Notification
+from spire_notify.pinned import django_smtp
 
 from . import population
 from .measure import Row, Stopwatch, TimeAccumulator, median
 
 
 def _ours(message, users):
-    """Write the rows, then one worker delivers them: ``(writing, worker, rendering)`` seconds."""
+    """Write the rows, then one worker delivers them: ``(writing, worker, rendering,
+    flattening)`` seconds, flattening being the MIME of each message made bytes."""
     backend = notify_backends["email"]
     backend.render_many = TimeAccumulator(backend.render_many)
+    flatten = django_smtp.flatten_without_recipient
+    django_smtp.flatten_without_recipient = TimeAccumulator(flatten)
     try:
         with Stopwatch() as writing:
             with transaction.atomic():
@@ -29,10 +33,12 @@ def _ours(message, users):
             counts = process_notifications()
     finally:
         rendering = backend.render_many.seconds
+        flattening = django_smtp.flatten_without_recipient.seconds
         del backend.render_many
+        django_smtp.flatten_without_recipient = flatten
     assert counts["sent"] == len(users), f"P3 delivered {counts}, not {len(users)} emails"
     Notification.objects.all().delete()
-    return writing.seconds, worker.seconds, rendering
+    return writing.seconds, worker.seconds, rendering, flattening
 
 
 def _flattened_emails(message, users):
@@ -94,27 +100,38 @@ def p3_delivery(count, runs):
     users = population.make_users("p3-", count, handle_tickets=True)
     message = population.new_ticket_message(population.quiet_ticket())
     flattened = _flattened_emails(message, users)
-    times = {key: [] for key in ("ours", "ours_sending", "raw", "post_office")}
+    times = {key: [] for key in ("ours", "ours_sending", "ours_unflattened", "raw", "post_office")}
     # The sizes are large enough that the first round needs no separate warm-up.
     for _ in range(runs):
-        writing, worker, rendering = _ours(message, users)
+        writing, worker, rendering, flattening = _ours(message, users)
         times["ours"].append(writing + worker)
-        times["ours_sending"].append(worker - rendering)
+        times["ours_sending"].append(worker - rendering - flattening)
+        times["ours_unflattened"].append(worker - rendering)
         times["raw"].append(_raw(flattened))
         times["post_office"].append(_post_office(message, users))
     medians = {key: median(values) for key, values in times.items()}
     raw, post_office = medians["raw"], medians["post_office"]
     sending, total = medians["ours_sending"], medians["ours"]
+    unflattened = medians["ours_unflattened"]
     rows = [
         Row(
             id="P3",
-            what=f"{count:,} emails delivered by one worker, rendering excluded, vs raw smtplib",
+            what=f"{count:,} emails delivered by one worker, rendering + flattening excluded, vs raw smtplib",
             ours=f"{count / sending:,.0f} msg/s",
             baseline=f"{count / raw:,.0f} msg/s",
             ratio=f"{raw / sending:.0%} of raw",
             target="≥ 80% of raw",
             met=raw / sending >= 0.8,
             values={"ours": sending, "baseline": raw},
+        ),
+        Row(
+            id="P3",
+            what=f"{count:,} emails by one worker, rendering excluded, flattening included, vs raw smtplib",
+            ours=f"{count / unflattened:,.0f} msg/s",
+            baseline=f"{count / raw:,.0f} msg/s",
+            ratio=f"{raw / unflattened:.0%} of raw",
+            target="(reference)",
+            values={"ours": unflattened, "baseline": raw},
         ),
         Row(
             id="P3",

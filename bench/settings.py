@@ -33,7 +33,8 @@ if ENGINE == "postgres":
             "PORT": 5432,
             "USER": os.environ.get("PGUSER", "postgres"),
             "NAME": EXISTING_NAME or "postgres",
-            "TEST": {"NAME": "test_spire_bench"},
+            # BENCH_PG_NAME keeps concurrent runs (other checkouts, CI) out of each other's way.
+            "TEST": {"NAME": os.environ.get("BENCH_PG_NAME", "test_spire_bench")},
         }
     }
 else:

@@ -76,7 +76,7 @@ def main():
     from .measure import Row
 
     hq_database = (
-        "test_spire_bench_hq"
+        f"{connection.settings_dict['TEST']['NAME']}_hq"
         if engine == "postgres"
         else os.path.join(os.environ["BENCH_WORKDIR"], "hq.sqlite3")
     )
