@@ -37,12 +37,20 @@ def make_users(prefix, count, *, handle_tickets=False, chunk=None):
 
 def wipe_notifications():
     """Delete every notification and detail row, in SQL: ``QuerySet.delete()`` of 200,000 rows
-    would collect them in Python first."""
+    would collect them in Python first. PostgreSQL truncates, so that the next round writes
+    into a table and indexes as clean as the first round's (this server runs no autovacuum)."""
     from django.db import connection
 
+    tables = [
+        connection.ops.quote_name(model._meta.db_table)
+        for model in (AppNotification, EmailNotification, Notification)
+    ]
     with connection.cursor() as cursor:
-        for model in (AppNotification, EmailNotification, Notification):
-            cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")
+        if connection.vendor == "postgresql":
+            cursor.execute(f"TRUNCATE {', '.join(tables)}")
+            return
+        for table in tables:
+            cursor.execute(f"DELETE FROM {table}")
 
 
 def requester():
