@@ -277,3 +277,26 @@ def test_state_machine():
             DeliveryMachine,
             settings=hypothesis_settings(max_examples=40, stateful_step_count=20, deadline=None),
         )
+
+
+class MovesARowBackBackend(ScriptedBackend):
+    """While it sends its first batch, the last row is rescheduled to long ago: behind the point
+    the worker's next claims resume from."""
+
+    moved = []
+
+    def send(self, deliveries, *, guard=None):
+        if not type(self).moved:
+            last = Notification.objects.order_by("-pk").first()
+            Notification.objects.filter(pk=last.pk).update(next_attempt_at=timezone.now() - timedelta(days=1))
+            type(self).moved.append(last.pk)
+        return super().send(deliveries)
+
+
+def test_a_worker_drains_rows_that_became_due_behind_where_its_claims_resume(make_user):
+    MovesARowBackBackend.moved, ScriptedBackend.sent = [], []
+    backends = {"scripted": {"BACKEND": f"{__name__}.MovesARowBackBackend"}}
+    with override_settings(NOTIFY_BACKENDS=backends):
+        notify(MESSAGE, {make_user(f"resume{i}"): ["scripted"] for i in range(5)})
+        assert process_notifications(batch_size=2)["sent"] == 5
+    assert MovesARowBackBackend.moved[0] in ScriptedBackend.sent[-1:]

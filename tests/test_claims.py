@@ -15,6 +15,7 @@ from spire_notify.claims import (
     give_up_abandoned,
     release_claim,
     renew_lease,
+    resume_point,
 )
 from spire_notify.models import Notification
 from tests.delivery_harness import postgres_only
@@ -125,3 +126,23 @@ def test_on_postgresql_the_due_claim_reads_the_partial_index_in_order(row):
         plan = due.values("pk")[:100].explain()
     assert "spire_notify_due_idx" in plan
     assert "Sort" not in plan
+
+
+def test_a_resumed_claim_starts_after_the_last_row_taken(row):
+    now = timezone.now()
+    rows = [row(next_attempt_at=now - timedelta(minutes=5 - index)) for index in range(5)]
+    first = claim_batch(2, lease_seconds=60)
+    assert [claimed.pk for claimed in first] == [rows[0].pk, rows[1].pk]
+    late_but_early = row(next_attempt_at=now - timedelta(hours=1))
+    resumed = claim_batch(2, lease_seconds=60, after=resume_point(first))
+    assert [claimed.pk for claimed in resumed] == [rows[2].pk, rows[3].pk]
+    # From the start again, the row due before the resume point is found.
+    assert {claimed.pk for claimed in claim_batch(5, lease_seconds=60)} == {late_but_early.pk, rows[4].pk}
+
+
+def test_a_claim_returns_its_rows_without_reading_them_back_by_token(row, django_assert_num_queries):
+    row(), row()
+    # Abandoned rows (none), due rows, then the claimed rows by the pks the UPDATE returned.
+    with django_assert_num_queries(3):
+        batch = claim_batch(10, lease_seconds=60)
+    assert len(batch) == 2
