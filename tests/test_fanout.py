@@ -15,6 +15,7 @@ from spire_notify.message import Message
 from spire_notify.models import AppNotification, EmailNotification, Notification
 from spire_notify.preferences import set_preference
 from spire_notify.signals import notification_sent
+from tests.delivery_harness import postgres_only
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -221,3 +222,20 @@ def test_an_audience_the_database_knows_to_be_empty_writes_nothing(message):
 def test_only_a_queryset_of_users(message):
     with pytest.raises(TypeError, match="notify\\(\\) takes a QuerySet of User, not of HelpDeskTicket"):
         notify(message, HelpDeskTicket.objects.all(), channels=["app"])
+
+
+@pytest.mark.postgres
+@postgres_only
+def test_on_postgresql_jit_is_off_for_the_audience_statements_and_put_back(audience, message):
+    def jit():
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW jit")
+            return cursor.fetchone()[0]
+
+    before, users = jit(), audience(2)
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        notify(message, users, channels=["app"])
+        assert jit() == before
+    statements = [query["sql"] for query in queries if "SAVEPOINT" not in query["sql"]]
+    assert statements[0].startswith("SELECT current_setting('jit'), set_config('jit', 'off', true)")
+    assert statements[1].startswith("WITH audience AS")
