@@ -36,7 +36,7 @@ SIZES = {
     },
 }
 P3_RUNS = {"smoke": 1, "full": 3}
-P7_ROUNDS = {"smoke": 1, "full": 3}
+P7_ROUNDS = {"smoke": 1, "full": 5}
 
 
 def benchmarks(engine, mode, hq_database):
