@@ -77,10 +77,10 @@ def notify_audience(message, audience, channels, *, send_after=None, using=None,
     # No savepoint of its own (two queries): a failure here fails the caller's transaction,
     # which can then only roll back, so no part of an audience is ever committed.
     with transaction.atomic(using=using, savepoint=False):
-        try:
-            written = [alias for alias in channels if writer.write(alias, users, batch_size)]
-        finally:
-            writer.restore_jit()
+        written = [alias for alias in channels if writer.write(alias, users, batch_size)]
+        # After a failure there is nothing to put back: the transaction can only roll back,
+        # and that undoes the setting too.
+        writer.restore_jit()
         sent = [alias for alias in written if writer.writes_sent(alias)]
         if sent:
             rows = _written(built, sent, using).filter(created_at=now)
