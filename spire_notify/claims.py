@@ -75,9 +75,10 @@ def claim_batch(size, *, lease_seconds, channels=None, exclude_channels=None, af
     # Abandoned rows, then due ones: two statements rather than one with OR, because each is
     # answered by an index in its own order (spire_notify_leased_idx, spire_notify_due_idx),
     # while the OR made PostgreSQL read and sort every ready row on every claim of a long backlog.
-    claimed = _stamp(abandoned_q(now) & scope, size, using=using, count_attempt=True, **claim)
+    abandoned = _in_index(NotificationStatus.PROCESSING) & abandoned_q(now)
+    claimed = _stamp(abandoned & scope, size, using=using, count_attempt=True, **claim)
     if len(claimed) < size:
-        due = due_q(now) & scope
+        due = _in_index(*RETRYABLE) & due_q(now) & scope
         if after is not None:
             due &= _after(*after, using=using)
         claimed += _stamp(due, size - len(claimed), using=using, count_attempt=True, **claim)
@@ -88,6 +89,17 @@ def claim_batch(size, *, lease_seconds, channels=None, exclude_channels=None, af
         .filter(pk__in=claimed)
         .select_related("user", *detail_relations())
         .order_by("pk")
+    )
+
+
+def _in_index(*statuses):
+    """The status condition of a partial index, written as the index writes it: SQLite uses a
+    partial index only for a query whose WHERE repeats its condition with the same literals,
+    and Django passes values as parameters (without it, every claim scanned the table there)."""
+    column = Notification._meta.get_field("status").column
+    values = ", ".join(f"'{NotificationStatus(status).value}'" for status in statuses)
+    return Q(
+        RawSQL(f'"{Notification._meta.db_table}"."{column}" IN ({values})', (), output_field=BooleanField())
     )
 
 
@@ -138,7 +150,7 @@ def give_up_abandoned(*, max_attempts, using="default"):
     """
     now = timezone.now()
     given_up = _stamp(
-        abandoned_q(now) & Q(attempts__gte=max_attempts),
+        _in_index(NotificationStatus.PROCESSING) & abandoned_q(now) & Q(attempts__gte=max_attempts),
         None,
         using=using,
         status=NotificationStatus.FAILED,

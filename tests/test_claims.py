@@ -146,3 +146,22 @@ def test_a_claim_returns_its_rows_without_reading_them_back_by_token(row, django
     with django_assert_num_queries(3):
         batch = claim_batch(10, lease_seconds=60)
     assert len(batch) == 2
+
+
+def test_the_claims_read_their_partial_indexes_on_sqlite_too(row):
+    """SQLite uses a partial index only when the query repeats its condition as literals."""
+    if connection.vendor != "sqlite":
+        pytest.skip("the plan of SQLite")
+    row()
+    with CaptureQueriesContext(connection) as queries:
+        claim_batch(10, lease_seconds=60, channels=["app"], after=(timezone.now(), 0))
+    claims = [query["sql"] for query in queries if query["sql"].startswith("UPDATE")]
+    plans = []
+    with connection.cursor() as cursor:
+        for claim in claims:
+            select = claim[claim.index("IN (SELECT") + 4 : claim.rindex(") RETURNING")]
+            cursor.execute("EXPLAIN QUERY PLAN " + select)
+            plans.append(" ".join(str(step[3]) for step in cursor.fetchall()))
+    assert "USING INDEX spire_notify_leased_idx" in plans[0], plans
+    assert "USING INDEX spire_notify_due_idx" in plans[1], plans
+    assert "TEMP B-TREE" not in plans[1], plans
