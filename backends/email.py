@@ -63,6 +63,7 @@ class EmailBackend(BaseNotificationBackend):
 
     detail_model = "spire_notify.EmailNotification"
     address_field = "to_email_address"
+    supports_digest = True
 
     def __init__(
         self,
@@ -193,7 +194,7 @@ class EmailBackend(BaseNotificationBackend):
     def message_id(self, notification):
         """One Message-ID per notification, however often it is retried: receivers can
         drop the duplicate of a delivery whose success was not recorded."""
-        return f"<notification.{notification.pk}@{message_id_domain(self.get_domain())}>"
+        return f"<{notification._meta.model_name}.{notification.pk}@{message_id_domain(self.get_domain())}>"
 
     # -- the I/O half: the hooks of the base class's send loop ----------------------------
 
