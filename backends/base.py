@@ -45,7 +45,7 @@ class Delivery:
 @dataclass(frozen=True)
 class Outcome:
     """The result of one delivery: sent; failed temporarily (retried) or permanently; skipped
-    on purpose (nothing sent, final); or withheld: never handed over, so it costs no attempt
+    deliberately (nothing sent, final); or withheld: never handed over, so it costs no attempt
     and is ready again at once."""
 
     sent: bool
@@ -102,6 +102,8 @@ class BaseNotificationBackend:
     - ``needs_account``: only users are reached, never a guest address.
     - ``supports_digest``: the channel can carry many notifications in one message, so its
       recipients may choose the ``"digest"`` mode (``spire_notify.digests``).
+    - ``admin_inline``: the ``InlineModelAdmin`` of ``detail_model`` in the notification admin;
+      by default a plain stacked inline of it.
     """
 
     transmits = True
@@ -109,6 +111,7 @@ class BaseNotificationBackend:
     detail_model = None
     address_field = None
     needs_account = False
+    admin_inline = None
 
     def __init__(self, *, alias, **options):
         self.alias = alias

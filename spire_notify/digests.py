@@ -243,7 +243,7 @@ def send_digests(digests, *, should_stop=None, using="default"):
 
 
 def _send_channel(alias, digests, *, should_stop, using):
-    from .automations import ClaimKeeper, _send, _skip_unreachable
+    from .automations import _hand_over, _skip_unreachable
 
     if alias not in notify_backends or not notify_backends[alias].supports_digest:
         error = f"NOTIFY_BACKENDS has no backend {alias!r} that sends digests."
@@ -269,8 +269,7 @@ def _send_channel(alias, digests, *, should_stop, using):
         else:
             deliveries.append(Delivery(notification=digest, rendered=rendered))
     if deliveries:
-        keeper = ClaimKeeper(deliveries, should_stop=should_stop, using=using)
-        outcomes.update(_send(backend, deliveries, keeper))
+        outcomes.update(_hand_over(backend, deliveries, should_stop=should_stop, using=using))
     withheld = [digest for digest in digests if outcomes[digest.pk].withheld]
     if withheld:
         _release(withheld, reason=outcomes[withheld[0].pk].error, using=using)

@@ -56,7 +56,8 @@ class HelpDeskTicketNotificationService:
 
     def create_new_ticket_notifications(self):
         """Notify developers and managers of a ticket just created; returns the notifications."""
-        return self._notify(partial(self.build_message, TicketEventType.NEW), self.get_new_ticket_recipients())
+        message = partial(self.build_message, TicketEventType.NEW)
+        return self._notify(message, self.get_new_ticket_recipients())
 
     def create_status_update_notifications(self, *, changed_by):
         """Tell the creator the ticket's new status, unless they changed it themselves."""
