@@ -113,6 +113,10 @@ def release_held(recipient, type_key, channel):
 def deliver_digests(*, batch_size, should_stop=None, using="default"):
     """Send every digest that is due, batch after batch; returns the counts of their items."""
     should_stop = should_stop or (lambda: False)
+    if not any(notify_backends[alias].supports_digest for alias in notify_backends):
+        return {}
+    if not _anything_due(clock.now(), using=using):
+        return {}
     counts = Counter(_give_up_abandoned(using=using))
     while not should_stop():
         digests = claim_digests(batch_size, lease_seconds=conf.get("NOTIFY_LEASE_SECONDS"), using=using)
@@ -120,6 +124,25 @@ def deliver_digests(*, batch_size, should_stop=None, using="default"):
             break
         counts.update(send_digests(digests, should_stop=should_stop, using=using))
     return dict(counts)
+
+
+def _ready_q(now):
+    """Digests to claim: due for a retry, or abandoned by a worker whose lease ran out."""
+    return Q(status__in=RETRYABLE, next_attempt_at__lte=now) | Q(
+        status=NotificationStatus.PROCESSING, lease_expires_at__lte=now
+    )
+
+
+def _held_due(now, *, using):
+    return Notification.objects.using(using).filter(
+        status=NotificationStatus.HELD, digest__isnull=True, send_after__lte=now, user__isnull=False
+    )
+
+
+def _anything_due(now, *, using):
+    """One query, so that a worker with nothing held costs the database next to nothing."""
+    ready = Digest.objects.using(using).filter(_ready_q(now)).values_list("pk")
+    return ready.union(_held_due(now, using=using).values_list("pk")).exists()
 
 
 def claim_digests(size, *, lease_seconds, using="default"):
@@ -132,10 +155,8 @@ def claim_digests(size, *, lease_seconds, using="default"):
         "claimed_by": token,
         "lease_expires_at": now + timedelta(seconds=lease_seconds),
     }
-    ready = Q(status__in=RETRYABLE, next_attempt_at__lte=now) | Q(
-        status=NotificationStatus.PROCESSING, lease_expires_at__lte=now
-    )
-    candidates = _skipping_locked(Digest.objects.using(using).filter(ready).order_by("next_attempt_at", "pk"))
+    ready = Digest.objects.using(using).filter(_ready_q(now)).order_by("next_attempt_at", "pk")
+    candidates = _skipping_locked(ready)
     with transaction.atomic(using=using):
         claimed = (
             Digest.objects.using(using)
@@ -148,9 +169,7 @@ def claim_digests(size, *, lease_seconds, using="default"):
 
 
 def _open_digests(limit, now, claim, *, using):
-    held = Notification.objects.using(using).filter(
-        status=NotificationStatus.HELD, digest__isnull=True, send_after__lte=now, user__isnull=False
-    )
+    held = _held_due(now, using=using)
     still_open = Digest.objects.filter(
         status__in=OPEN, user_id=OuterRef("user_id"), channel=OuterRef("channel")
     )
@@ -351,12 +370,20 @@ def _entry(backend, item):
     )
 
 
+@dataclass(frozen=True)
+class DigestGroup:
+    """The items of one notification type, as a digest lists them."""
+
+    name: str
+    items: list
+
+
 def _grouped(entries):
-    """``[{"name": type name, "items": [...]}]``, the type with the newest item first."""
+    """One ``DigestGroup`` per type, the type with the newest item first."""
     groups = {}
     for entry in entries:
         groups.setdefault(entry.type_name, []).append(entry)
-    return [{"name": name, "items": grouped} for name, grouped in groups.items()]
+    return [DigestGroup(name=name, items=grouped) for name, grouped in groups.items()]
 
 
 def _preferences_url(backend):
