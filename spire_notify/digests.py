@@ -40,7 +40,7 @@ from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.template import TemplateDoesNotExist
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext
 
 from . import clock, conf
 from .backends.base import Delivery, Outcome, Rendered, describe_error
@@ -330,9 +330,8 @@ def render_digest(backend, digest, items):
     recipient = recipient_of(backend, items[0])
     with translation.override(language):
         entries = [_entry(backend, item) for item in items]
-        title = ngettext("%(count)s new notification", "%(count)s new notifications", len(entries)) % {
-            "count": len(entries)
-        }
+        # No plural forms: one phrasing reads right for any count in every language.
+        title = gettext("New notifications: %(count)s") % {"count": len(entries)}
         context = {
             "message": SimpleNamespace(title=title, summary=title),
             "digest": digest,
