@@ -147,8 +147,8 @@ class DeliveryMode(models.TextChoices):
     backend sets ``supports_digest`` (email)."""
 
     IMMEDIATE = "immediate", _("Immediately")
-    DIGEST = "digest", _("In a digest")
     OFF = "off", _("Off")
+    DIGEST = "digest", _("In a digest")
 
 
 class NotificationPreference(models.Model):

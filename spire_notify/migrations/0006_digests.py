@@ -47,7 +47,7 @@ class Migration(migrations.Migration):
             model_name="notificationpreference",
             name="mode",
             field=models.CharField(
-                choices=[("immediate", "Immediately"), ("digest", "In a digest"), ("off", "Off")],
+                choices=[("immediate", "Immediately"), ("off", "Off"), ("digest", "In a digest")],
                 max_length=16,
             ),
         ),
