@@ -279,3 +279,17 @@ def test_the_digest_is_translated(digest_user, engine):
     rendered = render_digest(backend, Digest(user=digest_user, channel="email"), items)
     assert rendered.content.subject == "Neue Benachrichtigungen: 2"
     assert "Hallo Ada," in rendered.content.body
+
+
+def test_the_admin_filters_held_and_skipped_and_shows_a_rows_digest(admin_client, digest_user):
+    with clock.frozen_at(START):
+        [row] = notify(order(1), {digest_user: ["email"]})
+        clock.advance(DAY)
+        process_notifications()
+    changelist = admin_client.get("/admin/spire_notify/notification/").content.decode()
+    assert "Held for a digest" in changelist and "Skipped" in changelist
+    held = admin_client.get("/admin/spire_notify/notification/?status__exact=held").content.decode()
+    assert "0 notifications" in held or "Order #1" not in held
+    change = admin_client.get(f"/admin/spire_notify/notification/{row.pk}/change/")
+    assert change.status_code == 200
+    assert f"Digest {Digest.objects.get().pk}" in change.content.decode()
