@@ -87,6 +87,9 @@ def main(argv=None):
     from .measure import Row
 
     original_name = connection.settings_dict["NAME"]
+    # A database of its own: the suite's test_spire_bench may be in use by a run of python -m bench.
+    if options.db == "postgres":
+        connection.settings_dict["TEST"]["NAME"] = "test_spire_bench_digest"
     test_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     sink = subprocess.Popen(
         [sys.executable, "-m", "bench.smtp_sink"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
