@@ -116,3 +116,6 @@ def inbox_relation():
     """The name a ``Notification`` reaches its in-app row by: the inbox is the core's own
     model, whichever channel alias a project gives the backend that writes it."""
     return AppNotification._meta.get_field("notification").related_query_name()
+
+
+from .channel_models import AppriseAddress, PushSubscription  # noqa: E402, F401
