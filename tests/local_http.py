@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class Received:
     method: str
     path: str
-    headers: dict
+    headers: dict  # names in lower case
     body: bytes
 
 
@@ -28,7 +28,11 @@ class RecordingHandler(BaseHTTPRequestHandler):
     def _handle(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
-        self.server.received.append(Received(self.command, self.path, dict(self.headers), body))
+        self.server.received.append(
+            Received(
+                self.command, self.path, {name.lower(): value for name, value in self.headers.items()}, body
+            )
+        )
         reply = self.server.reply_for(self.path)
         if reply.delay:
             time.sleep(reply.delay)

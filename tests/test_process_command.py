@@ -42,18 +42,24 @@ def run(*args):
 def three_pending(make_user):
     # Three emails, left pending: the worker delivers what transmits (in-app rows are sent at write).
     with override_settings(TASKS=DUMMY_TASKS):
-        notify(Message(event="test", title="Deploy finished"), {make_user(f"u{i}"): ["email"] for i in range(3)})
+        notify(
+            Message(event="test", title="Deploy finished"), {make_user(f"u{i}"): ["email"] for i in range(3)}
+        )
     assert Notification.objects.filter(status="pending").count() == 3
 
 
 def test_one_run_delivers_everything_ready_and_prints_one_summary_line(three_pending):
     output = run("--batch-size", "1")
-    assert re.fullmatch(r"sent 3, errored 0, failed 0, skipped 0 \(3 notifications in 3 batches, \d+\.\ds\)\n", output)
+    assert re.fullmatch(
+        r"sent 3, errored 0, failed 0, skipped 0 \(3 notifications in 3 batches, \d+\.\ds\)\n", output
+    )
     assert set(Notification.objects.values_list("status", flat=True)) == {"sent"}
 
 
 def test_a_run_with_nothing_ready_says_so():
-    assert re.fullmatch(r"sent 0, errored 0, failed 0, skipped 0 \(0 notifications in 0 batches, \d+\.\ds\)\n", run())
+    assert re.fullmatch(
+        r"sent 0, errored 0, failed 0, skipped 0 \(0 notifications in 0 batches, \d+\.\ds\)\n", run()
+    )
 
 
 def test_a_misconfigured_backend_stops_the_command_before_any_row_is_claimed(three_pending):
