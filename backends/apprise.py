@@ -124,13 +124,18 @@ class AppriseBackend(SiteLinks, BaseNotificationBackend):
             members[delivery.rendered.content].append(index)
         outcomes = [None] * len(deliveries)
         for content, indexes in members.items():
-            reason = next(filter(None, (guard(deliveries[index]) for index in indexes)), None)
-            if reason:
-                outcomes = [outcome or Outcome.not_sent(reason) for outcome in outcomes]
-                break
-            outcome = self.post(self.urls, content)
+            cleared, reason = [], None
             for index in indexes:
-                outcomes[index] = outcome
+                reason = guard(deliveries[index])
+                if reason:
+                    break
+                cleared.append(index)
+            if cleared:
+                outcome = self.post(self.urls, content)
+                for index in cleared:
+                    outcomes[index] = outcome
+            if reason:
+                return [outcome or Outcome.not_sent(reason) for outcome in outcomes]
         return outcomes
 
     def send_one(self, connection, delivery):

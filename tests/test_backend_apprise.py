@@ -1,12 +1,14 @@
 """The Apprise backend against a real HTTP server on 127.0.0.1, reached through Apprise's own
 ``json://`` and ``ntfy://`` services."""
 
+import contextlib
 import json
 import time
 from types import SimpleNamespace
 
 import pytest
 from apprise.conversion.format import markdown_to_html
+from django.contrib.auth import get_user_model
 from django.test import override_settings
 from hypothesis import given
 from hypothesis import strategies as st
@@ -18,6 +20,7 @@ from spire_notify.backends import apprise as apprise_module
 from spire_notify.backends.apprise import AppriseBackend, escape_markdown
 from spire_notify.backends.base import Delivery, Outcome
 from spire_notify.models import AppriseAddress, Notification
+from spire_notify.testing import BackendContract
 from tests.local_http import RecordingServer, Reply
 
 TICKET = Message(
@@ -223,3 +226,59 @@ def test_checks_name_a_missing_extra_and_bad_urls(monkeypatch):
     assert [(error.id, error.hint) for error in AppriseBackend(alias="team").check()] == [
         ("spire_notify.E040", "pip install 'spire-notify[apprise]'")
     ]
+
+
+@contextlib.contextmanager
+def closed_port_urls(scheme="json"):
+    with RecordingServer() as closed:
+        origin = closed.origin
+    yield {"urls": [f"{scheme}://{origin}/hook"]}
+
+
+class TestAppriseBulkContract(BackendContract):
+    backend_class = AppriseBackend
+    options = {"urls": ["json://127.0.0.1/unused"], "domain": "example.com"}
+
+    @contextlib.contextmanager
+    def working_transport(self):
+        with RecordingServer() as server:
+            yield {"urls": [f"json://{server.origin}/hook"]}
+
+    def broken_transport(self):
+        return closed_port_urls()
+
+
+@pytest.mark.django_db
+class TestApprisePerUserContract(BackendContract):
+    backend_class = AppriseBackend
+    options = {"domain": "example.com"}
+
+    recipients = []
+
+    def make_recipients(self):
+        return self.recipients
+
+    def make_notification(self, pk, recipient):
+        return SimpleNamespace(pk=pk, user_id=recipient.user_id)
+
+    def users_with_urls(self, urls):
+        self.recipients = []
+        for name in ("ada", "grace", "linus"):
+            user = get_user_model().objects.create_user(name)
+            AppriseAddress.objects.create(user=user, url=urls[0])
+            self.recipients.append(Recipient(user_id=user.pk))
+
+    @contextlib.contextmanager
+    def working_transport(self):
+        with RecordingServer() as server:
+            if self.recipients:
+                AppriseAddress.objects.update(url=f"json://{server.origin}/hook")
+            else:
+                self.users_with_urls([f"json://{server.origin}/hook"])
+            yield {}
+
+    @contextlib.contextmanager
+    def broken_transport(self):
+        with closed_port_urls() as overrides:
+            self.users_with_urls(overrides["urls"])
+            yield {}

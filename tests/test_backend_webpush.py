@@ -3,6 +3,7 @@ own P-256 key pair and auth secret) and the push service (it checks the VAPID si
 decrypts the aes128gcm payload with the browser's private key)."""
 
 import base64
+import contextlib
 import json
 import os
 from types import SimpleNamespace
@@ -12,6 +13,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from django.contrib.auth import get_user_model
 from django.test import override_settings
 
 from spire_notify import Message, Recipient, notify
@@ -20,6 +22,7 @@ from spire_notify.backends import webpush as webpush_module
 from spire_notify.backends.base import Delivery
 from spire_notify.backends.webpush import WebPushBackend
 from spire_notify.models import Notification, PushSubscription
+from spire_notify.testing import BackendContract
 from tests.local_http import RecordingServer, Reply
 
 TICKET = Message(
@@ -238,3 +241,39 @@ def test_checks_name_a_missing_extra_and_bad_keys(monkeypatch):
     assert [(error.id, error.hint) for error in backend.check()] == [
         ("spire_notify.E050", "pip install 'spire-notify[webpush]'")
     ]
+
+
+@pytest.mark.django_db
+class TestWebPushContract(BackendContract):
+    backend_class = WebPushBackend
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    options = {"vapid_private_key": pem(server_key), "vapid_subject": SUBJECT}
+    recipients = []
+
+    def make_recipients(self):
+        return self.recipients
+
+    def make_notification(self, pk, recipient):
+        return SimpleNamespace(pk=pk, user_id=recipient.user_id)
+
+    def subscribed_users(self, origin):
+        self.recipients = []
+        for name in ("ada", "grace", "linus"):
+            user = get_user_model().objects.create_user(name)
+            Browser(f"http://{origin}/push/{name}").subscribe(user)
+            self.recipients.append(Recipient(user_id=user.pk))
+
+    @contextlib.contextmanager
+    def working_transport(self):
+        with RecordingServer() as push_service:
+            PushSubscription.objects.all().delete()
+            get_user_model().objects.all().delete()
+            self.subscribed_users(push_service.origin)
+            yield {}
+
+    @contextlib.contextmanager
+    def broken_transport(self):
+        with RecordingServer() as closed:
+            origin = closed.origin
+        self.subscribed_users(origin)
+        yield {}
