@@ -146,7 +146,9 @@ class BackendContract:
             backend = self.make_backend(**overrides)
             outcomes = backend.send(self.deliveries(backend))
         assert len(outcomes) == len(self.make_recipients())
-        assert all(isinstance(outcome, Outcome) and not outcome.sent and outcome.error for outcome in outcomes)
+        assert all(
+            isinstance(outcome, Outcome) and not outcome.sent and outcome.error for outcome in outcomes
+        )
 
     def test_check_is_clean_for_valid_options(self):
         with self.working_transport() as overrides:
