@@ -204,13 +204,7 @@ class EmailBackend(BaseNotificationBackend):
             )
         mailer, mailer_problem = self._built_mailer()
         if mailer_problem:
-            errors.append(
-                Error(
-                    f"NOTIFY_BACKENDS[{self.alias!r}]: {mailer_problem}",
-                    hint="Name a MAILERS alias in the 'mailer' option, and check that alias's entry.",
-                    id="spire_notify.E013",
-                )
-            )
+            errors.append(mailer_problem)
         elif mailer is not None:
             errors.extend(self._timeout_warnings(mailer))
         errors.extend(template_errors(self.alias, self.template, self.engine))
@@ -222,19 +216,28 @@ class EmailBackend(BaseNotificationBackend):
         return errors
 
     def _built_mailer(self):
-        """``(mailer, "")``, or ``(None, why it cannot be built)``; building opens no connection."""
+        """``(mailer, None)``, or ``(None, the Error saying why it cannot be built)``; building a
+        mailer opens no connection."""
+        prefix = f"NOTIFY_BACKENDS[{self.alias!r}]:"
         if not hasattr(settings, "MAILERS"):
             # Django builds its "default" mailer from the deprecated EMAIL_* settings, with a
             # deprecation warning: not here, only when sending.
-            if self.mailer != "default":
-                return None, f"the mailer {self.mailer!r} is not in MAILERS."
-            return None, ""
-        if self.mailer not in mailers:
-            return None, f"the mailer {self.mailer!r} is not in MAILERS."
-        try:
-            return mailers[self.mailer], ""
-        except ImproperlyConfigured as error:
-            return None, str(error)
+            if self.mailer == "default":
+                return None, None
+        elif self.mailer in mailers:
+            try:
+                return mailers[self.mailer], None
+            except ImproperlyConfigured as error:
+                return None, Error(
+                    f"{prefix} {error}",
+                    hint=f"Check MAILERS[{self.mailer!r}] against Django's mailer documentation.",
+                    id="spire_notify.E018",
+                )
+        return None, Error(
+            f"{prefix} the mailer {self.mailer!r} is not in MAILERS.",
+            hint="Name a MAILERS alias in the 'mailer' option.",
+            id="spire_notify.E013",
+        )
 
     def _timeout_warnings(self, mailer):
         if not hasattr(mailer, "timeout"):
@@ -250,11 +253,14 @@ class EmailBackend(BaseNotificationBackend):
                     id="spire_notify.W010",
                 )
             ]
-        if mailer.timeout > lease:
+        # The claim is renewed once half the lease is gone; a message that may take longer
+        # than that could still be on the wire when the claim lapses.
+        if mailer.timeout > lease / 2:
             return [
                 Warning(
-                    f"{prefix} waits up to {mailer.timeout} s, longer than NOTIFY_LEASE_SECONDS "
-                    f"({lease} s): a worker stuck on one message cannot keep its claim.",
+                    f"{prefix} waits up to {mailer.timeout} s, more than half of "
+                    f"NOTIFY_LEASE_SECONDS ({lease} s): a worker waiting on one message could "
+                    "not keep its claim.",
                     hint="Lower the mailer's timeout, or raise NOTIFY_LEASE_SECONDS.",
                     id="spire_notify.W011",
                 )

@@ -81,26 +81,30 @@ def template_errors(alias, name, engine=None) -> list[Error]:
     try:
         template = load_template(name, engine)
     except TemplateDoesNotExist:
-        problem = f"the template {name!r} does not exist."
-    except TemplateSyntaxError as error:
-        # Django's Jinja2 backend wraps the engine's own error, whose text is the readable one.
-        problem = f"the template {name!r} cannot be compiled: {error.__cause__ or error}"
-    else:
-        if autoescapes(template):
-            return []
         return [
             Error(
-                f"{prefix} the template engine of {name!r} does not autoescape, so text such as a "
-                "ticket's description would reach the email's HTML as markup.",
-                hint="Leave 'autoescape' on in that TEMPLATES entry's OPTIONS.",
-                id="spire_notify.E016",
+                f"{prefix} the template {name!r} does not exist.",
+                hint="Create the template, or name an existing one in the 'template' option.",
+                id="spire_notify.E015",
             )
         ]
+    except TemplateSyntaxError as error:
+        # Django's Jinja2 backend wraps the engine's own error, whose text is the readable one.
+        return [
+            Error(
+                f"{prefix} the template {name!r} cannot be compiled: {error.__cause__ or error}",
+                hint="Fix the template's syntax; the error above names the line.",
+                id="spire_notify.E019",
+            )
+        ]
+    if autoescapes(template):
+        return []
     return [
         Error(
-            f"{prefix} {problem}",
-            hint="Create the template, or name an existing one in the 'template' option.",
-            id="spire_notify.E015",
+            f"{prefix} the template engine of {name!r} does not autoescape, so text a message "
+            "carries (a description, a comment) would reach the email's HTML as markup.",
+            hint="Leave 'autoescape' on in that TEMPLATES entry's OPTIONS.",
+            id="spire_notify.E016",
         )
     ]
 
@@ -136,7 +140,7 @@ def inliner_errors(alias, name) -> list[Error]:
             Error(
                 f"NOTIFY_BACKENDS[{alias!r}]: the 'css_inline' inliner needs the css-inline package.",
                 hint="pip install 'spire-notify[css-inline]', or use the 'premailer' inliner.",
-                id="spire_notify.E012",
+                id="spire_notify.E017",
             )
         ]
     return []

@@ -17,6 +17,10 @@ BACKEND_HINTS = {
     "E003": "Check the dotted path and that its package is installed.",
     "E004": "A backend subclasses spire_notify.backends.base.BaseNotificationBackend.",
     "E005": "Remove the option, or check its spelling against the backend's documentation.",
+    "E006": 'An entry has only "BACKEND" and "OPTIONS"; check the spelling of the other key.',
+    "E007": 'Make "OPTIONS" a dict of the backend\'s keyword arguments.',
+    "E008": 'Make the entry a dict: {"BACKEND": "dotted.path", "OPTIONS": {...}}.',
+    "E009": 'Prefix the path with "spire_notify.", e.g. "spire_notify.backends.email.EmailBackend".',
 }
 
 

@@ -459,27 +459,27 @@ def test_render_many_renders_the_body_once_and_addresses_each_recipient():
 
 
 @pytest.mark.parametrize(
-    ("mailers", "mailer", "problem"),
+    ("mailers", "mailer", "check_id", "problem"),
     [
-        (LOCMEM_MAILERS, "bulk", "the mailer 'bulk' is not in MAILERS."),
+        (LOCMEM_MAILERS, "bulk", "spire_notify.E013", "the mailer 'bulk' is not in MAILERS."),
         (
             {"default": {"BACKEND": SMTP, "OPTIONS": {"hots": "x"}}},
             "default",
+            "spire_notify.E018",
             "MAILERS['default']: Unknown options 'hots'.",
         ),
         (
             {"default": {"BACKEND": "nowhere.Backend"}},
             "default",
+            "spire_notify.E018",
             "MAILERS['default']: Could not find BACKEND 'nowhere.Backend': No module named 'nowhere'",
         ),
     ],
 )
-def test_mailer_that_cannot_be_built_is_a_check_error(mailers, mailer, problem):
+def test_mailer_that_cannot_be_built_is_a_check_error(mailers, mailer, check_id, problem):
     with override_settings(MAILERS=mailers):
         errors = EmailBackend(alias="email", mailer=mailer).check()
-    assert [(error.id, error.msg) for error in errors] == [
-        ("spire_notify.E013", f"NOTIFY_BACKENDS['email']: {problem}")
-    ]
+    assert [(error.id, error.msg) for error in errors] == [(check_id, f"NOTIFY_BACKENDS['email']: {problem}")]
 
 
 @override_settings()
@@ -586,7 +586,7 @@ def test_worker_refuses_a_mailer_that_cannot_be_built(developer, create_ticket):
         process_notifications()
     assert (
         str(raised.value)
-        == "spire_notify.E013: NOTIFY_BACKENDS['email']: MAILERS['default']: Unknown options 'hots'."
+        == "spire_notify.E018: NOTIFY_BACKENDS['email']: MAILERS['default']: Unknown options 'hots'."
     )
     assert set(Notification.objects.filter(channel="email").values_list("status", flat=True)) == {"pending"}
     assert mail.outbox == []
@@ -600,7 +600,7 @@ def test_template_that_does_not_compile_is_a_check_error(project_templates, tmp_
     errors = EmailBackend(alias="email", template="broken.html").check()
     assert [(error.id, error.msg) for error in errors] == [
         (
-            "spire_notify.E015",
+            "spire_notify.E019",
             f"NOTIFY_BACKENDS['email']: the template 'broken.html' cannot be compiled: Template: "
             f"{tmp_path / 'broken.html'}, Unclosed tag on line 1: 'block'. Looking for one of: endblock.",
         )
@@ -636,7 +636,7 @@ def test_css_inline_inliner_without_its_package_is_a_check_error(monkeypatch):
     errors = EmailBackend(alias="email", inliner="css_inline").check()
     assert [(error.id, error.msg, error.hint) for error in errors] == [
         (
-            "spire_notify.E012",
+            "spire_notify.E017",
             "NOTIFY_BACKENDS['email']: the 'css_inline' inliner needs the css-inline package.",
             "pip install 'spire-notify[css-inline]', or use the 'premailer' inliner.",
         )

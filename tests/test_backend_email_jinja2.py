@@ -113,7 +113,8 @@ def test_engine_that_does_not_autoescape_is_a_check_error_and_stops_the_worker(a
         (
             "spire_notify.E016",
             "NOTIFY_BACKENDS['email']: the template engine of 'spire_notify/email/notification.html' does "
-            "not autoescape, so text such as a ticket's description would reach the email's HTML as markup.",
+            "not autoescape, so text a message carries (a description, a comment) would reach the email's "
+            "HTML as markup.",
         )
     ]
 
@@ -137,7 +138,7 @@ def test_template_that_does_not_compile_is_a_check_error(tmp_path):
         errors = EmailBackend(alias="email", engine="jinja2", template="broken.html").check()
     assert [(error.id, error.msg) for error in errors] == [
         (
-            "spire_notify.E015",
+            "spire_notify.E019",
             "NOTIFY_BACKENDS['email']: the template 'broken.html' cannot be compiled: Unexpected end of "
             "template. Jinja was looking for the following tags: 'endblock'. The innermost block that "
             "needs to be closed is 'block'.",

@@ -50,9 +50,9 @@ def test_default_backends_pass_when_notify_backends_is_unset():
         ),
         (
             {"BACKEND": EMAIL, "OPTIONS": "premailer"},
-            "spire_notify.E001",
+            "spire_notify.E007",
             "NOTIFY_BACKENDS['email']: 'OPTIONS' must be a dict.",
-            'NOTIFY_BACKENDS maps aliases to {"BACKEND": "dotted.path", "OPTIONS": {...}}.',
+            'Make "OPTIONS" a dict of the backend\'s keyword arguments.',
         ),
         (
             {"BACKEND": "spire_notify.backends.nowhere.Backend"},

@@ -76,18 +76,18 @@ def test_unknown_alias():
         ),
         (
             "spire_notify.backends.email.EmailBackend",
-            "NOTIFY_BACKENDS['email']: no 'BACKEND' is set.",
-            "E002",
+            "NOTIFY_BACKENDS['email']: the entry must be a dict.",
+            "E008",
         ),
         (
             {"BACKEND": "spire_notify.backends.email.EmailBackend", "OPTION": {"mailer": "bulk"}},
             "NOTIFY_BACKENDS['email']: unknown key 'OPTION'; an entry has only 'BACKEND' and 'OPTIONS'.",
-            "E001",
+            "E006",
         ),
         (
             {"BACKEND": "spire_notify.backends.email.EmailBackend", "OPTIONS": [("mailer", "bulk")]},
             "NOTIFY_BACKENDS['email']: 'OPTIONS' must be a dict.",
-            "E001",
+            "E007",
         ),
         (
             {"BACKEND": "spire_notify.backends.nowhere.Backend"},
@@ -138,3 +138,14 @@ def test_setting_that_is_not_a_dict():
         build([("email", "spire_notify.backends.email.EmailBackend")])
     assert str(raised.value) == "NOTIFY_BACKENDS['email']: NOTIFY_BACKENDS must be a dict."
     assert raised.value.check_id == "E001"
+
+
+def test_a_backend_path_from_before_the_import_root_names_the_new_one():
+    with override_settings(NOTIFY_BACKENDS={"email": {"BACKEND": "backends.email.EmailBackend"}}):
+        with pytest.raises(InvalidNotifyBackend) as raised:
+            notify_backends["email"]
+    assert raised.value.check_id == "E009"
+    assert str(raised.value) == (
+        "NOTIFY_BACKENDS['email']: 'backends.email.EmailBackend' is the backends' old path; "
+        "it is 'spire_notify.backends.email.EmailBackend' now."
+    )
