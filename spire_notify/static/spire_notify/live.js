@@ -74,6 +74,7 @@
   source.addEventListener("stream-open", function () {
     // After a reconnect, events sent while the stream was down are gone: fetch the count once.
     opened += 1;
+    badge.dataset.live = "open";
     if (opened > 1) { announce("refresh"); }
   });
   source.addEventListener("notifications", function (event) {
@@ -90,9 +91,11 @@
   });
   source.addEventListener("stream-error", function () {
     source.close();
+    badge.dataset.live = "lost";
     announce("live-lost");
   });
   source.addEventListener("error", function () {
+    badge.dataset.live = source.readyState === EventSource.CLOSED ? "lost" : "reconnecting";
     if (source.readyState === EventSource.CLOSED) { announce("live-lost"); }
   });
 })();
