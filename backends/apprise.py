@@ -14,8 +14,10 @@ that does not answer well is retried. Every call has a total deadline, ``timeout
 """
 
 import re
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cache
 
 from django.core.checks import Error
 from django.utils.text import Truncator
@@ -71,14 +73,33 @@ def prefers_markdown(service):
     return preferred in (apprise.NotifyFormat.MARKDOWN, apprise.NotifyFormat.HTML)
 
 
+@cache
+def load_services():
+    """Load Apprise's services once, before the first URL is read.
+
+    Its email service imports ``imghdr`` (for PGPy), deprecated in Python 3.12: the warning is
+    not ours to fix, and where warnings are errors (the test suite) it would stop delivery.
+    """
+    from apprise.manager_plugins import NotificationManager
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "'imghdr' is deprecated", DeprecationWarning)
+        NotificationManager().load_modules()
+
+
+def service_of(url):
+    """The Apprise service of ``url``, or ``None`` for a URL Apprise rejects."""
+    load_services()
+    return apprise.Apprise.instantiate(url)
+
+
 def rejected_urls(urls):
-    """The URLs Apprise cannot make a service of; ``validate_apprise_url`` says it per URL."""
-    return [url for url in urls if apprise.Apprise.instantiate(url) is None]
+    return [url for url in urls if service_of(url) is None]
 
 
 def validate_apprise_url(url):
     """Whether Apprise accepts ``url`` (known scheme, well formed); builds no connection."""
-    return apprise is not None and apprise.Apprise.instantiate(url) is not None
+    return apprise is not None and service_of(url) is not None
 
 
 class AppriseBackend(SiteLinks, BaseNotificationBackend):
@@ -164,7 +185,7 @@ class AppriseBackend(SiteLinks, BaseNotificationBackend):
         by_format = {True: apprise.Apprise(), False: apprise.Apprise()}
         rejected = []
         for url in urls:
-            service = apprise.Apprise.instantiate(url)
+            service = service_of(url)
             if service is None:
                 rejected.append(mask_url(url))
                 continue

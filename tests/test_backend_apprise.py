@@ -30,8 +30,6 @@ TICKET = Message(
     path="/help_desk/page/7/detail/",
 )
 LINK = "https://desk.example.com/help_desk/page/7/detail/"
-# Apprise's email plugin imports imghdr, deprecated in Python 3.12, when its plugins load.
-pytestmark = pytest.mark.filterwarnings("ignore:'imghdr' is deprecated:DeprecationWarning")
 
 
 @pytest.fixture

@@ -11,11 +11,7 @@ from django.test import Client
 
 from spire_notify.models import AppriseAddress, PushSubscription
 
-pytestmark = [
-    pytest.mark.django_db,
-    # Apprise's email plugin imports imghdr, deprecated in Python 3.12, when its plugins load.
-    pytest.mark.filterwarnings("ignore:'imghdr' is deprecated:DeprecationWarning"),
-]
+pytestmark = pytest.mark.django_db
 
 SECRET_TOPIC = "ntfy://ntfy.sh/ada-secret-topic-4f9c2e"
 
