@@ -28,7 +28,7 @@ from .webhook import RejectedDelivery
 
 try:
     import apprise
-except ImportError:  # the optional extra is not installed: check E040 says so
+except ImportError:  # the optional extra is not installed: check E050 says so
     apprise = None
 
 # Chat lines are read at a glance: longer bodies are cut, the link leads to the rest.
@@ -217,7 +217,7 @@ class AppriseBackend(SiteLinks, BaseNotificationBackend):
                 Error(
                     f"NOTIFY_BACKENDS[{self.alias!r}]: the Apprise backend needs the apprise package.",
                     hint="pip install 'spire-notify[apprise]'",
-                    id="spire_notify.E040",
+                    id="spire_notify.E050",
                 )
             ]
         errors = self.link_errors()
@@ -228,7 +228,7 @@ class AppriseBackend(SiteLinks, BaseNotificationBackend):
                 Error(
                     f"NOTIFY_BACKENDS[{self.alias!r}]: 'urls' must be a non-empty list of Apprise URLs.",
                     hint='Set OPTIONS["urls"] to e.g. ["slack://…"], or leave it out for per-user mode.',
-                    id="spire_notify.E041",
+                    id="spire_notify.E051",
                 )
             )
         elif self.bulk:
@@ -238,7 +238,7 @@ class AppriseBackend(SiteLinks, BaseNotificationBackend):
                 Error(
                     f"NOTIFY_BACKENDS[{self.alias!r}]: Apprise rejects the URL {mask_url(url)}.",
                     hint="Check the URL's scheme and form against Apprise's list of services.",
-                    id="spire_notify.E042",
+                    id="spire_notify.E052",
                 )
                 for url in rejected_urls(self.urls)
             ]

@@ -45,7 +45,7 @@ class Delivery:
 @dataclass(frozen=True)
 class Outcome:
     """The result of one delivery: sent; failed temporarily (retried) or permanently; skipped
-    on purpose (nothing sent, final); or withheld: never handed over, so it costs no attempt
+    deliberately (nothing sent, final); or withheld: never handed over, so it costs no attempt
     and is ready again at once."""
 
     sent: bool
@@ -100,12 +100,15 @@ class BaseNotificationBackend:
     - ``address_field``: the field of ``detail_model`` that keeps the address the row was
       written for (an email address), so a retry goes where the first attempt went.
     - ``needs_account``: only users are reached, never a guest address.
+    - ``admin_inline``: the ``InlineModelAdmin`` of ``detail_model`` in the notification admin;
+      by default a plain stacked inline of it.
     """
 
     transmits = True
     detail_model = None
     address_field = None
     needs_account = False
+    admin_inline = None
 
     def __init__(self, *, alias, **options):
         self.alias = alias
@@ -201,8 +204,12 @@ class BaseNotificationBackend:
                         connection = self.reopen(connection)
                 else:
                     outcomes.append(Outcome.success())
-        finally:
-            self.close(connection)
+        except BaseException:
+            # Stopped mid-send (a stop that could not wait, a configuration error): no polite
+            # goodbye, which could block on the very peer that is stuck.
+            self.abort(connection)
+            raise
+        self.close(connection)
         return outcomes
 
     def open(self):
@@ -214,7 +221,11 @@ class BaseNotificationBackend:
         raise NotImplementedError("subclasses of BaseNotificationBackend must define send_one()")
 
     def close(self, connection):
-        """Close what ``open()`` returned, whatever happened in between."""
+        """Close what ``open()`` returned, politely (an SMTP QUIT, say)."""
+
+    def abort(self, connection):
+        """Drop what ``open()`` returned at once, saying nothing to the peer; by default, ``close()``."""
+        self.close(connection)
 
     def classify_error(self, error) -> "Outcome":
         """The outcome of a delivery that raised ``error``; temporary unless said otherwise."""

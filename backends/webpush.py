@@ -25,7 +25,7 @@ try:
     from cryptography.hazmat.primitives import serialization
     from py_vapid import Vapid
     from pywebpush import WebPushException, webpush
-except ImportError:  # the optional extra is not installed: check E050 says so
+except ImportError:  # the optional extra is not installed: check E060 says so
     webpush = None
 
 # Push services take about 4 KB of payload; a notification's lines fit well within.
@@ -47,9 +47,9 @@ class WebPushBackend(BaseNotificationBackend):
     """Options:
 
     - ``vapid_private_key``: the application server's private key, as PEM or as the base64url
-      of the raw key (``vapid --gen`` makes one; required, check E051).
+      of the raw key (``vapid --gen`` makes one; required, check E061).
     - ``vapid_subject``: a ``mailto:`` or ``https:`` URL the push service can reach you at
-      (required, check E052).
+      (required, check E062).
     - ``ttl``: seconds the push service keeps a push for a browser that is offline
       (default 86400).
     - ``timeout``: seconds each request to a push service may take (default 10).
@@ -146,7 +146,7 @@ class WebPushBackend(BaseNotificationBackend):
                 Error(
                     f"{prefix} the Web Push backend needs the pywebpush package.",
                     hint="pip install 'spire-notify[webpush]'",
-                    id="spire_notify.E050",
+                    id="spire_notify.E060",
                 )
             ]
         errors = []
@@ -159,7 +159,7 @@ class WebPushBackend(BaseNotificationBackend):
                     f"({describe_error(error)}).",
                     hint="Generate one with `vapid --gen` (py-vapid) and set OPTIONS['vapid_private_key'] "
                     "to its PEM text.",
-                    id="spire_notify.E051",
+                    id="spire_notify.E061",
                 )
             )
         if not self.vapid_subject.startswith(("mailto:", "https:")):
@@ -167,7 +167,7 @@ class WebPushBackend(BaseNotificationBackend):
                 Error(
                     f"{prefix} 'vapid_subject' must be a mailto: or https: URL, not {self.vapid_subject!r}.",
                     hint="Set OPTIONS['vapid_subject'] to e.g. 'mailto:ops@example.com'.",
-                    id="spire_notify.E052",
+                    id="spire_notify.E062",
                 )
             )
         return errors

@@ -142,26 +142,7 @@ def _deliver_channel(alias, rows, *, should_stop, using):
                 row.body, row.url = rendered.body, rendered.url
                 deliveries.append(Delivery(notification=row, rendered=rendered))
     if deliveries:
-        # Rows another worker took while these were rendered are not ours to send.
-        held = {
-            row.pk
-            for row in renew_lease(
-                [d.notification for d in deliveries],
-                lease_seconds=conf.get("NOTIFY_LEASE_SECONDS"),
-                using=using,
-            )
-        }
-        outcomes.update(
-            {
-                d.notification.pk: Outcome.not_sent(CLAIM_LAPSED)
-                for d in deliveries
-                if d.notification.pk not in held
-            }
-        )
-        deliveries = [d for d in deliveries if d.notification.pk in held]
-    if deliveries:
-        claim = ClaimKeeper(deliveries, should_stop=should_stop, using=using)
-        outcomes.update(_send(backend, deliveries, claim))
+        outcomes.update(_hand_over(backend, deliveries, should_stop=should_stop, using=using))
     withheld = [row for row in rows if row.pk in outcomes and outcomes[row.pk].withheld]
     if withheld:
         release_claim(
@@ -171,19 +152,43 @@ def _deliver_channel(alias, rows, *, should_stop, using):
     return _record(recorded, [outcomes[row.pk] for row in recorded], using=using)
 
 
+def _hand_over(backend, deliveries, *, should_stop, using):
+    """``{pk: Outcome}`` of sending ``deliveries`` under a kept claim."""
+    claim = ClaimKeeper(deliveries, should_stop=should_stop, using=using)
+    # Rows another worker took while these were rendered are not ours to send.
+    lapsed = claim.renew()
+    outcomes = {pk: Outcome.not_sent(CLAIM_LAPSED) for pk in lapsed}
+    held = [delivery for delivery in deliveries if delivery.notification.pk not in lapsed]
+    if held:
+        outcomes.update(_send(backend, held, claim))
+    return outcomes
+
+
 def _skip_unreachable(rows):
     """``{pk: Outcome}`` of rows whose recipient may no longer be reached: a user deactivated
-    since, or one the target (``allows_notification_to``) no longer lets see it."""
+    since, or one the target no longer lets see it.
+
+    A target says so with ``allowed_notification_recipients(users) -> pks`` (asked once per
+    target and batch) or ``allows_notification_to(user) -> bool`` (asked per row).
+    """
     outcomes = {}
+    by_target = defaultdict(list)
     for row in rows:
         if row.user is None:
             continue
         if not row.user.is_active:
             outcomes[row.pk] = Outcome.skipped(DEACTIVATED)
+        elif row.target is not None:
+            by_target[row.target].append(row)
+    for target, target_rows in by_target.items():
+        if hasattr(target, "allowed_notification_recipients"):
+            allowed = target.allowed_notification_recipients([row.user for row in target_rows])
+            lost = [row for row in target_rows if row.user.pk not in allowed]
+        elif hasattr(target, "allows_notification_to"):
+            lost = [row for row in target_rows if not target.allows_notification_to(row.user)]
+        else:
             continue
-        allows = getattr(row.target, "allows_notification_to", None)
-        if allows is not None and not allows(row.user):
-            outcomes[row.pk] = Outcome.skipped(ACCESS_LOST)
+        outcomes.update({row.pk: Outcome.skipped(ACCESS_LOST) for row in lost})
     return outcomes
 
 
@@ -234,9 +239,9 @@ def _send(backend, deliveries, claim):
 class ClaimKeeper:
     """The guard a backend asks before each hand-off: may this row still be sent?
 
-    It renews the claim on the rows not yet sent once half the lease has gone (one UPDATE per
-    half lease, not one per row), and withholds a row this worker no longer holds, or every
-    row once the worker is asked to stop.
+    It renews the claim on the batch once half the lease has gone (one UPDATE per half lease,
+    not one per row), and withholds a row this worker no longer holds, or every row once the
+    worker is asked to stop.
     """
 
     def __init__(self, deliveries, *, should_stop=None, using="default"):
@@ -244,7 +249,6 @@ class ClaimKeeper:
         self.should_stop = should_stop or (lambda: False)
         self.using = using
         self.lease_seconds = conf.get("NOTIFY_LEASE_SECONDS")
-        self.sent = 0
         self.held = {row.pk for row in self.rows}
         self._set_expiry(self.rows[0].lease_expires_at)
 
@@ -252,22 +256,28 @@ class ClaimKeeper:
         if self.should_stop():
             return STOPPING
         if time.monotonic() >= self.renew_at:
-            self._renew(delivery)
+            self.renew()
         # Whatever renewing found, a row past its expiry may be another worker's by now.
         if delivery.notification.pk not in self.held or time.monotonic() >= self.expires_at:
             return CLAIM_LAPSED
-        self.sent += 1
         return None
 
-    def _renew(self, delivery):
-        start = self.rows.index(delivery.notification)
+    def renew(self):
+        """Extend the claim on the batch; returns the pks this worker no longer holds.
+
+        Every row of the batch, the ones already sent included: they stay this worker's until
+        their outcome is recorded, or another worker would take them and send them again.
+        """
         try:
-            held = renew_lease(self.rows[start:], lease_seconds=self.lease_seconds, using=self.using)
+            held = renew_lease(self.rows, lease_seconds=self.lease_seconds, using=self.using)
         except Exception:
-            logger.exception("Could not renew the claim on %d notification(s).", len(self.rows) - start)
-            return
+            # The database is out of reach: the claim runs out on its own, and the guard
+            # withholds what it can no longer vouch for.
+            logger.exception("Could not renew the claim on %d notification(s).", len(self.rows))
+            return set()
         self.held = {row.pk for row in held}
         self._set_expiry(timezone.now() + timedelta(seconds=self.lease_seconds))
+        return {row.pk for row in self.rows} - self.held
 
     def _set_expiry(self, expires):
         remaining = (expires - timezone.now()).total_seconds() if expires else self.lease_seconds

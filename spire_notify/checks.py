@@ -3,9 +3,14 @@
 IDs are stable; the reference page of the docs lists each with its fix.
 """
 
+import jinja2
 from django.apps import apps
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
+from django.template import engines
+from django.template.backends.jinja2 import Jinja2
+from django.urls import NoReverseMatch, reverse
+from django.utils.module_loading import import_string
 
 from . import conf
 from .exceptions import InvalidNotifyBackend
@@ -69,6 +74,76 @@ def site_errors(alias):
                 hint="Set SITE_ID = 1 (and the Site's domain in the admin), or give the backend a "
                 '"domain" option.',
                 id="spire_notify.E021",
+            )
+        ]
+    return []
+
+
+@register(Tags.compatibility)
+def check_recipient_language(app_configs=None, **kwargs):
+    path = conf.get("NOTIFY_RECIPIENT_LANGUAGE")
+    if not path:
+        return []
+    try:
+        chooser = import_string(path)
+    except ImportError as error:
+        return [
+            Error(
+                f"NOTIFY_RECIPIENT_LANGUAGE: could not import {path!r}: {error}",
+                hint="Name a callable (user) -> language code or None, e.g. 'myproject.users.language_of'.",
+                id="spire_notify.E040",
+            )
+        ]
+    if not callable(chooser):
+        return [
+            Error(
+                f"NOTIFY_RECIPIENT_LANGUAGE: {path!r} is not callable.",
+                hint="Name a function (user) -> language code or None.",
+                id="spire_notify.E041",
+            )
+        ]
+    return []
+
+
+@register(Tags.templates)
+def check_jinja2_translates(app_configs=None, **kwargs):
+    """The Jinja2 email templates mark their text with {% trans %}: an engine that renders
+    them needs the i18n extension and Django's gettext installed."""
+    errors = []
+    for engine in engines.all():
+        if not isinstance(engine, Jinja2) or {"gettext", "get_language"} <= set(engine.env.globals):
+            continue
+        try:
+            # The source only: compiling is what fails without the extension.
+            engine.env.loader.get_source(engine.env, "spire_notify/email/base.html")
+        except jinja2.TemplateNotFound:
+            continue
+        errors.append(
+            Error(
+                f"The Jinja2 engine {engine.name!r} does not translate, so it cannot render "
+                "spire-notify's email templates (they use {% trans %}).",
+                hint='Set its OPTIONS["environment"] to "spire_notify.jinja2_env.environment", or add '
+                "the jinja2.ext.i18n extension to yours and pass it to "
+                "spire_notify.jinja2_env.install_translations().",
+                id="spire_notify.E042",
+            )
+        )
+    return errors
+
+
+@register(Tags.urls)
+def check_urls_included(app_configs=None, **kwargs):
+    """Without spire_notify.urls there is no inbox to open, and emails carry no unsubscribe
+    link nor List-Unsubscribe header: mail providers then mark them as bulk mail."""
+    try:
+        reverse("spire_notify:inbox")
+    except NoReverseMatch:
+        return [
+            Warning(
+                "spire_notify.urls is not included in the URLconf: there is no inbox, no "
+                "preferences page, and emails carry no unsubscribe link.",
+                hint='Add path("notifications/", include("spire_notify.urls")) to your urls.py.',
+                id="spire_notify.W020",
             )
         ]
     return []

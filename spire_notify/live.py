@@ -122,6 +122,6 @@ def check_live_updates(app_configs=None, **kwargs):
         Error(
             "NOTIFY_LIVE_UPDATES is on, but django-eventstream is not installed.",
             hint="pip install 'spire-notify[live]', or set NOTIFY_LIVE_UPDATES = False to poll.",
-            id="spire_notify.E060",
+            id="spire_notify.E070",
         )
     ]

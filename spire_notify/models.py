@@ -3,6 +3,7 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class NotificationStatus(models.TextChoices):
@@ -116,6 +117,58 @@ def inbox_relation():
     """The name a ``Notification`` reaches its in-app row by: the inbox is the core's own
     model, whichever channel alias a project gives the backend that writes it."""
     return AppNotification._meta.get_field("notification").related_query_name()
+
+
+class DeliveryMode(models.TextChoices):
+    """How a recipient wants one type on one channel; the digest issue adds ``"digest"``."""
+
+    IMMEDIATE = "immediate", _("Immediately")
+    OFF = "off", _("Off")
+
+
+class NotificationPreference(models.Model):
+    """One recipient's mode for one notification type on one channel.
+
+    The recipient is a user, or for a guest (no account) an email address, stored lowercased;
+    exactly one of the two is set. Absent rows mean the type's default.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notification_preferences",
+    )
+    email = models.EmailField(max_length=254, blank=True, help_text="A guest's address, lowercased.")
+    type_key = models.CharField(max_length=100, help_text="The notification type (the message's event).")
+    channel = models.CharField(max_length=64, help_text="The NOTIFY_BACKENDS alias.")
+    mode = models.CharField(max_length=16, choices=DeliveryMode)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "type_key", "channel"],
+                condition=models.Q(user__isnull=False),
+                name="spire_notify_pref_user_uniq",
+            ),
+            models.UniqueConstraint(
+                fields=["email", "type_key", "channel"],
+                condition=models.Q(user__isnull=True),
+                name="spire_notify_pref_guest_uniq",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(user__isnull=False, email="")
+                    | (models.Q(user__isnull=True) & ~models.Q(email=""))
+                ),
+                name="spire_notify_pref_one_owner",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user or self.email}: {self.type_key} by {self.channel} → {self.mode}"
 
 
 from .channel_models import AppriseAddress, PushSubscription  # noqa: E402, F401

@@ -20,8 +20,10 @@ from django.utils.module_loading import autodiscover_modules
 
 from spire_notify.backends.email import DEFAULT_TEMPLATE, EmailBackend
 
+from .framing import deny_framing
 from .handler import notify_backends
 from .message import Message, Recipient
+from .types import lookup
 
 _samples = {}
 
@@ -90,7 +92,9 @@ def email_backend(engine):
 def render_preview(template_name, engine):
     message = samples()[template_name]()
     backend = email_backend(engine)
-    content = backend.render_content(message, backend.absolute_url(message.path))
+    content = backend.render_content(
+        message, backend.absolute_url(message.path), backend.personal(message, SAMPLE_RECIPIENT)
+    )
     try:
         to = ", ".join(backend.build_email(content, SAMPLE_RECIPIENT).to)
     except ValueError as error:
@@ -118,12 +122,17 @@ def staff_only(view):
     return wrapped
 
 
+@deny_framing
 @staff_only
 def preview_list(request):
-    templates = [{"name": name, "engines": engines_with(name)} for name in samples()]
+    templates = [
+        {"name": name, "engines": engines_with(name), "type": lookup(build_message().event)}
+        for name, build_message in samples().items()
+    ]
     return render(request, "spire_notify/email_preview_list.html", {"templates": templates})
 
 
+@deny_framing
 @staff_only
 def preview_detail(request, engine, template_name):
     if template_name not in samples() or engine not in engines_with(template_name):

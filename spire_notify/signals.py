@@ -7,7 +7,7 @@ from django.dispatch import Signal
 notification_sent = Signal()
 # Sent when a notification is given up (status "failed"), with ``notification`` and ``error``.
 notification_failed = Signal()
-# Sent when a notification ends "skipped" (nothing sent, on purpose), with ``notification`` and
+# Sent when a notification ends "skipped" (nothing sent, deliberately), with ``notification`` and
 # ``reason``.
 notification_skipped = Signal()
 # Sent once per batch, after the per-row signals, with ``notifications``: the rows of it now

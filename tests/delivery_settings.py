@@ -31,17 +31,29 @@ DATABASES = {
 }
 
 if os.environ.get("SPIRE_DELIVERY_SMTP_PORT"):
+    _smtp_timeout = os.environ.get("SPIRE_DELIVERY_SMTP_TIMEOUT", "10")
     MAILERS = {
         "default": {
             "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
             "OPTIONS": {
                 "host": "127.0.0.1",
                 "port": int(os.environ["SPIRE_DELIVERY_SMTP_PORT"]),
-                "timeout": 10,
+                # "none": the mailer sets no timeout, so the email backend's own applies.
+                **({} if _smtp_timeout == "none" else {"timeout": float(_smtp_timeout)}),
             },
         }
     }
 
+if os.environ.get("SPIRE_DELIVERY_EMAIL_TIMEOUT"):
+    NOTIFY_BACKENDS = {
+        "app": {"BACKEND": "spire_notify.backends.app.AppBackend"},
+        "email": {
+            "BACKEND": "spire_notify.backends.email.EmailBackend",
+            "OPTIONS": {"timeout": float(os.environ["SPIRE_DELIVERY_EMAIL_TIMEOUT"])},
+        },
+    }
+
+NOTIFY_STOP_GRACE_SECONDS = float(os.environ.get("SPIRE_DELIVERY_STOP_GRACE_SECONDS", 10))
 NOTIFY_LEASE_SECONDS = float(os.environ.get("SPIRE_DELIVERY_LEASE_SECONDS", 300))
 NOTIFY_RETRY_BASE_DELAY = float(os.environ.get("SPIRE_DELIVERY_RETRY_BASE_DELAY", 60))
 

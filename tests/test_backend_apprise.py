@@ -214,15 +214,15 @@ def test_a_service_that_does_not_answer_in_time_is_a_temporary_failure(receiver)
 def test_checks_name_a_missing_extra_and_bad_urls(monkeypatch):
     bad = AppriseBackend(alias="team", urls=["slack://T1/B1/C1", "nosuchservice://secret-token-1234"])
     assert [(error.id, error.msg) for error in bad.check()] == [
-        ("spire_notify.E042", "NOTIFY_BACKENDS['team']: Apprise rejects the URL nosuchservice://••••1234.")
+        ("spire_notify.E052", "NOTIFY_BACKENDS['team']: Apprise rejects the URL nosuchservice://••••1234.")
     ]
     assert [error.id for error in AppriseBackend(alias="team", urls="slack://T1/B1/C1").check()] == [
-        "spire_notify.E041"
+        "spire_notify.E051"
     ]
-    assert [error.id for error in AppriseBackend(alias="team", urls=[]).check()] == ["spire_notify.E041"]
+    assert [error.id for error in AppriseBackend(alias="team", urls=[]).check()] == ["spire_notify.E051"]
     monkeypatch.setattr(apprise_module, "apprise", None)
     assert [(error.id, error.hint) for error in AppriseBackend(alias="team").check()] == [
-        ("spire_notify.E040", "pip install 'spire-notify[apprise]'")
+        ("spire_notify.E050", "pip install 'spire-notify[apprise]'")
     ]
 
 

@@ -71,6 +71,7 @@ def test_project_jinja2_template_overrides_the_default(tmp_path):
         "NAME": "jinja2",
         "DIRS": [tmp_path],
         "APP_DIRS": True,
+        "OPTIONS": {"environment": "spire_notify.jinja2_env.environment"},
     }
     with override_settings(TEMPLATES=[engine]):
         rendered = render(ticket_message(pk=9))
@@ -95,7 +96,7 @@ def jinja2_engine(**options):
             "BACKEND": "django.template.backends.jinja2.Jinja2",
             "NAME": "jinja2",
             "APP_DIRS": True,
-            "OPTIONS": options,
+            "OPTIONS": {"environment": "spire_notify.jinja2_env.environment"} | options,
         }
     ]
 

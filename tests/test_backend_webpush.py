@@ -233,13 +233,13 @@ def test_checks_name_a_missing_extra_and_bad_keys(monkeypatch):
 
     errors = backend.check()
 
-    assert [error.id for error in errors] == ["spire_notify.E051", "spire_notify.E052"]
+    assert [error.id for error in errors] == ["spire_notify.E061", "spire_notify.E062"]
     assert errors[1].msg == (
         "NOTIFY_BACKENDS['push']: 'vapid_subject' must be a mailto: or https: URL, not 'ops@example.com'."
     )
     monkeypatch.setattr(webpush_module, "webpush", None)
     assert [(error.id, error.hint) for error in backend.check()] == [
-        ("spire_notify.E050", "pip install 'spire-notify[webpush]'")
+        ("spire_notify.E060", "pip install 'spire-notify[webpush]'")
     ]
 
 

@@ -133,6 +133,6 @@ def test_the_check_names_a_missing_library(settings, monkeypatch):
     monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
     [error] = check_live_updates()
     assert (error.id, error.hint) == (
-        "spire_notify.E060",
+        "spire_notify.E070",
         "pip install 'spire-notify[live]', or set NOTIFY_LIVE_UPDATES = False to poll.",
     )

@@ -9,8 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from spire_notify.backends.email import EmailBackend
-from spire_notify.message import Recipient
-from spire_notify.previews import render_preview, samples
+from spire_notify.previews import SAMPLE_RECIPIENT, render_preview, samples
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +43,7 @@ def test_lists_every_email_template_with_both_engines(staff_client):
 def test_shows_subject_text_and_html_exactly_as_the_email_backend_sends_them(staff_client, template, engine):
     message = samples()[template]()
     backend = EmailBackend(alias="email", engine=engine)
-    sent = backend.render(message, Recipient(user_id=1, email="recipient@example.com"))
+    sent = backend.render(message, SAMPLE_RECIPIENT)
 
     with CaptureQueriesContext(connection) as queries:
         response = staff_client.get(preview_url(engine, template))
@@ -90,7 +89,12 @@ def test_the_sample_message_is_the_services_own():
         "Your ticket is now In Progress",
         "/help_desk/page/1042/detail/",
     )
-    assert dict(message.context) == {"ticket_id": 1042, "status": "In Progress", "changed_by": "grace"}
+    assert dict(message.context) == {
+        "ticket_id": 1042,
+        "purpose": "App",
+        "status": "In Progress",
+        "changed_by": "grace",
+    }
 
 
 @pytest.mark.parametrize(
@@ -108,3 +112,17 @@ def test_anything_else_is_not_found(staff_client, engine, template):
 def test_the_preview_page_links_to_the_other_engine(staff_client):
     page = staff_client.get(preview_url("django", "helpdesk/email/ticket_new.html")).content.decode()
     assert f'href="{html.escape(preview_url("jinja2", "helpdesk/email/ticket_new.html"))}"' in page
+
+
+def test_names_the_registered_notification_type_of_each_template(staff_client):
+    page = lxml.html.fromstring(staff_client.get(PREVIEWS).content)
+    rows = [
+        [cell.text_content().strip() for cell in row.cssselect("td")][:2]
+        for row in page.cssselect("table.data tbody tr")
+    ]
+    assert rows == [
+        ["helpdesk/email/ticket_comment.html", "New comment on a ticket"],
+        ["helpdesk/email/ticket_new.html", "New help desk ticket"],
+        ["helpdesk/email/ticket_update.html", "Ticket status changed"],
+        ["spire_notify/email/notification.html", "Not registered"],
+    ]

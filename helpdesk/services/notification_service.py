@@ -1,12 +1,16 @@
 """Notifications about a help desk ticket."""
 
+from functools import partial
+
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils.text import Truncator
+from django.utils.translation import gettext as _
 
 from spire_notify import Message, notify
 from spire_notify.handler import notify_backends
 
+from ..access import viewers_among
 from ..enums import TicketEventType
 from ..recipients import ticket_audience
 
@@ -30,8 +34,9 @@ class HelpDeskTicketNotificationService:
     - NEW (on creation only): developers get the app and email channels, managers the app
       channel; a user who is both gets each channel once.
     - UPDATE (a status change): the ticket's creator, in-app and by email.
-    - COMMENT: the ticket's other participants (its creator and everyone who commented on
-      it, but not the comment's author), in-app and by email.
+    - COMMENT: the ticket's other participants who may still open it (its creator, and those
+      who commented on it and are developers or managers now), but not the comment's author,
+      in-app and by email.
 
     Subclass and extend the mappings to add events.
     """
@@ -51,19 +56,20 @@ class HelpDeskTicketNotificationService:
 
     def create_new_ticket_notifications(self):
         """Notify developers and managers of a ticket just created; returns the notifications."""
-        return self._notify(self.build_message(TicketEventType.NEW), self.get_new_ticket_recipients())
+        message = partial(self.build_message, TicketEventType.NEW)
+        return self._notify(message, self.get_new_ticket_recipients())
 
     def create_status_update_notifications(self, *, changed_by):
         """Tell the creator the ticket's new status, unless they changed it themselves."""
         creator = self.ticket.created_by
         if creator.pk == changed_by.pk or not creator.is_active:
             return []
-        message = self.build_message(TicketEventType.UPDATE, changed_by=changed_by)
+        message = partial(self.build_message, TicketEventType.UPDATE, changed_by=changed_by)
         return self._notify(message, {creator: list(self.creator_channels)})
 
     def create_comment_notifications(self, comment):
         """Tell the ticket's other participants of ``comment``; returns the notifications."""
-        message = self.build_message(TicketEventType.COMMENT, comment=comment)
+        message = partial(self.build_message, TicketEventType.COMMENT, comment=comment)
         return self._notify(message, self.get_comment_recipients(comment))
 
     @classmethod
@@ -77,6 +83,7 @@ class HelpDeskTicketNotificationService:
         }
 
     def _notify(self, message, recipients):
+        # ``message`` builds the event's message: notify() calls it in each recipient's language.
         # A project may configure fewer channels than this service names (only "app", say):
         # its users then hear of tickets on the channels that exist.
         configured = set(notify_backends)
@@ -99,16 +106,19 @@ class HelpDeskTicketNotificationService:
         return recipients
 
     def get_comment_recipients(self, comment):
-        """``{user: channels}`` for the active creator and commenters, but the author. One query."""
+        """``{user: channels}`` for the participants who may open the ticket, but the author.
+
+        Having commented once is not access: a commenter who is no longer a developer or a
+        manager may not open the ticket, so hears nothing more of it. One query.
+        """
         participants = (
             get_user_model()
-            .objects.filter(is_active=True)
-            .filter(Q(pk=self.ticket.created_by_id) | Q(help_desk_comments__ticket=self.ticket))
+            .objects.filter(Q(pk=self.ticket.created_by_id) | Q(help_desk_comments__ticket=self.ticket))
             .exclude(pk=comment.author_id)
             .distinct()
             .order_by("pk")
         )
-        return {user: list(self.participant_channels) for user in participants}
+        return {user: list(self.participant_channels) for user in viewers_among(participants, self.ticket)}
 
     def build_message(self, event, *, changed_by=None, comment=None):
         """The message of ``event``; pure, so email previews can build it from unsaved objects."""
@@ -127,9 +137,9 @@ class HelpDeskTicketNotificationService:
     def _get_ticket_event_notification_title(self, event):
         pk = self.ticket.pk
         titles = {
-            TicketEventType.NEW: f"New Help Desk Ticket #{pk}",
-            TicketEventType.UPDATE: f"Help Desk Ticket #{pk} updated",
-            TicketEventType.COMMENT: f"New comment on Help Desk Ticket #{pk}",
+            TicketEventType.NEW: _("New Help Desk Ticket #%(pk)s") % {"pk": pk},
+            TicketEventType.UPDATE: _("Help Desk Ticket #%(pk)s updated") % {"pk": pk},
+            TicketEventType.COMMENT: _("New comment on Help Desk Ticket #%(pk)s") % {"pk": pk},
         }
         try:
             return titles[event]
@@ -140,12 +150,12 @@ class HelpDeskTicketNotificationService:
         ticket = self.ticket
         if event == TicketEventType.COMMENT:
             excerpt = Truncator(" ".join(comment.body.split())).chars(COMMENT_EXCERPT_CHARS)
-            return f"{comment.author}: {excerpt}"
+            return _("%(author)s: %(excerpt)s") % {"author": comment.author, "excerpt": excerpt}
         bodies = {
-            TicketEventType.NEW: (
-                f"Priority: {ticket.get_priority_display()} - Purpose: {ticket.get_purpose_display()}"
-            ),
-            TicketEventType.UPDATE: f"Your ticket is now {ticket.get_status_display()}",
+            TicketEventType.NEW: _("Priority: %(priority)s - Purpose: %(purpose)s")
+            % {"priority": ticket.get_priority_display(), "purpose": ticket.get_purpose_display()},
+            TicketEventType.UPDATE: _("Your ticket is now %(status)s")
+            % {"status": ticket.get_status_display()},
         }
         try:
             return bodies[event]

@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("spire_notify", "0003_skipped_status_and_guests"),
+        ("spire_notify", "0004_preferences"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
