@@ -11,13 +11,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.http import HttpResponseRedirect, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.clickjacking import xframe_options_deny
 from django.views.decorators.http import require_POST
 
 from .backends.apprise import AppriseBackend, validate_apprise_url
 from .backends.webpush import WebPushBackend
+from .framing import deny_framing
 from .handler import notify_backends
 from .models import AppriseAddress, PushSubscription
 
@@ -78,8 +78,8 @@ def push_button_context(push):
     }
 
 
+@deny_framing
 @login_required
-@xframe_options_deny
 def channels(request):
     """The user's chat URLs (add, remove) and browser push status."""
     form = None
@@ -92,25 +92,27 @@ def channels(request):
     return render(request, "spire_notify/channels.html", channels_context(request, form))
 
 
+@deny_framing
 @login_required
 @require_POST
 def delete_apprise_address(request, pk):
-    get_object_or_404(AppriseAddress, pk=pk, user=request.user).delete()
-    messages.success(request, "Chat address removed.")
+    # Only the user's own; removing one already gone (a second click) is no error.
+    if AppriseAddress.objects.filter(pk=pk, user=request.user).delete()[0]:
+        messages.success(request, "Chat address removed.")
     return HttpResponseRedirect(reverse("spire_notify:channels"))
 
 
+@deny_framing
 @login_required
 @require_POST
-@xframe_options_deny
 def push_subscription(request):
     """Keep the subscription a browser posts (``PushSubscription.toJSON()``) for the user."""
-    if push_backend() is None:
-        return JsonResponse({"error": "browser push is not configured"}, status=404)
     try:
         subscription = parse_subscription(request.body)
     except ValidationError as error:
         return JsonResponse({"error": error.messages[0]}, status=400)
+    if push_backend() is None:
+        return JsonResponse({"error": "browser push is not configured"}, status=404)
     # A browser that subscribes again, or for another user signing in, keeps one row.
     PushSubscription.objects.update_or_create(
         endpoint=subscription["endpoint"],
@@ -124,9 +126,9 @@ def push_subscription(request):
     return JsonResponse({"subscribed": True}, status=201)
 
 
+@deny_framing
 @login_required
 @require_POST
-@xframe_options_deny
 def push_unsubscribe(request):
     try:
         endpoint = json.loads(request.body)["endpoint"]

@@ -24,10 +24,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.checks import Error, Tags, register
 from django.db.models import Count
 from django.dispatch import receiver
-from django.http import Http404
+from django.http import HttpResponse
 from django.views.decorators.cache import never_cache
 
 from . import conf
+from .framing import deny_framing
 from .handler import notify_backends
 from .models import Notification, inbox_relation
 from .signals import notifications_read, notifications_sent
@@ -43,12 +44,18 @@ def channel_for(user_id):
     return f"spire-notify-user-{user_id}"
 
 
+# What a page that still asks for its stream hears once live updates are turned off: the
+# stream-error event of django-eventstream's protocol, after which live.js polls instead.
+LIVE_UPDATES_OFF = 'event: stream-error\ndata: {"condition": "disabled", "text": "live updates are off"}\n\n'
+
+
+@deny_framing
 @never_cache
 @login_required
 def events(request):
     """The signed-in user's event stream; the channel comes from the session, never the request."""
     if not enabled():
-        raise Http404("live updates are off (NOTIFY_LIVE_UPDATES)")
+        return HttpResponse(LIVE_UPDATES_OFF, content_type="text/event-stream")
     from django_eventstream.views import events as event_stream
 
     return event_stream(request, channels=[channel_for(request.user.pk)])

@@ -77,7 +77,7 @@ def test_a_user_removes_their_own_addresses_only(channels_on, ada, client, make_
     theirs = AppriseAddress.objects.create(user=make_user("grace"), url=SECRET_TOPIC)
     mine = AppriseAddress.objects.create(user=ada, url=SECRET_TOPIC)
 
-    assert client.post(f"/notifications/channels/apprise/{theirs.pk}/delete/").status_code == 404
+    assert client.post(f"/notifications/channels/apprise/{theirs.pk}/delete/").status_code == 302
     assert client.get(f"/notifications/channels/apprise/{mine.pk}/delete/").status_code == 405
     assert client.post(f"/notifications/channels/apprise/{mine.pk}/delete/").status_code == 302
     assert list(AppriseAddress.objects.all()) == [theirs]

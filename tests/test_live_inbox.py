@@ -124,7 +124,10 @@ def test_the_stream_is_for_signed_in_users_and_off_unless_enabled(
 
     settings.NOTIFY_LIVE_UPDATES = False
     client.force_login(make_user("dev"))
-    assert client.get("/notifications/live/").status_code == 404
+    response = client.get("/notifications/live/")
+    # The stream's own "stop" (live.js then polls): a 404 would read as a broken server.
+    assert (response.status_code, response["Content-Type"]) == (200, "text/event-stream")
+    assert response.content.decode().startswith("event: stream-error\n")
 
 
 def test_the_check_names_a_missing_library(settings, monkeypatch):
