@@ -7,8 +7,9 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import Error
-from django.core.exceptions import ImproperlyConfigured
-from django.core.mail import EmailMultiAlternatives, mailers
+from django.core.mail import EmailMultiAlternatives
+
+from spire_notify.compat import get_mailer, mailer_problem
 
 from .base import BaseNotificationBackend, Outcome, Rendered, describe_error
 from .smtp_fast import FlattenedSMTPSender, send_through_mailer, sends_through_smtp
@@ -126,7 +127,7 @@ class EmailBackend(BaseNotificationBackend):
         return development_email
 
     def send(self, deliveries):
-        connection = mailers[self.mailer]
+        connection = get_mailer(self.mailer)
         try:
             connection.open()
         except OSError as error:
@@ -174,11 +175,11 @@ class EmailBackend(BaseNotificationBackend):
                     id="spire_notify.E011",
                 )
             )
-        mailer_problem = self._mailer_problem()
-        if mailer_problem:
+        problem = mailer_problem(self.mailer)
+        if problem:
             errors.append(
                 Error(
-                    f"NOTIFY_BACKENDS[{self.alias!r}]: {mailer_problem}",
+                    f"NOTIFY_BACKENDS[{self.alias!r}]: {problem}",
                     hint="Name a MAILERS alias in the 'mailer' option, and check that alias's entry.",
                     id="spire_notify.E013",
                 )
@@ -190,19 +191,6 @@ class EmailBackend(BaseNotificationBackend):
             errors.extend(site_errors(self.alias))
         errors.extend(inliner_errors(self.alias, self.inliner))
         return errors
-
-    def _mailer_problem(self):
-        """Why the mailer cannot be built, or ``""``; building one opens no connection."""
-        if not hasattr(settings, "MAILERS"):
-            # Django builds its "default" mailer from the deprecated EMAIL_* settings.
-            return "" if self.mailer == "default" else f"the mailer {self.mailer!r} is not in MAILERS."
-        if self.mailer not in mailers:
-            return f"the mailer {self.mailer!r} is not in MAILERS."
-        try:
-            mailers[self.mailer]
-        except ImproperlyConfigured as error:
-            return str(error)
-        return ""
 
 
 def message_id_domain(domain):

@@ -23,6 +23,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.contrib.sites.models import SiteManager
 from django.db import connections
 
+from spire_notify.compat import TASKS_MODULE
+
 ROOT = Path(__file__).resolve().parent.parent
 ON_POSTGRES = os.environ.get("SPIRE_TEST_DB") == "postgres"
 postgres_only = pytest.mark.skipif(
@@ -195,4 +197,4 @@ def message_id(notification):
     return f"<notification.{notification.pk}@example.com>"
 
 
-DUMMY_TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+DUMMY_TASKS = {"default": {"BACKEND": f"{TASKS_MODULE}.backends.dummy.DummyBackend"}}

@@ -7,6 +7,7 @@ through the other SPIRE_DELIVERY_* variables.
 
 import os
 
+from tests.mail_settings import smtp_settings
 from tests.settings import *  # noqa: F403
 from tests.settings import DATABASES
 
@@ -31,16 +32,8 @@ DATABASES = {
 }
 
 if os.environ.get("SPIRE_DELIVERY_SMTP_PORT"):
-    MAILERS = {
-        "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": {
-                "host": "127.0.0.1",
-                "port": int(os.environ["SPIRE_DELIVERY_SMTP_PORT"]),
-                "timeout": 10,
-            },
-        }
-    }
+    # MAILERS on Django 6.1, EMAIL_* before it.
+    globals().update(smtp_settings(int(os.environ["SPIRE_DELIVERY_SMTP_PORT"])))
 
 NOTIFY_LEASE_SECONDS = float(os.environ.get("SPIRE_DELIVERY_LEASE_SECONDS", 300))
 NOTIFY_RETRY_BASE_DELAY = float(os.environ.get("SPIRE_DELIVERY_RETRY_BASE_DELAY", 60))
