@@ -15,6 +15,7 @@ The convention, for whoever writes a page:
 import copy
 import importlib.util
 import inspect
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,7 +72,7 @@ class Block:
 
 def fenced_blocks(path):
     """The fenced code blocks of a Markdown file, indented ones (in admonitions) included."""
-    page = str(path.relative_to(DOCS))
+    page = os.path.relpath(path, DOCS)  # "../README.md" for the README
     lines = path.read_text().splitlines()
     blocks, index = [], 0
     while index < len(lines):
