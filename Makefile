@@ -10,15 +10,17 @@ BIN := $(VENV)/bin
 # The supported Django versions other than the newest (which .venv has): virtualenv suffix and pin.
 OTHER_DJANGOS := 52:5.2.0 60:6.0.0
 
-.PHONY: demo test test-django-versions lint docs install check-python
+.PHONY: demo test test-django-versions lint docs install check-python messages
 
 check-python:
 	@test -n "$(PYTHON)" || { echo "spire-notify needs Python 3.12 or newer; none was found (set PYTHON=...)." >&2; exit 1; }
 
-$(BIN)/.installed: pyproject.toml | check-python
+# npm installs axe-core, which the browser tests inject to check pages against WCAG 2 A/AA.
+$(BIN)/.installed: pyproject.toml tests/browser/package-lock.json | check-python
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev,docs,bench]"
+	cd tests/browser && npm ci --no-audit --no-fund --silent
 	touch $@
 
 install: $(BIN)/.installed
@@ -51,3 +53,10 @@ test-django-versions: $(foreach pair,$(OTHER_DJANGOS),.venv-django$(firstword $(
 
 docs: install
 	$(BIN)/mkdocs serve
+
+# The German catalogue: collect the msgids of the code and templates (the Jinja2 twins share the
+# Django templates' msgids), then compile it. Translate new entries in between.
+MAKEMESSAGES_OPTIONS := -l de --symlinks --ignore "jinja2/*" --ignore "static/*" --no-obsolete --add-location file
+messages: install
+	cd spire_notify && PYTHONPATH=.. ../$(BIN)/django-admin makemessages $(MAKEMESSAGES_OPTIONS) --settings=tests.settings
+	cd spire_notify && PYTHONPATH=.. ../$(BIN)/django-admin compilemessages -l de --settings=tests.settings

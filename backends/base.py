@@ -1,10 +1,16 @@
-"""The contract every notification backend keeps.
+"""The contract every notification backend keeps, and the one send loop they share.
 
 A backend has a pure half and an I/O half. ``render(message, recipient)`` returns what would be
 sent and touches neither the database nor the network, so it can be property-tested.
 ``send(deliveries)`` transmits a whole batch over one connection and answers with one
 ``Outcome`` per delivery, in order: a failure is reported, never raised, so that one bad row
 cannot stop the rest of the batch.
+
+The loop of ``send`` lives here once, as django-anymail's ``send_messages`` does: a transmitting
+backend fills the hooks ``open()``, ``send_one()``, ``close()`` and ``classify_error()``, and the
+loop owns the connection's life, turns every exception into an ``Outcome``, reconnects after a
+lost connection, and asks the worker's guard before each hand-off whether the row may still be
+sent (the worker's claim on it may have lapsed, or the worker may be stopping).
 """
 
 import traceback
@@ -12,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.checks import Error
+from django.core.exceptions import ImproperlyConfigured
 
 from spire_notify.exceptions import InvalidNotifyBackend
 
@@ -37,11 +44,15 @@ class Delivery:
 
 @dataclass(frozen=True)
 class Outcome:
-    """The result of one delivery: sent, or failed temporarily (retried) or permanently."""
+    """The result of one delivery: sent; failed temporarily (retried) or permanently; skipped
+    on purpose (nothing sent, final); or withheld: never handed over, so it costs no attempt
+    and is ready again at once."""
 
     sent: bool
     error: str = ""
     permanent: bool = False
+    withheld: bool = False
+    skip: bool = False
 
     @classmethod
     def success(cls):
@@ -55,25 +66,46 @@ class Outcome:
     def permanent_failure(cls, error):
         return cls(sent=False, error=error, permanent=True)
 
+    @classmethod
+    def not_sent(cls, reason):
+        return cls(sent=False, error=reason, withheld=True)
+
+    @classmethod
+    def skipped(cls, reason):
+        return cls(sent=False, error=reason, skip=True)
+
 
 def describe_error(error: BaseException) -> str:
     """The last line of the traceback: the exception's type and message."""
     return traceback.format_exception_only(error)[-1].strip()
 
 
+def always_send(delivery):
+    """The guard of a ``send()`` called outside a worker: every delivery may go."""
+    return None
+
+
 class BaseNotificationBackend:
     """Subclasses accept their OPTIONS as keyword arguments and pass the rest up.
 
-    Capability flags:
+    What a backend declares:
 
-    - ``delivers_externally``: the backend hands messages to another system (SMTP, HTTP), so a
-      duplicate is possible if a worker dies between that hand-off and recording it.
-    - ``detail_model``: ``"app_label.Model"`` of the per-channel row written beside each
-      notification (``AppNotification``, ``EmailNotification``), or ``None``.
+    - ``transmits``: it hands messages to another system (SMTP, HTTP), so the worker delivers
+      it after commit, and a duplicate is possible if a worker dies between that hand-off and
+      recording it. A backend that delivers by writing (the in-app inbox) sets it to ``False``:
+      ``notify()`` renders its rows and writes them ``sent`` in the caller's transaction.
+    - ``detail_model``: ``"app_label.Model"`` of the row written beside each notification of
+      this channel (one-to-one to ``Notification``), or ``None``. Delivery loads it with the
+      notification, the admin shows it inline.
+    - ``address_field``: the field of ``detail_model`` that keeps the address the row was
+      written for (an email address), so a retry goes where the first attempt went.
+    - ``needs_account``: only users are reached, never a guest address.
     """
 
-    delivers_externally = False
+    transmits = True
     detail_model = None
+    address_field = None
+    needs_account = False
 
     def __init__(self, *, alias, **options):
         self.alias = alias
@@ -85,13 +117,49 @@ class BaseNotificationBackend:
     def __repr__(self):
         return f"<{type(self).__name__} alias={self.alias!r}>"
 
+    # -- what is stored -------------------------------------------------------------------
+
+    @classmethod
+    def get_detail_model(cls):
+        if cls.detail_model is None:
+            return None
+        from django.apps import apps
+
+        return apps.get_model(cls.detail_model)
+
+    @classmethod
+    def detail_relation(cls):
+        """The name ``Notification`` reaches the detail row by (``select_related`` takes it)."""
+        model = cls.get_detail_model()
+        if model is None:
+            return None
+        return model._meta.get_field("notification").related_query_name()
+
     def accepts(self, recipient) -> bool:
-        """Whether this channel can reach ``recipient`` at all (email needs an address)."""
+        """Whether this channel can reach ``recipient`` at all."""
+        if self.needs_account and recipient.user_id is None:
+            return False
+        if self.address_field is not None and not recipient.email:
+            return False
         return True
 
     def build_detail(self, notification, recipient):
         """The unsaved ``detail_model`` row for ``notification``; ``None`` when there is none."""
-        return None
+        model = self.get_detail_model()
+        if model is None:
+            return None
+        values = {self.address_field: recipient.email} if self.address_field else {}
+        return model(notification=notification, **values)
+
+    def kept_address(self, notification):
+        """The address ``notification`` was written for, or ``""``."""
+        relation = self.detail_relation()
+        if relation is None or self.address_field is None:
+            return ""
+        detail = getattr(notification, relation, None)
+        return getattr(detail, self.address_field, "") if detail is not None else ""
+
+    # -- the pure half --------------------------------------------------------------------
 
     def render(self, message, recipient) -> Rendered:
         """What would be sent of ``message`` to ``recipient``. Pure: no database, no network."""
@@ -101,12 +169,79 @@ class BaseNotificationBackend:
         """Render one message for many recipients; override to share work between them."""
         return [self.render(message, recipient) for recipient in recipients]
 
-    def send(self, deliveries) -> list[Outcome]:
+    # -- the I/O half ---------------------------------------------------------------------
+
+    def send(self, deliveries, *, guard=always_send) -> list["Outcome"]:
         """Transmit a batch over one connection; one ``Outcome`` per delivery, in order.
 
-        Report a failure as an ``Outcome`` rather than raising, so the rest of the batch goes on.
+        ``guard(delivery)`` is asked before each hand-off; a reason it returns withholds that
+        delivery (and, as the reasons are the worker's — a lapsed claim, a stop — the rest).
         """
-        raise NotImplementedError("subclasses of BaseNotificationBackend must define send()")
+        outcomes = []
+        try:
+            connection = self.open()
+        except ImproperlyConfigured:
+            raise
+        except Exception as error:
+            # Nothing could be handed over: the whole batch shares the connection's fate.
+            return [self.classify_error(error)] * len(deliveries)
+        try:
+            for delivery in deliveries:
+                reason = guard(delivery)
+                if reason:
+                    outcomes += [Outcome.not_sent(reason)] * (len(deliveries) - len(outcomes))
+                    break
+                try:
+                    self.send_one(connection, delivery)
+                except ImproperlyConfigured:
+                    raise
+                except Exception as error:
+                    outcomes.append(self.classify_error(error))
+                    if self.connection_lost(error):
+                        connection = self.reopen(connection)
+                else:
+                    outcomes.append(Outcome.success())
+        except BaseException:
+            # Stopped mid-send (a stop that could not wait, a configuration error): no polite
+            # goodbye, which could block on the very peer that is stuck.
+            self.abort(connection)
+            raise
+        self.close(connection)
+        return outcomes
+
+    def open(self):
+        """Open and return the connection of one batch (``None`` where there is none)."""
+        return None
+
+    def send_one(self, connection, delivery):
+        """Hand one delivery over; raise on failure (``classify_error`` reads the exception)."""
+        raise NotImplementedError("subclasses of BaseNotificationBackend must define send_one()")
+
+    def close(self, connection):
+        """Close what ``open()`` returned, politely (an SMTP QUIT, say)."""
+
+    def abort(self, connection):
+        """Drop what ``open()`` returned at once, saying nothing to the peer; by default, ``close()``."""
+        self.close(connection)
+
+    def classify_error(self, error) -> "Outcome":
+        """The outcome of a delivery that raised ``error``; temporary unless said otherwise."""
+        return Outcome.temporary(describe_error(error))
+
+    def connection_lost(self, error) -> bool:
+        """Whether ``error`` left the connection unusable, so the next delivery needs a new one."""
+        return False
+
+    def reopen(self, connection):
+        """A fresh connection after a lost one; on failure the old one is kept, and the next
+        delivery fails on its own and is recorded as a temporary error."""
+        self.close(connection)
+        try:
+            return self.open()
+        except Exception:
+            return connection
+
+    # -- configuration --------------------------------------------------------------------
 
     def check(self, **kwargs) -> list:
         """System check messages about this backend's configuration."""
@@ -118,8 +253,6 @@ class BaseNotificationBackend:
         A worker calls this before it claims any row, so misconfiguration stops it loudly
         instead of failing rows one by one.
         """
-        from django.core.exceptions import ImproperlyConfigured
-
         errors = [message for message in self.check() if isinstance(message, Error)]
         if errors:
             raise ImproperlyConfigured("; ".join(f"{error.id}: {error.msg}" for error in errors))

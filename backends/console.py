@@ -2,7 +2,7 @@
 
 import sys
 
-from .base import BaseNotificationBackend, Outcome, Rendered
+from .base import BaseNotificationBackend, Rendered
 
 
 class ConsoleBackend(BaseNotificationBackend):
@@ -11,12 +11,15 @@ class ConsoleBackend(BaseNotificationBackend):
         self.stream = stream
 
     def render(self, message, recipient):
-        text = f"To user {recipient.user_id}: {message.title}\n{message.summary}\n{message.path}"
+        who = recipient.email if recipient.user_id is None else f"user {recipient.user_id}"
+        text = f"To {who}: {message.title}\n{message.summary}\n{message.path}"
         return Rendered(body=message.summary, url=message.path, content=text)
 
-    def send(self, deliveries):
-        stream = self.stream or sys.stdout
-        for delivery in deliveries:
-            stream.write(f"[{self.alias}] {delivery.rendered.content}\n{'-' * 60}\n")
+    def open(self):
+        return self.stream or sys.stdout
+
+    def send_one(self, stream, delivery):
+        stream.write(f"[{self.alias}] {delivery.rendered.content}\n{'-' * 60}\n")
+
+    def close(self, stream):
         stream.flush()
-        return [Outcome.success() for _ in deliveries]

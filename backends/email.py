@@ -1,24 +1,47 @@
 """Email: a templated, CSS-inlined HTML message with a plain-text alternative."""
 
 import smtplib
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
-from urllib.parse import urlsplit
+from typing import Any
 
 from django.conf import settings
-from django.core.checks import Error
+from django.core.checks import Error, Warning
+from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMultiAlternatives
+from django.template import TemplateDoesNotExist
 
-from spire_notify.compat import get_mailer, mailer_problem
+from spire_notify import conf
+from spire_notify.compat import UnknownMailer, get_mailer, mailer_to_check, timeout_setting
+from spire_notify.exceptions import Undeliverable
+from spire_notify.pinned.django_smtp import FlattenedSMTPSender, send_through_mailer, sends_through_smtp
 
+from .addresses import message_id_domain, validate_recipient_address
 from .base import BaseNotificationBackend, Outcome, Rendered, describe_error
-from .smtp_fast import FlattenedSMTPSender, send_through_mailer, sends_through_smtp
 from .templated import Inliner, TemplatedEmail, inliner_errors, template_errors
 
 DEFAULT_TEMPLATE = "spire_notify/email/notification.html"
+# Seconds for each network operation of a mailer that sets no timeout of its own: without one,
+# a server that accepts the connection and never answers holds the worker for good.
+DEFAULT_TIMEOUT = 30
 
 # Errors that mean the connection itself is gone: the next message needs a new one.
 CONNECTION_ERRORS = (smtplib.SMTPServerDisconnected, ConnectionError, TimeoutError)
+# "Service not available, closing transmission channel": a temporary error that also ends
+# the session, so the next message must not be sent over it.
+SERVICE_CLOSING = 421
+# Failures no retry can mend: the server or the mailer cannot take the message or the address
+# as it is (Django's mailer raises ValueError for a non-ASCII local part to a server without
+# SMTPUTF8, and for a header it cannot encode).
+UNSENDABLE_ERRORS = (smtplib.SMTPNotSupportedError, ValueError)
+
+
+@dataclass(frozen=True)
+class MailSession:
+    """A batch's open mailer and the function that sends one message over it."""
+
+    mailer: Any
+    transmit: Any
 
 
 class EmailBackend(BaseNotificationBackend):
@@ -31,10 +54,11 @@ class EmailBackend(BaseNotificationBackend):
     - ``inliner``: ``"premailer"`` (default), ``"css_inline"`` (the css-inline extra), or ``None``.
     - ``domain`` and ``protocol``: of absolute URLs; default the current Site's domain, https.
     - ``from_email``: default ``DEFAULT_FROM_EMAIL``, read when sending.
+    - ``timeout``: seconds per network operation when the mailer sets none (default 30).
     """
 
-    delivers_externally = True
     detail_model = "spire_notify.EmailNotification"
+    address_field = "to_email_address"
 
     def __init__(
         self,
@@ -47,6 +71,7 @@ class EmailBackend(BaseNotificationBackend):
         domain=None,
         protocol="https",
         from_email=None,
+        timeout=DEFAULT_TIMEOUT,
         **options,
     ):
         super().__init__(alias=alias, **options)
@@ -58,14 +83,7 @@ class EmailBackend(BaseNotificationBackend):
         self.domain = domain
         self.protocol = protocol
         self.from_email = from_email
-
-    def accepts(self, recipient):
-        return bool(recipient.email)
-
-    def build_detail(self, notification, recipient):
-        from spire_notify.models import EmailNotification
-
-        return EmailNotification(notification=notification, to_email_address=recipient.email)
+        self.timeout = timeout
 
     def absolute_url(self, path):
         return f"{self.protocol}://{self.get_domain()}{path}" if path else ""
@@ -78,15 +96,22 @@ class EmailBackend(BaseNotificationBackend):
         # The sites framework caches the current Site: one query per process, not per email.
         return Site.objects.get_current().domain
 
+    # -- the pure half --------------------------------------------------------------------
+
     def render(self, message, recipient):
         return self.render_many(message, [recipient])[0]
 
     def render_many(self, message, recipients):
         # The template is rendered and inlined once per message; recipients only change "To".
+        # The row keeps the short text, not the HTML: one message's HTML is the same for every
+        # recipient, and a large one stored per row multiplied the table by its audience.
         url = self.absolute_url(message.path)
-        content = self.render_content(message, url)
+        try:
+            content = self.render_content(message, url)
+        except TemplateDoesNotExist as error:
+            raise Undeliverable(f"the email template {error} does not exist") from error
         return [
-            Rendered(body=content.html, url=url, content=self.build_email(content, recipient))
+            Rendered(body=message.summary, url=url, content=self.build_email(content, recipient))
             for recipient in recipients
         ]
 
@@ -107,54 +132,66 @@ class EmailBackend(BaseNotificationBackend):
         return replace(content, html=self.inline(content.html))
 
     def build_email(self, content, recipient):
+        to, headers = self.delivery_address(recipient)
         email = EmailMultiAlternatives(
             subject=content.subject,
             body=content.text,
             from_email=self.from_email or settings.DEFAULT_FROM_EMAIL,
-            to=[self.delivery_address(recipient)],
+            to=[to],
+            headers=headers,
         )
         if content.html:
             email.attach_alternative(content.html, "text/html")
         return email
 
     def delivery_address(self, recipient):
+        """``(address, extra headers)``: the recipient's, or in DEBUG the development inbox's,
+        with ``X-Original-To`` saying who it was meant for."""
+        validate_recipient_address(recipient.email)
         if not settings.DEBUG:
-            return recipient.email
+            return recipient.email, {}
         development_email = getattr(settings, "DEVELOPMENT_EMAIL", "")
         if not development_email:
             # validate() stops workers before this; the guard keeps a real inbox safe regardless.
             raise ValueError("DEBUG is on and DEVELOPMENT_EMAIL is not set: not sending email.")
-        return development_email
-
-    def send(self, deliveries):
-        connection = get_mailer(self.mailer)
-        try:
-            connection.open()
-        except OSError as error:
-            # The server cannot be reached: the whole batch is retried later.
-            return [Outcome.temporary(describe_error(error))] * len(deliveries)
-        if sends_through_smtp(connection):
-            transmit = FlattenedSMTPSender(connection).send
-        else:
-            transmit = partial(send_through_mailer, connection)
-        try:
-            return [self._send_one(connection, transmit, delivery) for delivery in deliveries]
-        finally:
-            connection.close()
+        return development_email, {"X-Original-To": recipient.email}
 
     def message_id(self, notification):
         """One Message-ID per notification, however often it is retried: receivers can
         drop the duplicate of a delivery whose success was not recorded."""
         return f"<notification.{notification.pk}@{message_id_domain(self.get_domain())}>"
 
-    def _send_one(self, connection, transmit, delivery):
-        try:
-            transmit(delivery.rendered.content, self.message_id(delivery.notification))
-        except Exception as error:
-            if isinstance(error, CONNECTION_ERRORS):
-                _reconnect(connection)
-            return classify_send_error(error)
-        return Outcome.success()
+    # -- the I/O half: the hooks of the base class's send loop ----------------------------
+
+    def open(self):
+        connection = get_mailer(self.mailer)
+        if getattr(connection, "timeout", False) is None:
+            connection.timeout = self.timeout
+        connection.open()
+        if sends_through_smtp(connection):
+            return MailSession(connection, FlattenedSMTPSender(connection).send)
+        return MailSession(connection, partial(send_through_mailer, connection))
+
+    def send_one(self, session, delivery):
+        session.transmit(delivery.rendered.content, self.message_id(delivery.notification))
+
+    def close(self, session):
+        session.mailer.close()
+
+    def abort(self, session):
+        # smtplib's close() drops the socket; the mailer's would first wait for QUIT's reply.
+        smtp = getattr(session.mailer, "connection", None)
+        if smtp is not None:
+            smtp.close()
+            session.mailer.connection = None
+
+    def connection_lost(self, error):
+        return isinstance(error, CONNECTION_ERRORS) or getattr(error, "smtp_code", None) == SERVICE_CLOSING
+
+    def classify_error(self, error):
+        return classify_send_error(error)
+
+    # -- configuration --------------------------------------------------------------------
 
     def check(self, **kwargs):
         errors = []
@@ -175,15 +212,11 @@ class EmailBackend(BaseNotificationBackend):
                     id="spire_notify.E011",
                 )
             )
-        problem = mailer_problem(self.mailer)
-        if problem:
-            errors.append(
-                Error(
-                    f"NOTIFY_BACKENDS[{self.alias!r}]: {problem}",
-                    hint="Name a MAILERS alias in the 'mailer' option, and check that alias's entry.",
-                    id="spire_notify.E013",
-                )
-            )
+        mailer, mailer_problem = self._built_mailer()
+        if mailer_problem:
+            errors.append(mailer_problem)
+        elif mailer is not None:
+            errors.extend(self._timeout_warnings(mailer))
         errors.extend(template_errors(self.alias, self.template, self.engine))
         if not self.domain:
             from spire_notify.checks import site_errors
@@ -192,21 +225,57 @@ class EmailBackend(BaseNotificationBackend):
         errors.extend(inliner_errors(self.alias, self.inliner))
         return errors
 
+    def _built_mailer(self):
+        """``(mailer, None)``, or ``(None, the Error saying why it cannot be built)``; building a
+        mailer opens no connection."""
+        prefix = f"NOTIFY_BACKENDS[{self.alias!r}]:"
+        try:
+            return mailer_to_check(self.mailer), None
+        except UnknownMailer as error:
+            return None, Error(
+                f"{prefix} {error}",
+                hint="Name a MAILERS alias in the 'mailer' option.",
+                id="spire_notify.E013",
+            )
+        except ImproperlyConfigured as error:
+            return None, Error(
+                f"{prefix} {error}",
+                hint=f"Check MAILERS[{self.mailer!r}] against Django's mailer documentation.",
+                id="spire_notify.E018",
+            )
 
-def message_id_domain(domain):
-    """The host of a Site domain in the form a Message-ID allows: no port, ASCII, IPv6 bracketed."""
-    host = urlsplit(f"//{domain}").hostname or "localhost"
-    if ":" in host:
-        return f"[{host}]"
-    try:
-        return host.encode("idna").decode("ascii")
-    except UnicodeError:
-        # The id only has to be unique; the pk already makes it so on this site.
-        return "localhost"
+    def _timeout_warnings(self, mailer):
+        if not hasattr(mailer, "timeout"):
+            return []  # not a network mailer (locmem, console, file)
+        lease = conf.get("NOTIFY_LEASE_SECONDS")
+        prefix = f"NOTIFY_BACKENDS[{self.alias!r}]: the mailer {self.mailer!r}"
+        if mailer.timeout is None:
+            return [
+                Warning(
+                    f"{prefix} sets no timeout; spire-notify applies {self.timeout} s to each of its "
+                    "network operations.",
+                    hint=f"Set {timeout_setting(self.mailer)}, e.g. 10.",
+                    id="spire_notify.W010",
+                )
+            ]
+        # The claim is renewed once half the lease is gone; a message that may take longer
+        # than that could still be on the wire when the claim lapses.
+        if mailer.timeout > lease / 2:
+            return [
+                Warning(
+                    f"{prefix} waits up to {mailer.timeout} s, more than half of "
+                    f"NOTIFY_LEASE_SECONDS ({lease} s): a worker waiting on one message could "
+                    "not keep its claim.",
+                    hint="Lower the mailer's timeout, or raise NOTIFY_LEASE_SECONDS.",
+                    id="spire_notify.W011",
+                )
+            ]
+        return []
 
 
 def classify_send_error(error):
-    """SMTP 5xx replies are permanent; everything else (4xx, network, surprises) is retried."""
+    """SMTP 5xx replies and unsendable messages are permanent; everything else (4xx, network,
+    surprises) is retried."""
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         replies = list(error.recipients.values())
         text = "; ".join(f"{code} {_decode(reply)}" for code, reply in replies)
@@ -214,6 +283,8 @@ def classify_send_error(error):
     elif isinstance(error, smtplib.SMTPResponseException):
         text = f"{error.smtp_code} {_decode(error.smtp_error)}"
         permanent = error.smtp_code >= 500
+    elif isinstance(error, UNSENDABLE_ERRORS):
+        return Outcome.permanent_failure(describe_error(error))
     else:
         return Outcome.temporary(describe_error(error))
     error_text = f"{type(error).__name__}: {text}"
@@ -222,12 +293,3 @@ def classify_send_error(error):
 
 def _decode(reply):
     return reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
-
-
-def _reconnect(connection):
-    connection.close()
-    try:
-        connection.open()
-    except OSError:
-        # Still down: the next send fails on its own and is recorded as a temporary error.
-        pass

@@ -1,6 +1,6 @@
 """For tests: keeps every delivery in memory, like Django's locmem email backend."""
 
-from .base import BaseNotificationBackend, Outcome, Rendered
+from .base import BaseNotificationBackend, Rendered
 
 # Each item is (alias, notification id, Rendered), in delivery order. Tests clear it.
 outbox = []
@@ -10,6 +10,5 @@ class LocMemBackend(BaseNotificationBackend):
     def render(self, message, recipient):
         return Rendered(body=message.summary, url=message.path, content=message.title)
 
-    def send(self, deliveries):
-        outbox.extend((self.alias, d.notification.pk, d.rendered) for d in deliveries)
-        return [Outcome.success() for _ in deliveries]
+    def send_one(self, connection, delivery):
+        outbox.append((self.alias, delivery.notification.pk, delivery.rendered))

@@ -6,21 +6,21 @@ inheritance chain for Django templates; for Jinja2, running the template once fi
 context with every block of the chain, after which each block renders on its own.
 """
 
-import functools
 import importlib.util
 import logging
 from dataclasses import dataclass
 
-import cssutils
 from django.core.checks import Error
 from django.template import TemplateDoesNotExist, TemplateSyntaxError, engines
 from django.template.backends.django import Template as DjangoTemplate
 from django.template.loader import get_template
 from django.utils.html import strip_tags
-from premailer import Premailer
 from render_block import BlockNotFound
 from render_block.django import django_render_block
 from templated_mail.mail import BaseEmailMessage
+
+from spire_notify.pinned.jinja2_blocks import render_jinja2_blocks
+from spire_notify.pinned.premailer_css import OfflinePremailer
 
 BLOCK_NAMES = ("subject", "text_body", "html_body")
 
@@ -81,26 +81,30 @@ def template_errors(alias, name, engine=None) -> list[Error]:
     try:
         template = load_template(name, engine)
     except TemplateDoesNotExist:
-        problem = f"the template {name!r} does not exist."
-    except TemplateSyntaxError as error:
-        # Django's Jinja2 backend wraps the engine's own error, whose text is the readable one.
-        problem = f"the template {name!r} cannot be compiled: {error.__cause__ or error}"
-    else:
-        if autoescapes(template):
-            return []
         return [
             Error(
-                f"{prefix} the template engine of {name!r} does not autoescape, so text such as a "
-                "ticket's description would reach the email's HTML as markup.",
-                hint="Leave 'autoescape' on in that TEMPLATES entry's OPTIONS.",
-                id="spire_notify.E016",
+                f"{prefix} the template {name!r} does not exist.",
+                hint="Create the template, or name an existing one in the 'template' option.",
+                id="spire_notify.E015",
             )
         ]
+    except TemplateSyntaxError as error:
+        # Django's Jinja2 backend wraps the engine's own error, whose text is the readable one.
+        return [
+            Error(
+                f"{prefix} the template {name!r} cannot be compiled: {error.__cause__ or error}",
+                hint="Fix the template's syntax; the error above names the line.",
+                id="spire_notify.E019",
+            )
+        ]
+    if autoescapes(template):
+        return []
     return [
         Error(
-            f"{prefix} {problem}",
-            hint="Create the template, or name an existing one in the 'template' option.",
-            id="spire_notify.E015",
+            f"{prefix} the template engine of {name!r} does not autoescape, so text a message "
+            "carries (a description, a comment) would reach the email's HTML as markup.",
+            hint="Leave 'autoescape' on in that TEMPLATES entry's OPTIONS.",
+            id="spire_notify.E016",
         )
     ]
 
@@ -108,7 +112,7 @@ def template_errors(alias, name, engine=None) -> list[Error]:
 def render_blocks(template, context) -> dict[str, str]:
     if isinstance(template, DjangoTemplate):
         return {name: _render_django_block(template, name, context) for name in BLOCK_NAMES}
-    return _render_jinja2_blocks(template, context)
+    return render_jinja2_blocks(template, context, BLOCK_NAMES)
 
 
 def _render_django_block(template, name, context):
@@ -116,18 +120,6 @@ def _render_django_block(template, name, context):
         return django_render_block(template, name, context)
     except BlockNotFound:
         return ""
-
-
-def _render_jinja2_blocks(template, context):
-    jinja_template = template.template
-    jinja_context = jinja_template.new_context(dict(context))
-    # Running the root render function makes {% extends %} append the parents' blocks.
-    for _ in jinja_template.root_render_func(jinja_context):
-        pass
-    return {
-        name: "".join(jinja_context.blocks[name][0](jinja_context)) if name in jinja_context.blocks else ""
-        for name in BLOCK_NAMES
-    }
 
 
 def text_from_html(html):
@@ -148,7 +140,7 @@ def inliner_errors(alias, name) -> list[Error]:
             Error(
                 f"NOTIFY_BACKENDS[{alias!r}]: the 'css_inline' inliner needs the css-inline package.",
                 hint="pip install 'spire-notify[css-inline]', or use the 'premailer' inliner.",
-                id="spire_notify.E012",
+                id="spire_notify.E017",
             )
         ]
     return []
@@ -181,25 +173,3 @@ def _premailer_inline(html):
         cssutils_logging_level=logging.CRITICAL,
         remove_classes=False,
     ).transform()
-
-
-class OfflinePremailer(Premailer):
-    """Premailer whose CSS parser never fetches anything.
-
-    ``allow_network=False`` only skips ``<link>`` stylesheets: cssutils still follows every
-    ``@import`` of a ``<style>`` block, over HTTP or from the working directory.
-    """
-
-    def _parse_css_string(self, css_body, validate=True):
-        return _parse_css_offline(css_body, validate)
-
-
-@functools.lru_cache(maxsize=256)
-def _parse_css_offline(css_body, validate):
-    # Cached like premailer's own parse: the layout's CSS is the same for every email.
-    return cssutils.CSSParser(fetcher=_imports_are_empty, validate=validate).parseString(css_body)
-
-
-def _imports_are_empty(url):
-    # The @import stays in the HTML for a client that loads it; its rules are not inlined.
-    return None, ""

@@ -1,15 +1,26 @@
 """Webhooks: a signed JSON document POSTed to one URL per channel.
 
-The receiver authenticates a request by recomputing the HMAC-SHA256 of the raw body with the
-shared secret and comparing it with the ``X-Spire-Signature`` header (``sha256=<hex>``, the
-form GitHub uses). ``X-Spire-Notification`` carries the notification id, the same on every
-retry, so a receiver can drop a duplicate delivery.
+Requests are signed as the Standard Webhooks specification says, so a receiver can reject a
+forged, altered, stale or replayed delivery:
+
+- ``webhook-id``: ``notification-<id>``, the same on every retry of one notification;
+- ``webhook-timestamp``: when this attempt was sent, in Unix seconds;
+- ``webhook-signature``: ``v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">``.
+
+``verify()`` is the receiver's half: it checks the signature and that the timestamp is recent;
+the receiver keeps the ids it accepted for as long as that tolerance, and drops a repeat.
+Every request has a total deadline and reads at most ``MAX_REPLY_BYTES`` of any reply, so a
+receiver that answers slowly or without end can hold a worker for ``timeout`` seconds at most.
 """
 
+import base64
 import hashlib
 import hmac
 import http.client
 import json
+import socket
+import threading
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -17,24 +28,54 @@ from django.core.checks import Error
 
 from .base import BaseNotificationBackend, Outcome, Rendered, describe_error
 
-SIGNATURE_HEADER = "X-Spire-Signature"
-NOTIFICATION_HEADER = "X-Spire-Notification"
+ID_HEADER = "webhook-id"
+TIMESTAMP_HEADER = "webhook-timestamp"
+SIGNATURE_HEADER = "webhook-signature"
+# How old a request a receiver accepts, in seconds (the Standard Webhooks default).
+TOLERANCE_SECONDS = 300
+# Only the start of a reply says anything worth keeping (the error text of a failure).
+MAX_REPLY_BYTES = 64 * 1024
 # Replies that say "not now" rather than "never": the request may succeed when retried.
 RETRYABLE_STATUSES = {408, 425, 429}
 
 
-@dataclass(frozen=True)
-class SignedDocument:
-    """The exact bytes to POST and their signature, computed once at render time."""
-
-    body: bytes
-    signature: str
+class InvalidWebhook(Exception):
+    """What ``verify()`` raises for a request to reject; the message says why."""
 
 
-def sign(secret: str, body: bytes) -> str:
-    """The ``X-Spire-Signature`` value of ``body``; receivers compare it with
-    ``hmac.compare_digest`` so that the comparison leaks no timing."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def secret_key(secret: str) -> bytes:
+    """The HMAC key of ``secret``: a Standard Webhooks ``whsec_<base64>`` secret is decoded,
+    any other string is used as its UTF-8 bytes."""
+    if secret.startswith("whsec_"):
+        return base64.b64decode(secret.removeprefix("whsec_"))
+    return secret.encode()
+
+
+def sign(secret: str, webhook_id: str, timestamp: int, body: bytes) -> str:
+    """The ``webhook-signature`` value of one request."""
+    signed = f"{webhook_id}.{timestamp}.".encode() + body
+    digest = hmac.new(secret_key(secret), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def verify(secret, headers, body, *, now=None, tolerance=TOLERANCE_SECONDS):
+    """Check a received request; returns its ``webhook-id`` or raises ``InvalidWebhook``.
+
+    ``headers`` is any mapping with case-insensitive access, such as Django's
+    ``request.headers``. The signature is compared in constant time.
+    """
+    try:
+        webhook_id, timestamp = headers[ID_HEADER], int(headers[TIMESTAMP_HEADER])
+        signatures = headers[SIGNATURE_HEADER].split()
+    except (KeyError, ValueError) as error:
+        raise InvalidWebhook("missing or malformed webhook headers") from error
+    now = time.time() if now is None else now
+    if abs(now - timestamp) > tolerance:
+        raise InvalidWebhook("the timestamp is too old or too far in the future")
+    expected = sign(secret, webhook_id, timestamp, body)
+    if not any(hmac.compare_digest(expected, candidate) for candidate in signatures):
+        raise InvalidWebhook("no signature matches")
+    return webhook_id
 
 
 def target_reference(target):
@@ -44,15 +85,23 @@ def target_reference(target):
     return f"{target._meta.label_lower}:{target.pk}"
 
 
+@dataclass(frozen=True)
+class Endpoint:
+    """One batch's keep-alive connection, and the request path on it."""
+
+    connection: http.client.HTTPConnection
+    path: str
+
+
 class WebhookBackend(BaseNotificationBackend):
     """Options:
 
     - ``url``: the ``http://`` or ``https://`` endpoint that receives every notification (required).
-    - ``secret``: the shared HMAC-SHA256 key (required; the ``spire_notify.E030`` check).
-    - ``timeout``: seconds to wait for connecting and for each reply (default 10).
+    - ``secret``: the shared signing key, a plain string or a ``whsec_…`` one (required;
+      the ``spire_notify.E030`` check).
+    - ``timeout``: seconds one request may take in all, from connecting to the end of the
+      reply (default 10).
     """
-
-    delivers_externally = True
 
     def __init__(self, *, alias, url="", secret="", timeout=10, **options):
         super().__init__(alias=alias, **options)
@@ -67,17 +116,16 @@ class WebhookBackend(BaseNotificationBackend):
             "body": message.summary,
             "path": message.path,
             "priority": message.priority,
-            "purpose": message.purpose,
             "target": target_reference(message.target),
             "context": dict(message.context),
             "recipient": {"user_id": recipient.user_id, "email": recipient.email, "name": recipient.name},
         }
-        # Sorted keys and no spaces: the same message always signs to the same bytes.
+        # Sorted keys and no spaces: the same message always makes the same bytes. Signing
+        # happens when sending, as the signature covers the time of that attempt.
         body = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
-        content = SignedDocument(body=body, signature=sign(self.secret, body))
-        return Rendered(body=message.summary, url=message.path, content=content)
+        return Rendered(body=message.summary, url=message.path, content=body)
 
-    def send(self, deliveries):
+    def open(self):
         endpoint = urlsplit(self.url)
         connection_class = (
             http.client.HTTPSConnection if endpoint.scheme == "https" else http.client.HTTPConnection
@@ -85,31 +133,37 @@ class WebhookBackend(BaseNotificationBackend):
         # One keep-alive connection for the batch; http.client reconnects by itself when the
         # server closed it after a reply.
         connection = connection_class(endpoint.hostname, endpoint.port, timeout=self.timeout)
-        path = endpoint.path or "/"
-        if endpoint.query:
-            path += "?" + endpoint.query
-        try:
-            return [self._post(connection, path, delivery) for delivery in deliveries]
-        finally:
-            connection.close()
+        path = (endpoint.path or "/") + (f"?{endpoint.query}" if endpoint.query else "")
+        return Endpoint(connection, path)
 
-    def _post(self, connection, path, delivery):
-        document = delivery.rendered.content
+    def send_one(self, endpoint, delivery):
+        webhook_id = f"notification-{delivery.notification.pk}"
+        timestamp = int(time.time())
+        body = delivery.rendered.content
         headers = {
             "Content-Type": "application/json",
-            SIGNATURE_HEADER: document.signature,
-            NOTIFICATION_HEADER: str(delivery.notification.pk),
+            ID_HEADER: webhook_id,
+            TIMESTAMP_HEADER: str(timestamp),
+            SIGNATURE_HEADER: sign(self.secret, webhook_id, timestamp, body),
         }
-        try:
-            connection.request("POST", path, body=document.body, headers=headers)
-            response = connection.getresponse()
-            # Read to the end even though only the start is kept: leftover bytes would be
-            # taken for the next reply on this keep-alive connection.
-            reply = response.read().decode(errors="replace")[:200]
-        except (OSError, http.client.HTTPException) as error:
-            connection.close()
-            return Outcome.temporary(describe_error(error))
-        return classify_response(response.status, response.reason, reply)
+        with Deadline(endpoint.connection, self.timeout):
+            endpoint.connection.request("POST", endpoint.path, body=body, headers=headers)
+            response = endpoint.connection.getresponse()
+            reply = read_capped(endpoint.connection, response)
+        outcome = classify_response(response.status, response.reason, reply)
+        if not outcome.sent:
+            raise RejectedDelivery(outcome)
+
+    def close(self, endpoint):
+        endpoint.connection.close()
+
+    def classify_error(self, error):
+        if isinstance(error, RejectedDelivery):
+            return error.outcome
+        return Outcome.temporary(describe_error(error))
+
+    def connection_lost(self, error):
+        return isinstance(error, (OSError, http.client.HTTPException))
 
     def check(self, **kwargs):
         errors = []
@@ -134,12 +188,61 @@ class WebhookBackend(BaseNotificationBackend):
         return errors
 
 
+class RejectedDelivery(Exception):
+    """The receiver answered, and not with success: carries the classified outcome."""
+
+    def __init__(self, outcome):
+        super().__init__(outcome.error)
+        self.outcome = outcome
+
+
+class Deadline:
+    """Shuts the connection's socket down once ``seconds`` have passed.
+
+    A socket timeout bounds each read, not a request: a reply trickled a byte at a time never
+    times out. Shutting the socket down from a timer ends whatever read is blocked at once.
+    """
+
+    def __init__(self, connection, seconds):
+        self.connection = connection
+        self.timer = threading.Timer(seconds, self._expire)
+        self.expired = False
+
+    def _expire(self):
+        self.expired = True
+        if self.connection.sock is not None:
+            try:
+                self.connection.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def __enter__(self):
+        self.timer.start()
+        return self
+
+    def __exit__(self, error_type, error, traceback):
+        self.timer.cancel()
+        if self.expired:
+            self.connection.close()
+            raise TimeoutError("the request took longer than its deadline") from error
+
+
+def read_capped(connection, response):
+    """The first ``MAX_REPLY_BYTES`` of the reply, decoded. A longer reply's rest is not read:
+    the connection is closed instead, as its unread bytes would be taken for the next reply."""
+    reply = response.read(MAX_REPLY_BYTES)
+    if not response.isclosed():
+        connection.close()
+    return reply.decode(errors="replace")
+
+
 def classify_response(status, reason, reply=""):
     """2xx is delivered; 5xx and "try later" replies are retried; any other reply is final,
     since sending the same document again would get the same answer."""
     if 200 <= status < 300:
         return Outcome.success()
-    error = f"HTTP {status} {reason}" + (f": {reply.strip()}" if reply.strip() else "")
+    text = reply.strip()[:200]
+    error = f"HTTP {status} {reason}" + (f": {text}" if text else "")
     if status >= 500 or status in RETRYABLE_STATUSES:
         return Outcome.temporary(error)
     return Outcome.permanent_failure(error)

@@ -9,7 +9,7 @@ from django.db import transaction
 
 from spire_notify import notify
 from spire_notify.automations import process_notifications
-from spire_notify.handler import backends
+from spire_notify.handler import notify_backends
 from spire_notify.message import Recipient
 from spire_notify.models import Notification
 
@@ -19,7 +19,7 @@ from .measure import Row, Stopwatch, TimeAccumulator, median
 
 def _ours(message, users):
     """Write the rows, then one worker delivers them: ``(writing, worker, rendering)`` seconds."""
-    backend = backends["email"]
+    backend = notify_backends["email"]
     backend.render_many = TimeAccumulator(backend.render_many)
     try:
         with Stopwatch() as writing:
@@ -37,7 +37,7 @@ def _ours(message, users):
 
 def _flattened_emails(message, users):
     """Exactly what our backend would send, flattened to bytes before the clock starts."""
-    backend = backends["email"]
+    backend = notify_backends["email"]
     renderings = backend.render_many(message, [Recipient(user_id=u.pk, email=u.email) for u in users])
     email_policy = email.policy.SMTP
     flattened = []
@@ -66,7 +66,7 @@ def _post_office(message, users):
     # Its console handler reports every batch of 100; the bench prints its own summary.
     logging.getLogger("post_office").setLevel(logging.WARNING)
 
-    backend = backends["email"]
+    backend = notify_backends["email"]
     with Stopwatch() as watch:
         content = backend.render_content(message, backend.absolute_url(message.path))
         mail.send_many(

@@ -9,3 +9,6 @@ class HelpDeskConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401  (registers the system checks)
+        from .notification_types import register_types
+
+        register_types()

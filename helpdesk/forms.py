@@ -3,7 +3,7 @@
 from django import forms
 
 from .choices import HelpDeskTicketPriorityChoices, HelpDeskTicketStatusChoices
-from .models import HelpDeskTicket
+from .models import COMMENT_MAX_CHARS, HelpDeskTicket
 
 EMPTY_DESCRIPTION = "Describe the problem: the description cannot be empty."
 EMPTY_COMMENT = "Write something in the comment."
@@ -49,6 +49,7 @@ class StatusForm(forms.Form):
 class CommentForm(forms.Form):
     body = forms.CharField(
         label="Add a comment",
+        max_length=COMMENT_MAX_CHARS,
         widget=forms.Textarea(attrs={"rows": 4}),
         error_messages={"required": EMPTY_COMMENT},
     )

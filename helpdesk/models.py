@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import ProhibitNullCharactersValidator
+from django.core.validators import MaxLengthValidator, ProhibitNullCharactersValidator
 from django.db import models
 from django.urls import reverse
 from django.utils.functional import cached_property
@@ -10,6 +10,18 @@ from .choices import (
     HelpDeskTicketPurposeChoices,
     HelpDeskTicketStatusChoices,
 )
+
+# The most a description or a comment may hold: about 3,000 words, or a pasted traceback of a few
+# hundred lines. Every notification email carries the whole text, so the limit keeps an email
+# under the 102 KB at which Gmail clips the HTML (docs/help-desk-notifications.md, "Limits").
+DESCRIPTION_MAX_CHARS = 20_000
+COMMENT_MAX_CHARS = 20_000
+
+
+def text_validators(max_chars):
+    # PostgreSQL cannot store U+0000 in text: reject it in validation rather than fail on save.
+    # A TextField's max_length reaches its form only, so the model validates the length itself.
+    return [ProhibitNullCharactersValidator(), MaxLengthValidator(max_chars)]
 
 
 class HelpDeskTicket(models.Model):
@@ -27,8 +39,9 @@ class HelpDeskTicket(models.Model):
         choices=HelpDeskTicketStatusChoices,
         default=HelpDeskTicketStatusChoices.READY,
     )
-    # PostgreSQL cannot store U+0000 in text: reject it in validation rather than fail on save.
-    description = models.TextField(validators=[ProhibitNullCharactersValidator()])
+    description = models.TextField(
+        max_length=DESCRIPTION_MAX_CHARS, validators=text_validators(DESCRIPTION_MAX_CHARS)
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -48,13 +61,24 @@ class HelpDeskTicket(models.Model):
 
         return HelpDeskTicketService(self)
 
+    def allows_notification_to(self, user):
+        """Whether ``user`` may still be told of this ticket: may they open it now?
+
+        Delivery asks this of every notification about the ticket just before it sends one, so
+        a person who has lost access since the event (removed from ADMINS or the developers'
+        group, no longer a manager, deactivated) receives nothing more of it.
+        """
+        from .access import may_view_ticket
+
+        return may_view_ticket(user, self)
+
 
 class HelpDeskTicketComment(models.Model):
     ticket = models.ForeignKey(HelpDeskTicket, on_delete=models.CASCADE, related_name="comments")
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="help_desk_comments"
     )
-    body = models.TextField()
+    body = models.TextField(max_length=COMMENT_MAX_CHARS, validators=text_validators(COMMENT_MAX_CHARS))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

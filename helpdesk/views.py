@@ -1,23 +1,34 @@
+"""The help desk pages. Every view is decorated with ``deny_framing``: they must not be framed."""
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models.functions import Left
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
+
+from spire_notify.framing import deny_framing
 
 from .access import handles_tickets, visible_tickets
 from .forms import CommentForm, StatusForm, TicketFilterForm, TicketForm
 from .models import HelpDeskTicket
 
 TICKETS_PER_PAGE = 25
+# The list shows the start of each description; one character more tells the template to cut it.
+SUMMARY_CHARS = 90
 
 
+@deny_framing
 @login_required
 def ticket_list(request):
     filters = TicketFilterForm(request.GET)
-    tickets = filters.filter(
-        visible_tickets(request.user, HelpDeskTicket.objects.select_related("created_by"))
+    tickets = (
+        HelpDeskTicket.objects.select_related("created_by")
+        .defer("description")
+        .annotate(summary=Left("description", SUMMARY_CHARS + 1))
     )
+    tickets = filters.filter(visible_tickets(request.user, tickets))
     page = Paginator(tickets, TICKETS_PER_PAGE).get_page(request.GET.get("page"))
     # Page links keep the filters: only the page number changes.
     query = request.GET.copy()
@@ -30,10 +41,12 @@ def ticket_list(request):
             "page": page,
             "filter_query": query.urlencode(),
             "handles_tickets": handles_tickets(request.user),
+            "summary_chars": SUMMARY_CHARS,
         },
     )
 
 
+@deny_framing
 @login_required
 def ticket_create(request):
     form = TicketForm(request.POST or None)
@@ -45,11 +58,13 @@ def ticket_create(request):
     return render(request, "helpdesk/ticket_form.html", {"form": form}, status=status)
 
 
+@deny_framing
 @login_required
 def ticket_detail(request, pk):
     return render_detail(request, get_visible_ticket(request, pk))
 
 
+@deny_framing
 @login_required
 @require_POST
 def ticket_change_status(request, pk):
@@ -65,6 +80,7 @@ def ticket_change_status(request, pk):
     return redirect(ticket)
 
 
+@deny_framing
 @login_required
 @require_POST
 def ticket_add_comment(request, pk):

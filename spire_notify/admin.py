@@ -4,6 +4,7 @@ from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.utils.text import Truncator
 
+from .admin_filters import NotificationTypeFilter
 from .dispatch import enqueue_delivery
 from .models import AppNotification, EmailNotification, Notification, NotificationStatus
 
@@ -33,7 +34,7 @@ class NotificationAdmin(admin.ModelAdmin):
         "created_at",
         "sent_at",
     ]
-    list_filter = ["channel", "status", "event"]
+    list_filter = ["channel", "status", NotificationTypeFilter]
     search_fields = ["title", "user__username", "user__email"]
     readonly_fields = [
         "payload",
@@ -52,7 +53,8 @@ class NotificationAdmin(admin.ModelAdmin):
     def short_last_error(self, notification):
         return Truncator(notification.last_error).chars(80)
 
-    @admin.action(description="Retry delivery of the selected notifications")
+    # Retrying changes rows and sends again: viewing notifications is not enough.
+    @admin.action(description="Retry delivery of the selected notifications", permissions=["change"])
     def retry_delivery(self, request, queryset):
         now = timezone.now()
         retried = queryset.filter(status__in=RETRYABLE_STATUSES).update(

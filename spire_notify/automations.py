@@ -2,26 +2,36 @@
 
 ``process_notifications()`` is the one delivery function; the ``django.tasks`` task, the
 ``process_notifications`` command (once or ``--loop``) and the Celery task all call it.
+
+What delivery promises (docs/automations.md says it for users):
+
+- A row is handed to a backend only while this worker's claim on it holds: the claim is
+  renewed as sending goes on, and a row whose claim could not be kept is withheld and handed
+  back, never sent. The one duplicate window left is a crash between a hand-off and its record.
+- Channels are claimed one at a time, so a slow channel holds only its own rows.
+- A row that cannot be loaded, rendered or sent fails alone, with its reason in ``last_error``.
 """
 
 import json
 import logging
+import time
 from collections import Counter, defaultdict
+from datetime import timedelta
 from itertools import groupby
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
-from spire_notify.backends.base import Delivery, Outcome, describe_error
-
 from . import conf
+from .backends.base import Delivery, Outcome, describe_error
 from .claims import claim_batch, give_up_abandoned, release_claim, renew_lease
-from .exceptions import UnknownChannel
-from .handler import backends
+from .exceptions import Undeliverable
+from .handler import notify_backends
 from .message import Message, Recipient
 from .models import Notification, NotificationStatus
 from .retry import retry_delay, status_after_failure
-from .signals import notification_failed, notification_sent
+from .signals import notification_failed, notification_sent, notification_skipped
+from .targets import load_targets
 
 logger = logging.getLogger("spire_notify")
 
@@ -34,41 +44,74 @@ RECORDED_FIELDS = [
     "next_attempt_at",
     "lease_expires_at",
 ]
+COUNTED = ("sent", "errored", "failed", "skipped")
+
+DEACTIVATED = "Skipped: the user was deactivated after the notification was written."
+ACCESS_LOST = "Skipped: the user may no longer see what the notification is about."
+CLAIM_LAPSED = "Withheld: this worker's claim on the row lapsed before it could be sent."
+STOPPING = "Withheld: the worker was stopping."
+
+
+class WorkerStopped(BaseException):
+    """Raised (from a signal handler) to abandon a send that outlives a stop's grace period.
+
+    A ``BaseException`` so that no ``except Exception`` on the way, a backend's included, can
+    swallow it; the rows of the interrupted batch are handed back as it passes.
+    """
 
 
 def validate_backends():
     """Raise ``ImproperlyConfigured`` if any configured backend cannot deliver at all."""
-    for backend in backends.all():
+    for backend in notify_backends.all():
         backend.validate()
 
 
-def process_notifications(*, batch_size=None, max_batches=None, using="default"):
-    """Deliver every ready notification, batch after batch, until none is ready.
+def process_notifications(*, batch_size=None, max_batches=None, should_stop=None, using="default"):
+    """Deliver every ready notification, round after round, until none is ready.
 
-    Returns the counts of this run: ``{"sent": …, "errored": …, "failed": …}``. Raises
-    ``ImproperlyConfigured`` before claiming anything if a backend cannot deliver at all.
+    A round claims one batch of each channel not yet drained, one channel at a time, so that a
+    slow channel holds only its own rows. ``max_batches`` caps the rounds; ``should_stop()`` is
+    asked before every batch and every hand-off. Returns the counts of this run:
+    ``{"sent": …, "errored": …, "failed": …, "skipped": …}``. Raises ``ImproperlyConfigured``
+    before claiming anything if a backend cannot deliver at all.
     """
     validate_backends()
+    should_stop = should_stop or (lambda: False)
     batch_size = batch_size or conf.get("NOTIFY_BATCH_SIZE")
-    counts = Counter({"sent": 0, "errored": 0, "failed": 0})
-    batches = 0
-    while max_batches is None or batches < max_batches:
+    lease_seconds = conf.get("NOTIFY_LEASE_SECONDS")
+    aliases = list(notify_backends)
+    counts = Counter(dict.fromkeys(COUNTED, 0))
+
+    def claim(**scope):
+        return claim_batch(batch_size, lease_seconds=lease_seconds, using=using, **scope)
+
+    # Rows of channels since removed from NOTIFY_BACKENDS: no worker can ever deliver them.
+    if orphans := claim(exclude_channels=aliases):
+        counts.update(deliver_batch(orphans, using=using))
+    # A channel leaves the run once a claim finds less than a full batch: it is drained.
+    undrained = aliases
+    rounds = 0
+    while undrained and (max_batches is None or rounds < max_batches) and not should_stop():
         given_up = give_up_abandoned(max_attempts=conf.get("NOTIFY_MAX_ATTEMPTS"), using=using)
         counts["failed"] += len(given_up)
-        _send_signals(given_up)
-        batch = claim_batch(batch_size, lease_seconds=conf.get("NOTIFY_LEASE_SECONDS"), using=using)
-        if not batch:
-            break
-        counts.update(deliver_batch(batch, using=using))
-        batches += 1
+        send_signals(given_up)
+        for alias in list(undrained):
+            if should_stop():
+                break
+            batch = claim(channels=[alias])
+            if len(batch) < batch_size:
+                undrained = [other for other in undrained if other != alias]
+            if batch:
+                counts.update(deliver_batch(batch, should_stop=should_stop, using=using))
+        rounds += 1
     return dict(counts)
 
 
-def deliver_batch(notifications, *, using="default"):
+def deliver_batch(notifications, *, should_stop=None, using="default"):
     """Deliver claimed rows channel by channel; one failure never stops the others.
 
-    A configuration error is the exception: it stops the worker, and the rows not yet
-    delivered are handed back untouched for a worker that is configured correctly.
+    A configuration error, or a stop that cannot wait, ends the batch: the rows not yet
+    recorded are handed back untouched, for a worker that is configured correctly.
     """
     counts = Counter()
     by_channel = defaultdict(list)
@@ -76,23 +119,22 @@ def deliver_batch(notifications, *, using="default"):
         by_channel[notification.channel].append(notification)
     try:
         for alias, rows in by_channel.items():
-            counts.update(_deliver_channel(alias, rows, using=using))
-    except ImproperlyConfigured as error:
+            counts.update(_deliver_channel(alias, rows, should_stop=should_stop, using=using))
+    except (ImproperlyConfigured, WorkerStopped) as error:
         release_claim(notifications[0].claimed_by, reason=describe_error(error), using=using)
         raise
     return counts
 
 
-def _deliver_channel(alias, rows, *, using):
-    try:
-        backend = backends[alias]
-    except UnknownChannel as error:
-        # Rows written for a channel that has since been removed from NOTIFY_BACKENDS: no
-        # worker can ever deliver them, and they must not stop delivery on the other channels.
-        return _record(rows, [Outcome.permanent_failure(str(error))] * len(rows), using=using)
-    outcomes = {}
+def _deliver_channel(alias, rows, *, should_stop, using):
+    if alias not in notify_backends:
+        error = f"NOTIFY_BACKENDS has no backend {alias!r}."
+        return _record(rows, [Outcome.permanent_failure(error)] * len(rows), using=using)
+    backend = notify_backends[alias]
+    outcomes = load_targets(rows)
+    outcomes.update(_skip_unreachable([row for row in rows if row.pk not in outcomes]))
     deliveries = []
-    for rows_of_message in _group_by_message(rows):
+    for rows_of_message in _group_by_message([row for row in rows if row.pk not in outcomes]):
         for row, rendered in zip(rows_of_message, _render(backend, rows_of_message), strict=True):
             if isinstance(rendered, Outcome):
                 outcomes[row.pk] = rendered
@@ -100,41 +142,79 @@ def _deliver_channel(alias, rows, *, using):
                 row.body, row.url = rendered.body, rendered.url
                 deliveries.append(Delivery(notification=row, rendered=rendered))
     if deliveries:
-        held = renew_lease(
-            [delivery.notification for delivery in deliveries],
-            lease_seconds=conf.get("NOTIFY_LEASE_SECONDS"),
-            using=using,
+        # Rows another worker took while these were rendered are not ours to send.
+        held = {
+            row.pk
+            for row in renew_lease(
+                [d.notification for d in deliveries],
+                lease_seconds=conf.get("NOTIFY_LEASE_SECONDS"),
+                using=using,
+            )
+        }
+        outcomes.update(
+            {
+                d.notification.pk: Outcome.not_sent(CLAIM_LAPSED)
+                for d in deliveries
+                if d.notification.pk not in held
+            }
         )
-        held_pks = {row.pk for row in held}
-        to_send = [delivery for delivery in deliveries if delivery.notification.pk in held_pks]
-        if to_send:
-            outcomes.update(_send(backend, to_send))
-    recorded = [row for row in rows if row.pk in outcomes]
+        deliveries = [d for d in deliveries if d.notification.pk in held]
+    if deliveries:
+        claim = ClaimKeeper(deliveries, should_stop=should_stop, using=using)
+        outcomes.update(_send(backend, deliveries, claim))
+    withheld = [row for row in rows if row.pk in outcomes and outcomes[row.pk].withheld]
+    if withheld:
+        release_claim(
+            rows[0].claimed_by, reason=outcomes[withheld[0].pk].error, pks=[row.pk for row in withheld]
+        )
+    recorded = [row for row in rows if row.pk in outcomes and not outcomes[row.pk].withheld]
     return _record(recorded, [outcomes[row.pk] for row in recorded], using=using)
+
+
+def _skip_unreachable(rows):
+    """``{pk: Outcome}`` of rows whose recipient may no longer be reached: a user deactivated
+    since, or one the target (``allows_notification_to``) no longer lets see it."""
+    outcomes = {}
+    for row in rows:
+        if row.user is None:
+            continue
+        if not row.user.is_active:
+            outcomes[row.pk] = Outcome.skipped(DEACTIVATED)
+            continue
+        allows = getattr(row.target, "allows_notification_to", None)
+        if allows is not None and not allows(row.user):
+            outcomes[row.pk] = Outcome.skipped(ACCESS_LOST)
+    return outcomes
 
 
 def _render(backend, rows):
     """One ``Rendered`` per row, or the ``Outcome`` of a row that could not be rendered."""
     first = rows[0]
     try:
-        # Inside the try: a payload written by an older version must fail its rows, not the worker.
-        message = Message.from_payload(first.payload, title=first.title, target=first.content_object)
-        return backend.render_many(message, [_recipient(row) for row in rows])
+        message = Message.from_payload(first.payload, title=first.title, target=first.target)
+    except TypeError as error:
+        # Written by a version whose Message had other fields: no retry can read it.
+        outcome = Outcome.permanent_failure(f"the stored message no longer fits Message: {error}")
+        return [outcome] * len(rows)
+    try:
+        return backend.render_many(message, [recipient_of(backend, row) for row in rows])
     except ImproperlyConfigured:
         raise
     except Exception as error:
         if len(rows) > 1:
             # Render one by one, so that only the rows that cannot be rendered fail.
             return [item for row in rows for item in _render(backend, [row])]
+        if isinstance(error, Undeliverable):
+            return [Outcome.permanent_failure(f"Undeliverable: {error}")]
         logger.exception("%s could not render notification %s", backend, first.pk)
         return [Outcome.temporary(describe_error(error))]
 
 
-def _send(backend, deliveries):
+def _send(backend, deliveries, claim):
     """``{notification pk: Outcome}`` for ``deliveries``."""
     try:
-        results = backend.send(deliveries)
-    except ImproperlyConfigured:
+        results = backend.send(deliveries, guard=claim)
+    except (ImproperlyConfigured, WorkerStopped):
         raise
     except Exception as error:
         # The contract says send() reports failures per item. A backend that raises anyway
@@ -142,11 +222,57 @@ def _send(backend, deliveries):
         # and a single bad row cannot fail its whole batch on every attempt.
         if len(deliveries) > 1:
             return {
-                pk: outcome for delivery in deliveries for pk, outcome in _send(backend, [delivery]).items()
+                pk: outcome
+                for delivery in deliveries
+                for pk, outcome in _send(backend, [delivery], claim).items()
             }
         logger.exception("%s.send() raised for notification %s", backend, deliveries[0].notification.pk)
         results = [Outcome.temporary(describe_error(error))]
     return {delivery.notification.pk: result for delivery, result in zip(deliveries, results, strict=True)}
+
+
+class ClaimKeeper:
+    """The guard a backend asks before each hand-off: may this row still be sent?
+
+    It renews the claim on the batch once half the lease has gone (one UPDATE per half lease,
+    not one per row), and withholds a row this worker no longer holds, or every row once the
+    worker is asked to stop.
+    """
+
+    def __init__(self, deliveries, *, should_stop=None, using="default"):
+        self.rows = [delivery.notification for delivery in deliveries]
+        self.should_stop = should_stop or (lambda: False)
+        self.using = using
+        self.lease_seconds = conf.get("NOTIFY_LEASE_SECONDS")
+        self.held = {row.pk for row in self.rows}
+        self._set_expiry(self.rows[0].lease_expires_at)
+
+    def __call__(self, delivery):
+        if self.should_stop():
+            return STOPPING
+        if time.monotonic() >= self.renew_at:
+            self._renew()
+        # Whatever renewing found, a row past its expiry may be another worker's by now.
+        if delivery.notification.pk not in self.held or time.monotonic() >= self.expires_at:
+            return CLAIM_LAPSED
+        return None
+
+    def _renew(self):
+        # Every row of the batch, the ones already sent included: they stay this worker's
+        # until their outcome is recorded, or another worker would take them and send again.
+        try:
+            held = renew_lease(self.rows, lease_seconds=self.lease_seconds, using=self.using)
+        except Exception:
+            logger.exception("Could not renew the claim on %d notification(s).", len(self.rows))
+            return
+        self.held = {row.pk for row in held}
+        self._set_expiry(timezone.now() + timedelta(seconds=self.lease_seconds))
+
+    def _set_expiry(self, expires):
+        remaining = (expires - timezone.now()).total_seconds() if expires else self.lease_seconds
+        now = time.monotonic()
+        self.expires_at = now + remaining
+        self.renew_at = now + remaining - self.lease_seconds / 2
 
 
 def _group_by_message(rows):
@@ -158,12 +284,13 @@ def _group_by_message(rows):
     return [list(group) for _, group in groupby(sorted(rows, key=key), key=key)]
 
 
-def _recipient(row):
-    # An email row keeps the address it was written for, even if the user's changed since.
-    detail = getattr(row, "email", None)
-    if detail is None:
-        return Recipient.for_user(row.user)
-    return Recipient.for_user(row.user, email=detail.to_email_address)
+def recipient_of(backend, row):
+    """Who ``row`` is for; a channel that keeps an address (email) sends where the row was
+    written for, even if the user's address has changed since."""
+    address = backend.kept_address(row)
+    if row.user is None:
+        return Recipient.for_address(address)
+    return Recipient.for_user(row.user, **({"email": address} if address else {}))
 
 
 def _record(rows, outcomes, *, using):
@@ -176,6 +303,8 @@ def _record(rows, outcomes, *, using):
         row.lease_expires_at = None
         if outcome.sent:
             row.status, row.sent_at, row.last_error = NotificationStatus.SENT, now, ""
+        elif outcome.skip:
+            row.status, row.last_error = NotificationStatus.SKIPPED, outcome.error
         else:
             row.last_error = outcome.error
             row.status = status_after_failure(
@@ -202,7 +331,7 @@ def _record(rows, outcomes, *, using):
     if len(recorded) < len(rows):
         logger.warning("%d notification(s) were taken over by another worker.", len(rows) - len(recorded))
         rows = [row for row in rows if row.pk in recorded]
-    _send_signals(rows)
+    send_signals(rows)
     return Counter(row.status for row in rows)
 
 
@@ -216,12 +345,17 @@ def _group_by_values(rows):
     return groups
 
 
-def _send_signals(rows):
+def send_signals(rows):
+    """``notification_sent``, ``_failed`` or ``_skipped`` for each row in a final status."""
     for row in rows:
         if row.status == NotificationStatus.SENT:
             responses = notification_sent.send_robust(Notification, notification=row)
         elif row.status == NotificationStatus.FAILED:
             responses = notification_failed.send_robust(Notification, notification=row, error=row.last_error)
+        elif row.status == NotificationStatus.SKIPPED:
+            responses = notification_skipped.send_robust(
+                Notification, notification=row, reason=row.last_error
+            )
         else:
             continue
         for receiver, response in responses:

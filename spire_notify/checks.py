@@ -5,14 +5,18 @@ IDs are stable; the reference page of the docs lists each with its fix.
 
 import importlib.util
 
+import jinja2
 from django.apps import apps
 from django.conf import global_settings, settings
 from django.core.checks import Error, Tags, Warning, register
+from django.template import engines
+from django.template.backends.jinja2 import Jinja2
+from django.utils.module_loading import import_string
 
 from . import conf
 from .compat import task_backends
 from .exceptions import InvalidNotifyBackend
-from .handler import backends
+from .handler import notify_backends
 
 BACKEND_HINTS = {
     "E001": 'NOTIFY_BACKENDS maps aliases to {"BACKEND": "dotted.path", "OPTIONS": {...}}.',
@@ -20,6 +24,10 @@ BACKEND_HINTS = {
     "E003": "Check the dotted path and that its package is installed.",
     "E004": "A backend subclasses spire_notify.backends.base.BaseNotificationBackend.",
     "E005": "Remove the option, or check its spelling against the backend's documentation.",
+    "E006": 'An entry has only "BACKEND" and "OPTIONS"; check the spelling of the other key.',
+    "E007": 'Make "OPTIONS" a dict of the backend\'s keyword arguments.',
+    "E008": 'Make the entry a dict: {"BACKEND": "dotted.path", "OPTIONS": {...}}.',
+    "E009": 'Prefix the path with "spire_notify.", e.g. "spire_notify.backends.email.EmailBackend".',
 }
 
 
@@ -32,7 +40,7 @@ def check_backends(app_configs=None, **kwargs):
     messages = []
     for alias in configured:
         try:
-            backend = backends.create_backend(alias)
+            backend = notify_backends.create_backend(alias)
         except InvalidNotifyBackend as error:
             messages.append(_backend_error(error))
         else:
@@ -74,6 +82,58 @@ def site_errors(alias):
 
 
 @register(Tags.compatibility)
+def check_recipient_language(app_configs=None, **kwargs):
+    path = conf.get("NOTIFY_RECIPIENT_LANGUAGE")
+    if not path:
+        return []
+    try:
+        chooser = import_string(path)
+    except ImportError as error:
+        return [
+            Error(
+                f"NOTIFY_RECIPIENT_LANGUAGE: could not import {path!r}: {error}",
+                hint="Name a callable (user) -> language code or None, e.g. 'myproject.users.language_of'.",
+                id="spire_notify.E040",
+            )
+        ]
+    if not callable(chooser):
+        return [
+            Error(
+                f"NOTIFY_RECIPIENT_LANGUAGE: {path!r} is not callable.",
+                hint="Name a function (user) -> language code or None.",
+                id="spire_notify.E041",
+            )
+        ]
+    return []
+
+
+@register(Tags.templates)
+def check_jinja2_translates(app_configs=None, **kwargs):
+    """The Jinja2 email templates mark their text with {% trans %}: an engine that renders
+    them needs the i18n extension and Django's gettext installed."""
+    errors = []
+    for engine in engines.all():
+        if not isinstance(engine, Jinja2) or {"gettext", "get_language"} <= set(engine.env.globals):
+            continue
+        try:
+            # The source only: compiling is what fails without the extension.
+            engine.env.loader.get_source(engine.env, "spire_notify/email/base.html")
+        except jinja2.TemplateNotFound:
+            continue
+        errors.append(
+            Error(
+                f"The Jinja2 engine {engine.name!r} does not translate, so it cannot render "
+                "spire-notify's email templates (they use {% trans %}).",
+                hint='Set its OPTIONS["environment"] to "spire_notify.jinja2_env.environment", or add '
+                "the jinja2.ext.i18n extension to yours and pass it to "
+                "spire_notify.jinja2_env.install_translations().",
+                id="spire_notify.E042",
+            )
+        )
+    return errors
+
+
+@register(Tags.compatibility)
 def check_from_address(app_configs=None, **kwargs):
     """Django's placeholder From address passes every other check, and is rejected or marked as
     spam by real mail servers."""
@@ -86,7 +146,7 @@ def check_from_address(app_configs=None, **kwargs):
             f"NOTIFY_BACKENDS[{alias!r}] sends from DEFAULT_FROM_EMAIL, which is Django's placeholder "
             f"{global_settings.DEFAULT_FROM_EMAIL!r}: mail servers refuse it or file it as spam.",
             hint="Set DEFAULT_FROM_EMAIL to an address of your domain, or the backend's 'from_email' option.",
-            id="spire_notify.W010",
+            id="spire_notify.W012",
         )
         for alias in aliases
         if _sends_from_default_address(alias)
@@ -95,7 +155,7 @@ def check_from_address(app_configs=None, **kwargs):
 
 def _sends_from_default_address(alias):
     try:
-        backend = backends.create_backend(alias)
+        backend = notify_backends.create_backend(alias)
     except InvalidNotifyBackend:
         return False  # check_backends reports it
     # A backend that takes a From address has the option; unset, DEFAULT_FROM_EMAIL is used.
@@ -116,7 +176,7 @@ def check_task_backend(app_configs=None, **kwargs):
                 "be enqueued.",
                 hint=f"Name one of the TASKS aliases ({', '.join(map(repr, configured))}) in "
                 "NOTIFY_TASK_BACKEND, or add the alias to TASKS.",
-                id="spire_notify.E041",
+                id="spire_notify.E051",
             )
         ]
     backend_path = configured[alias].get("BACKEND", "")
@@ -128,7 +188,7 @@ def check_task_backend(app_configs=None, **kwargs):
             f"TASKS[{alias!r}] is {backend_path!r}, whose app {app!r} is not in INSTALLED_APPS; "
             "enqueueing delivery would fail when a notification is written.",
             hint=f'Add "{app}" to INSTALLED_APPS and run migrate, or choose another TASKS backend.',
-            id="spire_notify.E040",
+            id="spire_notify.E050",
         )
     ]
 

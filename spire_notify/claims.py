@@ -12,6 +12,7 @@ import socket
 import uuid
 from datetime import timedelta
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
@@ -46,11 +47,14 @@ def count_ready(*, using="default"):
     return Notification.objects.using(using).filter(ready_q(timezone.now())).count()
 
 
-def claim_batch(size, *, lease_seconds, using="default"):
-    """Claim up to ``size`` ready rows; returns them with what delivery needs loaded.
+def claim_batch(size, *, lease_seconds, channels=None, exclude_channels=None, using="default"):
+    """Claim up to ``size`` ready rows; returns them with their users and detail rows loaded.
 
+    ``channels`` limits the claim to those aliases (the worker claims one channel at a time, so
+    that a slow channel never holds rows of another), ``exclude_channels`` leaves them out.
     Claiming counts the attempt, so a row whose delivery kills its worker every time still
-    reaches its last attempt.
+    reaches its last attempt. Targets are not loaded here: ``load_targets`` does it, row by row
+    where it must, so that one row whose target cannot be loaded fails alone.
     """
     now = timezone.now()
     token = new_token()
@@ -60,21 +64,40 @@ def claim_batch(size, *, lease_seconds, using="default"):
         "lease_expires_at": now + timedelta(seconds=lease_seconds),
         "attempts": F("attempts") + 1,
     }
+    scope = Q()
+    if channels is not None:
+        scope &= Q(channel__in=list(channels))
+    if exclude_channels:
+        scope &= ~Q(channel__in=list(exclude_channels))
     # Abandoned rows, then due ones: two statements rather than one with OR, because each is
     # answered by an index in its own order (spire_notify_due_idx for the due rows), while the
     # OR made PostgreSQL read and sort every ready row on every claim of a long backlog.
-    claimed = _stamp(abandoned_q(now), size, using=using, **claim)
+    claimed = _stamp(abandoned_q(now) & scope, size, using=using, **claim)
     if claimed < size:
-        claimed += _stamp(due_q(now), size - claimed, using=using, **claim)
+        claimed += _stamp(due_q(now) & scope, size - claimed, using=using, **claim)
     if not claimed:
         return []
     return list(
         Notification.objects.using(using)
         .filter(claimed_by=token, status=NotificationStatus.PROCESSING)
-        .select_related("user", "email", "app")
-        .prefetch_related("content_object")
+        .select_related("user", *detail_relations())
         .order_by("pk")
     )
+
+
+def detail_relations():
+    """The detail rows every configured backend keeps beside a notification."""
+    from .handler import notify_backends
+
+    relations = set()
+    for alias in notify_backends:
+        try:
+            relation = notify_backends[alias].detail_relation()
+        except ImproperlyConfigured:
+            continue  # the worker's validation reports it; rows of that channel fail alone
+        if relation:
+            relations.add(relation)
+    return sorted(relations)
 
 
 def give_up_abandoned(*, max_attempts, using="default"):
@@ -127,23 +150,24 @@ def renew_lease(rows, *, lease_seconds, using="default"):
     return [row for row in rows if row.pk in still_held]
 
 
-def release_claim(token, *, reason, using="default"):
+def release_claim(token, *, reason, pks=None, using="default"):
     """Hand back rows claimed under ``token`` and not delivered, without spending an attempt.
 
-    Used when the worker stops on a configuration error: the rows are not at fault, so they
-    are ready again at once for a worker that is configured correctly.
+    Used when the worker stops (a configuration error, a stop signal) or withholds a row whose
+    claim it could not keep: the rows are not at fault, so they are ready again at once.
+    ``pks`` limits it to those rows; by default, every row the claim still holds.
     """
-    return (
-        Notification.objects.using(using)
-        .filter(claimed_by=token, status=NotificationStatus.PROCESSING)
-        .update(
-            status=Case(
-                When(attempts__lte=1, then=Value(NotificationStatus.PENDING)),
-                default=Value(NotificationStatus.ERRORED),
-            ),
-            attempts=F("attempts") - 1,
-            claimed_by="",
-            lease_expires_at=None,
-            last_error=reason,
-        )
+    held = Notification.objects.using(using).filter(claimed_by=token, status=NotificationStatus.PROCESSING)
+    if pks is not None:
+        held = held.filter(pk__in=list(pks))
+    return held.update(
+        status=Case(
+            When(attempts__lte=1, then=Value(NotificationStatus.PENDING)),
+            default=Value(NotificationStatus.ERRORED),
+        ),
+        attempts=F("attempts") - 1,
+        claimed_by="",
+        lease_expires_at=None,
+        next_attempt_at=timezone.now(),
+        last_error=reason,
     )

@@ -7,12 +7,12 @@
   ``TASKS_MODULE`` names the one in use, for dotted paths such as the immediate backend's.
 - **Email.** Django 6.1 configures named mailers in ``MAILERS`` (``django.core.mail.mailers``)
   and deprecates ``get_connection()``; 5.2 and 6.0 have only ``get_connection()``, which builds
-  the one mailer the ``EMAIL_*`` settings describe. ``get_mailer(alias)`` and
-  ``mailer_problem(alias)`` answer the same questions on both, and never touch the API that
-  the running version deprecates.
+  the one mailer the ``EMAIL_*`` settings describe. ``get_mailer(alias)``,
+  ``mailer_to_check(alias)`` and ``timeout_setting(alias)`` answer the same questions on both,
+  and never touch the API that the running version deprecates.
 - **Building a message.** Django 6.0 builds email with the modern ``email`` API
   (``EmailMessage.message(policy=...)``, the SMTP mailer's ``prep_address()``); the email
-  backend's flattened SMTP path (``spire_notify.backends.smtp_fast``) reuses both, so
+  backend's flattened SMTP path (``spire_notify.pinned.django_smtp``) reuses both, so
   ``FLATTENED_SMTP`` is off on 5.2, where email goes through the mailer's ``send_messages()``.
 
 Everything else in spire-notify imports these names from here, never from Django or the
@@ -35,8 +35,10 @@ __all__ = [
     "BaseTaskBackend",
     "TaskResult",
     "TaskResultStatus",
+    "UnknownMailer",
     "get_mailer",
-    "mailer_problem",
+    "mailer_to_check",
+    "timeout_setting",
     "task",
     "task_backends",
     "task_enqueued",
@@ -62,36 +64,47 @@ HAS_MAILERS = hasattr(mail, "mailers")
 FLATTENED_SMTP = django.VERSION >= (6, 0)
 
 
+class UnknownMailer(ImproperlyConfigured):
+    """No mailer has this alias."""
+
+
 def get_mailer(alias):
     """A new, unopened email connection for the mailer ``alias``.
 
-    Raises ``ImproperlyConfigured`` when it cannot be built (see ``mailer_problem``).
+    Raises ``UnknownMailer`` when there is no such mailer, and ``ImproperlyConfigured`` when
+    its configuration cannot be built.
     """
+    if not HAS_MAILERS:
+        if alias != DEFAULT_MAILER:
+            raise UnknownMailer(_only_the_default_mailer(alias))
+        try:
+            return mail.get_connection()
+        except ImportError as error:
+            raise ImproperlyConfigured(
+                f"EMAIL_BACKEND: could not import {settings.EMAIL_BACKEND!r}: {error}"
+            ) from error
+    if alias not in mail.mailers and not (alias == DEFAULT_MAILER and not hasattr(settings, "MAILERS")):
+        raise UnknownMailer(f"the mailer {alias!r} is not in MAILERS.")
+    return mail.mailers[alias]
+
+
+def mailer_to_check(alias):
+    """The mailer ``alias`` for a system check, or ``None`` where building it would warn.
+
+    Django 6.1 without ``MAILERS`` builds its default mailer from the deprecated ``EMAIL_*``
+    settings, with a deprecation warning: that happens when sending, not in ``check``. Raises
+    what ``get_mailer`` raises.
+    """
+    if HAS_MAILERS and alias == DEFAULT_MAILER and not hasattr(settings, "MAILERS"):
+        return None
+    return get_mailer(alias)
+
+
+def timeout_setting(alias):
+    """Where the timeout of the mailer ``alias`` is set, for messages that ask to set it."""
     if HAS_MAILERS:
-        return mail.mailers[alias]
-    if alias != DEFAULT_MAILER:
-        raise ImproperlyConfigured(_only_the_default_mailer(alias))
-    try:
-        return mail.get_connection()
-    except ImportError as error:
-        raise ImproperlyConfigured(
-            f"EMAIL_BACKEND: could not import {settings.EMAIL_BACKEND!r}: {error}"
-        ) from error
-
-
-def mailer_problem(alias):
-    """Why the mailer ``alias`` cannot be built, or ``""``; building one opens no connection."""
-    if HAS_MAILERS and not hasattr(settings, "MAILERS"):
-        # Django 6.1 builds its "default" mailer from the deprecated EMAIL_* settings, and
-        # warns when it does: say whether it exists without building it.
-        return "" if alias == DEFAULT_MAILER else f"the mailer {alias!r} is not in MAILERS."
-    if HAS_MAILERS and alias not in mail.mailers:
-        return f"the mailer {alias!r} is not in MAILERS."
-    try:
-        get_mailer(alias)
-    except ImproperlyConfigured as error:
-        return str(error)
-    return ""
+        return f'"timeout" in MAILERS[{alias!r}]["OPTIONS"]'
+    return "EMAIL_TIMEOUT"
 
 
 def _only_the_default_mailer(alias):

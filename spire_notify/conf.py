@@ -18,10 +18,14 @@ DEFAULTS = {
     "NOTIFY_RETRY_MAX_DELAY": 6 * 60 * 60,
     # How long a claim lasts: rows still "processing" after it are taken by another worker.
     "NOTIFY_LEASE_SECONDS": 300,
+    # After SIGTERM, how long a send already on the wire may take before it is abandoned.
+    "NOTIFY_STOP_GRACE_SECONDS": 10,
     # How often an open page polls the unread count of the inbox badge, in seconds.
     "NOTIFY_BADGE_POLL_SECONDS": 15,
     # The django.tasks backend alias that delivery is enqueued on.
     "NOTIFY_TASK_BACKEND": "default",
+    # Dotted path of a callable (user or guest address) -> language code or None; None: LANGUAGE_CODE.
+    "NOTIFY_RECIPIENT_LANGUAGE": None,
 }
 
 

@@ -14,3 +14,35 @@ class UnknownChannel(ImproperlyConfigured):
     def __init__(self, alias):
         self.alias = alias
         super().__init__(f"NOTIFY_BACKENDS has no backend {alias!r}.")
+
+
+class Undeliverable(Exception):
+    """Raised while rendering a notification that no retry could deliver (an address that is
+    not one mailbox, a template that does not exist): its row fails at once, with the reason."""
+
+
+class UnknownNotificationType(LookupError):
+    """No notification type is registered under ``key``."""
+
+    def __init__(self, key):
+        self.key = key
+        super().__init__(
+            f"No notification type {key!r} is registered; declare it with "
+            "spire_notify.types.register() in your AppConfig.ready()."
+        )
+
+
+class ConflictingNotificationType(ImproperlyConfigured):
+    """Two different declarations of one key: which one holds would depend on import order."""
+
+    def __init__(self, key):
+        self.key = key
+        super().__init__(f"The notification type {key!r} is already registered with other settings.")
+
+
+class MandatoryNotificationType(ValueError):
+    """A mandatory type (a security notice, say) cannot be switched off."""
+
+    def __init__(self, key):
+        self.key = key
+        super().__init__(f"The notification type {key!r} is mandatory; it cannot be switched off.")

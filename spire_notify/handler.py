@@ -7,6 +7,8 @@ from django.utils.module_loading import import_string
 from . import conf
 from .exceptions import InvalidNotifyBackend, UnknownChannel
 
+MOVED_PACKAGE = "backends."
+
 
 class NotifyBackendsHandler:
     """Builds each backend once, as ``Backend(alias=alias, **OPTIONS)``, on first use."""
@@ -42,7 +44,9 @@ class NotifyBackendsHandler:
         if alias not in self.settings:
             raise UnknownChannel(alias)
         config = self.settings[alias]
-        if not isinstance(config, dict) or not config.get("BACKEND"):
+        if not isinstance(config, dict):
+            raise InvalidNotifyBackend(alias, "the entry must be a dict.", check_id="E008")
+        if not config.get("BACKEND"):
             raise InvalidNotifyBackend(alias, "no 'BACKEND' is set.", check_id="E002")
         unknown_keys = sorted(set(config) - {"BACKEND", "OPTIONS"})
         if unknown_keys:
@@ -50,12 +54,19 @@ class NotifyBackendsHandler:
             raise InvalidNotifyBackend(
                 alias,
                 f"unknown key {unknown_keys[0]!r}; an entry has only 'BACKEND' and 'OPTIONS'.",
-                check_id="E001",
+                check_id="E006",
             )
         options = config.get("OPTIONS", {})
         if not isinstance(options, dict):
-            raise InvalidNotifyBackend(alias, "'OPTIONS' must be a dict.", check_id="E001")
+            raise InvalidNotifyBackend(alias, "'OPTIONS' must be a dict.", check_id="E007")
         path = config["BACKEND"]
+        if path.startswith(MOVED_PACKAGE):
+            # 0.1 installed the backends as a top-level package; they live under spire_notify now.
+            raise InvalidNotifyBackend(
+                alias,
+                f"{path!r} is the backends' old path; it is {'spire_notify.' + path!r} now.",
+                check_id="E009",
+            )
         try:
             backend_class = import_string(path)
         except ImportError as error:
@@ -74,11 +85,11 @@ class NotifyBackendsHandler:
         self._backends = {}
 
 
-backends = NotifyBackendsHandler()
+notify_backends = NotifyBackendsHandler()
 
 
 @receiver(setting_changed)
 def _reset_backends(*, setting, **kwargs):
     # Backends take their OPTIONS at construction, so a changed configuration needs new ones.
     if setting in {"NOTIFY_BACKENDS", "INSTALLED_APPS"}:
-        backends.reset()
+        notify_backends.reset()

@@ -21,7 +21,6 @@ class Message:
     body: str = ""
     path: str = ""
     priority: str = ""
-    purpose: str = ""
     template: str = ""
     target: Any = None
     context: Mapping[str, Any] = field(default_factory=dict)
@@ -41,7 +40,6 @@ class Message:
             "body": self.body,
             "path": self.path,
             "priority": self.priority,
-            "purpose": self.purpose,
             "template": self.template,
             "context": dict(self.context),
         }
@@ -53,9 +51,12 @@ class Message:
 
 @dataclass(frozen=True, kw_only=True)
 class Recipient:
-    """Who a rendering is for: only what a backend may use, so rendering needs no database."""
+    """Who a rendering is for: only what a backend may use, so rendering needs no database.
 
-    user_id: int
+    ``user_id`` is ``None`` for a guest: an address with no account behind it.
+    """
+
+    user_id: int | None
     email: str = ""
     name: str = ""
 
@@ -68,3 +69,8 @@ class Recipient:
             "name": user.get_full_name() if hasattr(user, "get_full_name") else str(user),
         }
         return cls(**fields | overrides)
+
+    @classmethod
+    def for_address(cls, address):
+        """A guest, known only by its email address."""
+        return cls(user_id=None, email=address)

@@ -3,6 +3,7 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class NotificationStatus(models.TextChoices):
@@ -11,6 +12,11 @@ class NotificationStatus(models.TextChoices):
     SENT = "sent", "Sent"
     ERRORED = "errored", "Errored"  # failed temporarily; retried at next_attempt_at
     FAILED = "failed", "Failed"  # given up: a permanent error, or the last attempt failed
+    SKIPPED = "skipped", "Skipped"  # deliberately not sent; last_error says why
+
+
+# Statuses a row never leaves.
+FINAL_STATUSES = [NotificationStatus.SENT, NotificationStatus.FAILED, NotificationStatus.SKIPPED]
 
 
 class NotificationQuerySet(models.QuerySet):
@@ -19,14 +25,27 @@ class NotificationQuerySet(models.QuerySet):
 
     def in_inbox(self):
         """Delivered in-app notifications."""
-        return self.filter(app__isnull=False, status=NotificationStatus.SENT)
+        return self.filter(**{f"{inbox_relation()}__isnull": False}, status=NotificationStatus.SENT)
 
     def unread(self):
-        return self.filter(app__read_at__isnull=True)
+        return self.filter(**{f"{inbox_relation()}__read_at__isnull": True})
+
+    def mark_all_as_read(self):
+        """Mark these notifications' in-app rows read, now; returns how many were unread."""
+        return AppNotification.objects.filter(
+            notification__in=self.values("pk"), read_at__isnull=True
+        ).update(read_at=timezone.now())
 
 
 class Notification(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        null=True,
+        blank=True,
+        help_text="None for a guest, reached at the address its channel keeps.",
+    )
     channel = models.CharField(max_length=64, help_text="The NOTIFY_BACKENDS alias.")
     event = models.CharField(max_length=100, blank=True)
     title = models.CharField(max_length=255)
@@ -66,7 +85,7 @@ class Notification(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.title} → {self.user} ({self.channel}, {self.status})"
+        return f"{self.title} → {self.user or 'a guest'} ({self.channel}, {self.status})"
 
     @property
     def is_read(self):
@@ -92,3 +111,61 @@ class EmailNotification(models.Model):
 
     def __str__(self):
         return f"{self.notification} <{self.to_email_address}>"
+
+
+def inbox_relation():
+    """The name a ``Notification`` reaches its in-app row by: the inbox is the core's own
+    model, whichever channel alias a project gives the backend that writes it."""
+    return AppNotification._meta.get_field("notification").related_query_name()
+
+
+class DeliveryMode(models.TextChoices):
+    """How a recipient wants one type on one channel; the digest issue adds ``"digest"``."""
+
+    IMMEDIATE = "immediate", _("Immediately")
+    OFF = "off", _("Off")
+
+
+class NotificationPreference(models.Model):
+    """One recipient's mode for one notification type on one channel.
+
+    The recipient is a user, or for a guest (no account) an email address, stored lowercased;
+    exactly one of the two is set. Absent rows mean the type's default.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notification_preferences",
+    )
+    email = models.EmailField(max_length=254, blank=True, help_text="A guest's address, lowercased.")
+    type_key = models.CharField(max_length=100, help_text="The notification type (the message's event).")
+    channel = models.CharField(max_length=64, help_text="The NOTIFY_BACKENDS alias.")
+    mode = models.CharField(max_length=16, choices=DeliveryMode)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "type_key", "channel"],
+                condition=models.Q(user__isnull=False),
+                name="spire_notify_pref_user_uniq",
+            ),
+            models.UniqueConstraint(
+                fields=["email", "type_key", "channel"],
+                condition=models.Q(user__isnull=True),
+                name="spire_notify_pref_guest_uniq",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(user__isnull=False, email="")
+                    | (models.Q(user__isnull=True) & ~models.Q(email=""))
+                ),
+                name="spire_notify_pref_one_owner",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user or self.email}: {self.type_key} by {self.channel} → {self.mode}"

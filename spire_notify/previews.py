@@ -20,8 +20,10 @@ from django.utils.module_loading import autodiscover_modules
 
 from spire_notify.backends.email import DEFAULT_TEMPLATE, EmailBackend
 
-from .handler import backends
+from .framing import deny_framing
+from .handler import notify_backends
 from .message import Message, Recipient
+from .types import lookup
 
 _samples = {}
 
@@ -79,7 +81,9 @@ def engines_with(template_name):
 
 def email_backend(engine):
     """The project's email channel as configured, set to render with ``engine``."""
-    configured = next((backend for backend in backends.all() if isinstance(backend, EmailBackend)), None)
+    configured = next(
+        (backend for backend in notify_backends.all() if isinstance(backend, EmailBackend)), None
+    )
     backend = copy.copy(configured or EmailBackend(alias="email"))
     backend.engine = engine
     return backend
@@ -116,12 +120,17 @@ def staff_only(view):
     return wrapped
 
 
+@deny_framing
 @staff_only
 def preview_list(request):
-    templates = [{"name": name, "engines": engines_with(name)} for name in samples()]
+    templates = [
+        {"name": name, "engines": engines_with(name), "type": lookup(build_message().event)}
+        for name, build_message in samples().items()
+    ]
     return render(request, "spire_notify/email_preview_list.html", {"templates": templates})
 
 
+@deny_framing
 @staff_only
 def preview_detail(request, engine, template_name):
     if template_name not in samples() or engine not in engines_with(template_name):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import previews, views
+from . import preference_views, previews, views
 
 app_name = "spire_notify"
 
@@ -10,6 +10,8 @@ urlpatterns = [
     path("read-all/", views.mark_all_read, name="mark_all_read"),
     path("<int:pk>/open/", views.open_notification, name="open"),
     path("<int:pk>/read/", views.mark_read, name="mark_read"),
+    path("preferences/", preference_views.preferences_page, name="preferences"),
+    path("unsubscribe/<str:token>/", preference_views.unsubscribe, name="unsubscribe"),
     path("email-previews/", previews.preview_list, name="email_previews"),
     path(
         "email-previews/<str:engine>/<path:template_name>",

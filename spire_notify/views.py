@@ -1,7 +1,13 @@
-"""The in-app inbox: list, badge count, open, mark read. Every state change is a POST."""
+"""The in-app inbox: list, badge count, open, mark read. Every state change is a POST.
+
+Every view here is decorated with ``deny_framing``: a page of one-click buttons must not be
+framed by another site.
+"""
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models.fields.json import KT
+from django.db.models.functions import Left
 from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -10,9 +16,15 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from .framing import deny_framing
 from .models import AppNotification, Notification
 
 NOTIFICATIONS_PER_PAGE = 20
+# The inbox shows the start of a body; the notification's page has the rest.
+INBOX_BODY_CHARS = 300
+# What the inbox shows of a row. The message (payload) and the body may be large, since a
+# comment's whole text travels in them, so the page loads the priority and the body's start.
+INBOX_FIELDS = ["title", "created_at", "app__read_at"]
 
 
 def inbox_notifications(user):
@@ -23,13 +35,20 @@ def unread_count(user):
     return inbox_notifications(user).unread().count()
 
 
+@deny_framing
 @login_required
 def inbox(request):
-    notifications = inbox_notifications(request.user).select_related("app")
+    notifications = (
+        inbox_notifications(request.user)
+        .select_related("app")
+        .only(*INBOX_FIELDS)
+        .annotate(priority=KT("payload__priority"), body_start=Left("body", INBOX_BODY_CHARS + 1))
+    )
     page = Paginator(notifications, NOTIFICATIONS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "spire_notify/inbox.html", {"page": page})
+    return render(request, "spire_notify/inbox.html", {"page": page, "body_chars": INBOX_BODY_CHARS})
 
 
+@deny_framing
 @never_cache
 @login_required
 @require_GET
@@ -38,6 +57,7 @@ def unread_count_json(request):
     return JsonResponse({"unread": unread_count(request.user)})
 
 
+@deny_framing
 @login_required
 @require_POST
 def open_notification(request, pk):
@@ -49,6 +69,7 @@ def open_notification(request, pk):
     return HttpResponseRedirect(target or reverse("spire_notify:inbox"))
 
 
+@deny_framing
 @login_required
 @require_POST
 def mark_read(request, pk):
@@ -57,6 +78,7 @@ def mark_read(request, pk):
     return _back_to_inbox(request)
 
 
+@deny_framing
 @login_required
 @require_POST
 def mark_all_read(request):

@@ -1,6 +1,6 @@
 """Backends of the delivery tests: one that breaks on chosen rows, one that follows a script."""
 
-from spire_notify.backends.base import BaseNotificationBackend, Outcome, Rendered
+from spire_notify.backends.base import BaseNotificationBackend, Outcome, Rendered, always_send
 
 
 class FlakyBackend(BaseNotificationBackend):
@@ -12,7 +12,7 @@ class FlakyBackend(BaseNotificationBackend):
             raise ValueError(f"cannot render for user {recipient.user_id}")
         return Rendered(body=message.summary, url=message.path, content=recipient.name)
 
-    def send(self, deliveries):
+    def send(self, deliveries, *, guard=always_send):
         if any(delivery.rendered.content == "send-boom" for delivery in deliveries):
             raise RuntimeError("the transport fell over")
         return [Outcome.success() for _ in deliveries]
@@ -28,7 +28,7 @@ class ScriptedBackend(BaseNotificationBackend):
     def render(self, message, recipient):
         return Rendered(body=message.summary, url=message.path)
 
-    def send(self, deliveries):
+    def send(self, deliveries, *, guard=always_send):
         match type(self).outcome:
             case "raise":
                 raise OSError("scripted crash")
@@ -48,11 +48,14 @@ class TakenOverDuringSendBackend(BaseNotificationBackend):
     def render(self, message, recipient):
         return Rendered(body=message.summary, url=message.path)
 
-    def send(self, deliveries):
+    def open(self):
+        return {"first": True}
+
+    def send_one(self, connection, delivery):
         from spire_notify.models import Notification
 
-        Notification.objects.filter(pk=deliveries[0].notification.pk).update(claimed_by="another-worker")
-        return [Outcome.success() for _ in deliveries]
+        if connection.pop("first", False):
+            Notification.objects.filter(pk=delivery.notification.pk).update(claimed_by="another-worker")
 
 
 class RevokedKeyBackend(BaseNotificationBackend):
@@ -62,7 +65,7 @@ class RevokedKeyBackend(BaseNotificationBackend):
     def render(self, message, recipient):
         return Rendered(body=message.summary, url=message.path)
 
-    def send(self, deliveries):
+    def open(self):
         from django.core.exceptions import ImproperlyConfigured
 
         raise ImproperlyConfigured(f"The API key of {self.alias!r} was revoked.")

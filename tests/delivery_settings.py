@@ -32,9 +32,26 @@ DATABASES = {
 }
 
 if os.environ.get("SPIRE_DELIVERY_SMTP_PORT"):
-    # MAILERS on Django 6.1, EMAIL_* before it.
-    globals().update(smtp_settings(int(os.environ["SPIRE_DELIVERY_SMTP_PORT"])))
+    _smtp_timeout = os.environ.get("SPIRE_DELIVERY_SMTP_TIMEOUT", "10")
+    # MAILERS on Django 6.1, EMAIL_* before it. "none": the mailer sets no timeout, so the
+    # email backend's own applies.
+    globals().update(
+        smtp_settings(
+            int(os.environ["SPIRE_DELIVERY_SMTP_PORT"]),
+            timeout=None if _smtp_timeout == "none" else float(_smtp_timeout),
+        )
+    )
 
+if os.environ.get("SPIRE_DELIVERY_EMAIL_TIMEOUT"):
+    NOTIFY_BACKENDS = {
+        "app": {"BACKEND": "spire_notify.backends.app.AppBackend"},
+        "email": {
+            "BACKEND": "spire_notify.backends.email.EmailBackend",
+            "OPTIONS": {"timeout": float(os.environ["SPIRE_DELIVERY_EMAIL_TIMEOUT"])},
+        },
+    }
+
+NOTIFY_STOP_GRACE_SECONDS = float(os.environ.get("SPIRE_DELIVERY_STOP_GRACE_SECONDS", 10))
 NOTIFY_LEASE_SECONDS = float(os.environ.get("SPIRE_DELIVERY_LEASE_SECONDS", 300))
 NOTIFY_RETRY_BASE_DELAY = float(os.environ.get("SPIRE_DELIVERY_RETRY_BASE_DELAY", 60))
 

@@ -35,5 +35,7 @@ def mailer_settings(backend, **options):
 
 
 def smtp_settings(port, *, timeout=10):
-    """The settings of a "default" mailer sending to the SMTP server on 127.0.0.1:``port``."""
-    return mailer_settings(SMTP, host="127.0.0.1", port=port, timeout=timeout)
+    """The settings of a "default" mailer sending to the SMTP server on 127.0.0.1:``port``, with
+    ``timeout`` (``None``: the mailer sets none)."""
+    options = {"host": "127.0.0.1", "port": port} | ({} if timeout is None else {"timeout": timeout})
+    return mailer_settings(SMTP, **options)

@@ -55,7 +55,13 @@ TEMPLATES = [
             ],
         },
     },
-    {"BACKEND": "django.template.backends.jinja2.Jinja2", "NAME": "jinja2", "APP_DIRS": True},
+    {
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "NAME": "jinja2",
+        "APP_DIRS": True,
+        # The email templates translate with {% trans %}: Django's gettext in Jinja2.
+        "OPTIONS": {"environment": "spire_notify.jinja2_env.environment"},
+    },
 ]
 
 if os.environ.get("SPIRE_TEST_DB") == "postgres":

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import lxml.html
 import pytest
+from django.contrib.auth.models import Permission
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
@@ -153,3 +154,43 @@ def test_a_status_changed_in_the_ticket_admin_tells_the_creator(admin_client, de
         ("requester", "app", "Your ticket is now Done"),
         ("requester", "email", "Your ticket is now Done"),
     ]
+
+
+class TestRetryNeedsTheChangePermission:
+    @pytest.fixture
+    def staff_client(self, client, make_user, delivered_ticket):
+        def login(*codenames):
+            user = make_user("staff", is_staff=True)
+            user.user_permissions.add(
+                *Permission.objects.filter(content_type__app_label="spire_notify", codename__in=codenames)
+            )
+            client.force_login(user)
+            return client
+
+        return login
+
+    def test_a_viewer_neither_sees_nor_runs_it(self, staff_client, django_capture_on_commit_callbacks):
+        client = staff_client("view_notification")
+        failed = Notification.objects.get(channel="email")
+        fail(failed, status="failed", attempts=5, error="SMTPServerDisconnected: gone")
+
+        page = lxml.html.fromstring(client.get(CHANGELIST).content)
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            client.post(CHANGELIST, {"action": "retry_delivery", "_selected_action": [failed.pk]})
+
+        assert page.cssselect('select[name="action"] option[value="retry_delivery"]') == []
+        failed.refresh_from_db()
+        assert (failed.status, failed.attempts) == ("failed", 5)
+        assert callbacks == []
+
+    def test_a_user_who_may_change_notifications_runs_it(self, staff_client):
+        client = staff_client("view_notification", "change_notification")
+        failed = Notification.objects.get(channel="email")
+        fail(failed, status="failed", attempts=5, error="SMTPServerDisconnected: gone")
+
+        page = lxml.html.fromstring(client.get(CHANGELIST).content)
+        client.post(CHANGELIST, {"action": "retry_delivery", "_selected_action": [failed.pk]})
+
+        assert len(page.cssselect('select[name="action"] option[value="retry_delivery"]')) == 1
+        failed.refresh_from_db()
+        assert failed.status == "pending"

@@ -51,7 +51,7 @@ def test_description_appears_escaped_and_never_as_markup(description):
 def test_url_is_absolute(pk):
     rendered = render(ticket_message(pk=pk))
     assert rendered.url == f"https://example.com/help_desk/page/{pk}/detail/"
-    assert ParsedEmailHTML(rendered.body).links[0] == rendered.url
+    assert ParsedEmailHTML(html_of(rendered)).links[0] == rendered.url
 
 
 def test_css_is_inlined():
@@ -71,11 +71,12 @@ def test_project_jinja2_template_overrides_the_default(tmp_path):
         "NAME": "jinja2",
         "DIRS": [tmp_path],
         "APP_DIRS": True,
+        "OPTIONS": {"environment": "spire_notify.jinja2_env.environment"},
     }
     with override_settings(TEMPLATES=[engine]):
         rendered = render(ticket_message(pk=9))
     assert rendered.content.subject == "New Help Desk Ticket #9"
-    assert ">Ours: 9</p>" in rendered.body
+    assert ">Ours: 9</p>" in html_of(rendered)
 
 
 def test_unknown_engine_is_a_check_error():
@@ -95,7 +96,7 @@ def jinja2_engine(**options):
             "BACKEND": "django.template.backends.jinja2.Jinja2",
             "NAME": "jinja2",
             "APP_DIRS": True,
-            "OPTIONS": options,
+            "OPTIONS": {"environment": "spire_notify.jinja2_env.environment"} | options,
         }
     ]
 
@@ -113,7 +114,8 @@ def test_engine_that_does_not_autoescape_is_a_check_error_and_stops_the_worker(a
         (
             "spire_notify.E016",
             "NOTIFY_BACKENDS['email']: the template engine of 'spire_notify/email/notification.html' does "
-            "not autoescape, so text such as a ticket's description would reach the email's HTML as markup.",
+            "not autoescape, so text a message carries (a description, a comment) would reach the email's "
+            "HTML as markup.",
         )
     ]
 
@@ -137,7 +139,7 @@ def test_template_that_does_not_compile_is_a_check_error(tmp_path):
         errors = EmailBackend(alias="email", engine="jinja2", template="broken.html").check()
     assert [(error.id, error.msg) for error in errors] == [
         (
-            "spire_notify.E015",
+            "spire_notify.E019",
             "NOTIFY_BACKENDS['email']: the template 'broken.html' cannot be compiled: Unexpected end of "
             "template. Jinja was looking for the following tags: 'endblock'. The innermost block that "
             "needs to be closed is 'block'.",

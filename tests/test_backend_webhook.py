@@ -1,10 +1,11 @@
 """The webhook backend against a real HTTP server on 127.0.0.1 that checks every signature."""
 
-import hashlib
-import hmac
 import json
+import os
+import resource
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 
@@ -17,29 +18,41 @@ from hypothesis import strategies as st
 from spire_notify import Message, Recipient, notify
 from spire_notify.automations import process_notifications
 from spire_notify.backends.base import Delivery, Outcome
-from spire_notify.backends.webhook import WebhookBackend, sign
+from spire_notify.backends.webhook import (
+    MAX_REPLY_BYTES,
+    InvalidWebhook,
+    WebhookBackend,
+    sign,
+    verify,
+)
 from spire_notify.exceptions import InvalidNotifyBackend
 
 SECRET = "s3cret-shared-with-the-receiver"
 
 
 class Receiver(BaseHTTPRequestHandler):
-    """A webhook receiver as its documentation tells one to write it."""
+    """A webhook receiver as its documentation tells one to write it: verify, then drop repeats."""
 
     protocol_version = "HTTP/1.1"  # keep-alive, so that one connection can carry a batch
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
-        expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-        signed = hmac.compare_digest(expected, self.headers.get("X-Spire-Signature", ""))
-        self.server.received.append(
-            {
-                "connection": self.client_address,
-                "notification": self.headers["X-Spire-Notification"],
-                "document": json.loads(body),
-            }
-        )
-        status, reply = (401, "bad signature") if not signed else self.server.replies.pop(0)
+        try:
+            webhook_id = verify(SECRET, self.headers, body)
+        except InvalidWebhook as error:
+            status, reply = 401, str(error)
+        else:
+            replayed = webhook_id in self.server.seen
+            self.server.seen.add(webhook_id)
+            self.server.received.append(
+                {
+                    "connection": self.client_address,
+                    "id": webhook_id,
+                    "replayed": replayed,
+                    "document": json.loads(body),
+                }
+            )
+            status, reply = self.server.replies.pop(0)
         payload = reply.encode()
         self.send_response(status)
         self.send_header("Content-Length", str(len(payload)))
@@ -55,6 +68,7 @@ def receiver():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     server.received = []
     server.replies = []
+    server.seen = set()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     server.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/notify?source=spire"
@@ -72,8 +86,7 @@ def ticket_message(**fields):
             "body": "Priority: High - Purpose: App",
             "path": "/help_desk/page/7/detail/",
             "priority": "High",
-            "purpose": "App",
-            "context": {"ticket_id": 7},
+            "context": {"ticket_id": 7, "purpose": "App"},
         }
         | fields
     )
@@ -92,7 +105,7 @@ def test_a_batch_is_posted_signed_over_one_connection(receiver):
     outcomes = backend.send(deliveries(backend, 3))
 
     assert outcomes == [Outcome.success()] * 3
-    assert [request["notification"] for request in receiver.received] == ["1", "2", "3"]
+    assert [request["id"] for request in receiver.received] == [f"notification-{pk}" for pk in (1, 2, 3)]
     assert len({request["connection"] for request in receiver.received}) == 1
     assert receiver.received[0]["document"] == {
         "event": "helpdesk.ticket.new",
@@ -100,9 +113,8 @@ def test_a_batch_is_posted_signed_over_one_connection(receiver):
         "body": "Priority: High - Purpose: App",
         "path": "/help_desk/page/7/detail/",
         "priority": "High",
-        "purpose": "App",
         "target": None,
-        "context": {"ticket_id": 7},
+        "context": {"ticket_id": 7, "purpose": "App"},
         "recipient": {"user_id": 1, "email": "dev@example.com", "name": "Dev"},
     }
 
@@ -127,7 +139,7 @@ def test_a_wrong_secret_is_refused_by_the_receiver(receiver):
 
     outcomes = backend.send(deliveries(backend, 2))
 
-    assert outcomes == [Outcome.permanent_failure("HTTP 401 Unauthorized: bad signature")] * 2
+    assert outcomes == [Outcome.permanent_failure("HTTP 401 Unauthorized: no signature matches")] * 2
 
 
 def test_an_unreachable_receiver_fails_every_item_temporarily():
@@ -185,10 +197,10 @@ def test_notify_delivers_through_the_webhook_channel(receiver, make_user, create
         counts = process_notifications()
 
     notification.refresh_from_db()
-    assert counts == {"sent": 1, "errored": 0, "failed": 0}
+    assert counts == {"sent": 1, "errored": 0, "failed": 0, "skipped": 0}
     assert (notification.status, notification.body) == ("sent", "Priority: High - Purpose: App")
     [request] = receiver.received
-    assert request["notification"] == str(notification.pk)
+    assert request["id"] == f"notification-{notification.pk}"
     assert request["document"]["target"] == f"spire_helpdesk.helpdeskticket:{ticket.pk}"
     assert request["document"]["recipient"] == {"user_id": user.pk, "email": "ops@example.com", "name": ""}
 
@@ -204,19 +216,160 @@ json_values = st.none() | st.booleans() | st.integers() | st.text()
     email=st.emails(),
     name=st.text(),
 )
-def test_render_is_a_signed_json_image_of_the_message(title, body, path, context, email, name):
+def test_render_is_a_json_image_of_the_message(title, body, path, context, email, name):
     backend = WebhookBackend(alias="hook", url="https://hooks.example.com/", secret=SECRET)
     message = ticket_message(title=title, body=body, path=path, context=context)
     recipient = Recipient(user_id=3, email=email, name=name)
 
     rendered = backend.render(message, recipient)
-    document = json.loads(rendered.content.body)
+    document = json.loads(rendered.content)
 
     assert rendered.content == backend.render(message, recipient).content  # deterministic bytes
-    assert rendered.content.signature == sign(SECRET, rendered.content.body)
     assert (rendered.body, rendered.url) == (message.summary, path)
     assert document["title"] == title
     assert document["body"] == message.summary
     assert document["path"] == path
     assert document["context"] == context
     assert document["recipient"] == {"user_id": 3, "email": email, "name": name}
+
+
+# Replays and forgeries (Standard Webhooks signing)
+
+
+def signed_headers(webhook_id, timestamp, body, secret=SECRET):
+    return {
+        "webhook-id": webhook_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(secret, webhook_id, timestamp, body),
+    }
+
+
+def test_the_signature_covers_the_id_and_the_timestamp_with_the_body():
+    body, now = b'{"title":"x"}', 1_700_000_000
+    headers = signed_headers("notification-7", now, body)
+    assert verify(SECRET, headers, body, now=now) == "notification-7"
+    tampered = [
+        (headers | {"webhook-id": "notification-8"}, body),
+        (headers | {"webhook-timestamp": str(now + 1)}, body),
+        (headers, b'{"title":"y"}'),
+        (signed_headers("notification-7", now, body, secret="another"), body),
+    ]
+    for forged_headers, forged_body in tampered:
+        with pytest.raises(InvalidWebhook, match="^no signature matches$"):
+            verify(SECRET, forged_headers, forged_body, now=now)
+
+
+def test_a_stale_delivery_is_rejected_even_with_its_valid_signature():
+    body, sent_at = b"{}", 1_700_000_000
+    headers = signed_headers("notification-7", sent_at, body)
+    assert verify(SECRET, headers, body, now=sent_at + 299) == "notification-7"
+    with pytest.raises(InvalidWebhook, match="too old"):
+        verify(SECRET, headers, body, now=sent_at + 301)
+
+
+def test_standard_webhooks_whsec_secrets_are_base64_keys():
+    import base64
+
+    key = os.urandom(24)
+    secret = "whsec_" + base64.b64encode(key).decode()
+    headers = signed_headers("msg_1", 1, b"{}", secret=secret)
+    assert verify(secret, headers, b"{}", now=1) == "msg_1"
+
+
+def test_a_replayed_request_is_recognised_by_the_receiver(receiver):
+    """An attacker who captured a delivery sends it again, byte for byte: the receiver's verify()
+    passes it (within the tolerance), and its id, the same as the original's, marks it a repeat."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    receiver.replies = [(200, "ok"), (200, "ok")]
+    backend = WebhookBackend(alias="hook", url=receiver.url, secret=SECRET)
+    [delivery] = deliveries(backend, 1)
+    captured = {}
+
+    class Recording(http.client.HTTPConnection):
+        def request(self, method, url, body=None, headers=None, **kwargs):
+            captured.update(path=url, body=body, headers=headers)
+            return super().request(method, url, body=body, headers=headers, **kwargs)
+
+    endpoint = backend.open()
+    endpoint = type(endpoint)(Recording(endpoint.connection.host, endpoint.connection.port), endpoint.path)
+    backend.send_one(endpoint, delivery)
+    backend.close(endpoint)
+    replay = http.client.HTTPConnection("127.0.0.1", urlsplit(receiver.url).port)
+    replay.request("POST", captured["path"], body=captured["body"], headers=captured["headers"])
+    assert replay.getresponse().status == 200
+    assert [(request["id"], request["replayed"]) for request in receiver.received] == [
+        ("notification-1", False),
+        ("notification-1", True),
+    ]
+
+
+# A receiver that answers slowly, or without end
+
+
+class EndlessReply(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        mode = self.server.mode
+        if mode == "drip":
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            for _ in range(1000):
+                if self.server.stopping.is_set():
+                    return
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(0.5)
+        else:  # "huge": 1.5 GB announced, streamed as fast as it is read
+            self.send_header("Content-Length", str(1_500_000_000))
+            self.end_headers()
+            chunk = b"x" * 65536
+            try:
+                for _ in range(1_500_000_000 // len(chunk)):
+                    if self.server.stopping.is_set():
+                        return
+                    self.wfile.write(chunk)
+            except OSError:
+                return
+
+    def log_message(self, format, *args):
+        pass
+
+
+@pytest.fixture
+def endless():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), EndlessReply)
+    server.daemon_threads = True
+    server.stopping = threading.Event()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    yield server
+    server.stopping.set()
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_reply_dripped_a_byte_at_a_time_ends_at_the_total_deadline(endless):
+    endless.mode = "drip"
+    backend = WebhookBackend(alias="hook", url=endless.url, secret=SECRET, timeout=2)
+    started = time.monotonic()
+    [outcome] = backend.send(deliveries(backend, 1))
+    elapsed = time.monotonic() - started
+    assert outcome == Outcome.temporary("TimeoutError: the request took longer than its deadline")
+    # Each byte came well within the socket timeout; only a total deadline ends it.
+    assert 1.9 < elapsed < 4
+
+
+def test_a_huge_reply_is_not_read_into_memory(endless):
+    endless.mode = "huge"
+    backend = WebhookBackend(alias="hook", url=endless.url, secret=SECRET, timeout=10)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    assert backend.send(deliveries(backend, 2)) == [Outcome.success()] * 2
+    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    # At most MAX_REPLY_BYTES of each reply is read: the process grows by far less than 1.5 GB.
+    assert grown_kib * 1024 < 50 * MAX_REPLY_BYTES

@@ -68,8 +68,9 @@ def test_the_default_mailer_is_built_without_any_warning():
     with override_settings(**mailer_settings(LOCMEM)), warnings.catch_warnings():
         warnings.simplefilter("error")
         mailer = compat.get_mailer("default")
-        assert compat.mailer_problem("default") == ""
+        checked = compat.mailer_to_check("default")
     assert isinstance(mailer, LocMemMailBackend)
+    assert isinstance(checked, LocMemMailBackend)
 
 
 def test_a_mailer_is_new_and_unopened_each_time():
@@ -83,18 +84,20 @@ def test_before_mailers_only_the_default_mailer_exists():
         f"the mailer 'bulk' needs MAILERS (Django 6.1 or later); Django {django.VERSION[0]}."
         f"{django.VERSION[1]} has only the 'default' mailer, configured by the EMAIL_* settings."
     )
-    assert compat.mailer_problem("bulk") == message
-    with pytest.raises(ImproperlyConfigured) as raised:
-        compat.get_mailer("bulk")
-    assert str(raised.value) == message
+    for build in (compat.get_mailer, compat.mailer_to_check):
+        with pytest.raises(compat.UnknownMailer) as raised:
+            build("bulk")
+        assert str(raised.value) == message
+    assert compat.timeout_setting("default") == "EMAIL_TIMEOUT"
 
 
 @pytest.mark.skipif(compat.HAS_MAILERS, reason="Django 6.1 has MAILERS (test_backend_email.py tests them)")
 @override_settings(EMAIL_BACKEND="nowhere.Backend")
 def test_before_mailers_an_email_backend_that_cannot_be_imported_is_the_problem():
-    assert compat.mailer_problem("default") == (
-        "EMAIL_BACKEND: could not import 'nowhere.Backend': No module named 'nowhere'"
-    )
+    with pytest.raises(ImproperlyConfigured) as raised:
+        compat.mailer_to_check("default")
+    assert str(raised.value) == "EMAIL_BACKEND: could not import 'nowhere.Backend': No module named 'nowhere'"
+    assert not isinstance(raised.value, compat.UnknownMailer)
 
 
 @pytest.mark.skipif(compat.HAS_MAILERS, reason="Django 6.1 has MAILERS (test_backend_email.py tests them)")
@@ -115,5 +118,19 @@ def test_before_mailers_the_email_settings_configure_the_default_mailer():
 )
 def test_with_mailers_each_alias_is_its_own_mailer():
     assert compat.get_mailer("bulk").timeout == 7
-    assert compat.mailer_problem("bulk") == ""
+    assert compat.mailer_to_check("bulk").timeout == 7
     assert isinstance(compat.get_mailer("default"), type(mail.mailers["default"]))
+    with pytest.raises(compat.UnknownMailer, match=r"^the mailer 'other' is not in MAILERS\.$"):
+        compat.get_mailer("other")
+    assert compat.timeout_setting("bulk") == """"timeout" in MAILERS['bulk']["OPTIONS"]"""
+
+
+@pytest.mark.skipif(not compat.HAS_MAILERS, reason="MAILERS is Django 6.1's")
+@override_settings()
+def test_without_mailers_django_61_builds_the_default_mailer_only_to_send():
+    from django.conf import settings
+
+    del settings.MAILERS
+    assert compat.mailer_to_check("default") is None  # building it would warn
+    with pytest.raises(compat.UnknownMailer):
+        compat.mailer_to_check("bulk")

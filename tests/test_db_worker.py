@@ -38,7 +38,10 @@ def test_db_worker_delivers_what_a_new_ticket_enqueued(shared_db, developer, man
             )
         )
     enqueued.refresh_from_db()
-    assert (enqueued.status, enqueued.return_value) == ("SUCCESSFUL", {"sent": 3, "errored": 0, "failed": 0})
+    assert (enqueued.status, enqueued.return_value) == (
+        "SUCCESSFUL",
+        {"sent": 3, "errored": 0, "failed": 0, "skipped": 0},
+    )
     assert set(Notification.objects.values_list("status", flat=True)) == {"sent"}
     email = next(row for row in notifications if row.channel == "email")
     assert sink.handler.received == [(message_id(email), developer.email)]
@@ -56,14 +59,20 @@ def test_a_run_that_errored_rows_enqueues_their_retry_for_when_they_are_due(
     email = Notification.objects.get(channel="email")
     assert (email.status, email.attempts) == ("errored", 1)
     first, retry = DBTaskResult.objects.order_by("enqueued_at")
-    assert (first.status, first.return_value) == ("SUCCESSFUL", {"sent": 1, "errored": 1, "failed": 0})
+    assert (first.status, first.return_value) == (
+        "SUCCESSFUL",
+        {"sent": 1, "errored": 1, "failed": 0, "skipped": 0},
+    )
     assert (retry.status, retry.run_after) == ("READY", email.next_attempt_at)
 
     with SmtpSink(port=port) as sink:
         time.sleep(max(0.0, (retry.run_after - timezone.now()).total_seconds()) + 0.1)
         finish(manage("db_worker", "--batch", "--no-startup-delay", env=env))
     retry.refresh_from_db()
-    assert (retry.status, retry.return_value) == ("SUCCESSFUL", {"sent": 1, "errored": 0, "failed": 0})
+    assert (retry.status, retry.return_value) == (
+        "SUCCESSFUL",
+        {"sent": 1, "errored": 0, "failed": 0, "skipped": 0},
+    )
     email.refresh_from_db()
     assert (email.status, email.attempts) == ("sent", 2)
     assert sink.handler.received == [(message_id(email), developer.email)]

@@ -29,7 +29,7 @@ from django.utils.module_loading import import_string
 import tests.settings
 from spire_notify import conf
 from spire_notify.compat import get_mailer, task_backends
-from spire_notify.handler import backends
+from spire_notify.handler import notify_backends
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -169,8 +169,8 @@ def test_settings_fragment_configures_what_it_claims(block, tmp_path):
             assert importlib.util.find_spec(app) or import_string(app), app
     overridable = {name: value for name, value in changed.items() if name not in NOT_OVERRIDABLE}
     with override_settings(**overridable):
-        for alias in backends:
-            backends.create_backend(alias)
+        for alias in notify_backends:
+            notify_backends.create_backend(alias)
         for alias in changed.get("TASKS", {}):
             task_backends.create_connection(alias)
         for alias in changed.get("MAILERS", {}):

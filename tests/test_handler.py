@@ -8,7 +8,7 @@ from spire_notify.backends.app import AppBackend
 from spire_notify.backends.email import EmailBackend
 from spire_notify.backends.locmem import LocMemBackend
 from spire_notify.exceptions import InvalidNotifyBackend, UnknownChannel
-from spire_notify.handler import NotifyBackendsHandler, backends
+from spire_notify.handler import NotifyBackendsHandler, notify_backends
 
 
 def build(config, alias="email"):
@@ -43,11 +43,11 @@ def test_backend_gets_its_alias_and_options():
 
 def test_backend_is_built_once_and_reset_when_settings_change():
     with override_settings(NOTIFY_BACKENDS={"x": {"BACKEND": "spire_notify.backends.locmem.LocMemBackend"}}):
-        first = backends["x"]
-        assert backends["x"] is first
+        first = notify_backends["x"]
+        assert notify_backends["x"] is first
         assert isinstance(first, LocMemBackend)
     with override_settings(NOTIFY_BACKENDS={"x": {"BACKEND": "spire_notify.backends.app.AppBackend"}}):
-        assert isinstance(backends["x"], AppBackend)
+        assert isinstance(notify_backends["x"], AppBackend)
 
 
 def test_contains_and_all_follow_the_setting():
@@ -56,8 +56,8 @@ def test_contains_and_all_follow_the_setting():
         "b": {"BACKEND": "spire_notify.backends.locmem.LocMemBackend"},
     }
     with override_settings(NOTIFY_BACKENDS=config):
-        assert "a" in backends and "email" not in backends
-        assert [backend.alias for backend in backends.all()] == ["a", "b"]
+        assert "a" in notify_backends and "email" not in notify_backends
+        assert [backend.alias for backend in notify_backends.all()] == ["a", "b"]
 
 
 def test_unknown_alias():
@@ -76,18 +76,18 @@ def test_unknown_alias():
         ),
         (
             "spire_notify.backends.email.EmailBackend",
-            "NOTIFY_BACKENDS['email']: no 'BACKEND' is set.",
-            "E002",
+            "NOTIFY_BACKENDS['email']: the entry must be a dict.",
+            "E008",
         ),
         (
             {"BACKEND": "spire_notify.backends.email.EmailBackend", "OPTION": {"mailer": "bulk"}},
             "NOTIFY_BACKENDS['email']: unknown key 'OPTION'; an entry has only 'BACKEND' and 'OPTIONS'.",
-            "E001",
+            "E006",
         ),
         (
             {"BACKEND": "spire_notify.backends.email.EmailBackend", "OPTIONS": [("mailer", "bulk")]},
             "NOTIFY_BACKENDS['email']: 'OPTIONS' must be a dict.",
-            "E001",
+            "E007",
         ),
         (
             {"BACKEND": "spire_notify.backends.nowhere.Backend"},
@@ -138,3 +138,14 @@ def test_setting_that_is_not_a_dict():
         build([("email", "spire_notify.backends.email.EmailBackend")])
     assert str(raised.value) == "NOTIFY_BACKENDS['email']: NOTIFY_BACKENDS must be a dict."
     assert raised.value.check_id == "E001"
+
+
+def test_a_backend_path_from_before_the_import_root_names_the_new_one():
+    with override_settings(NOTIFY_BACKENDS={"email": {"BACKEND": "backends.email.EmailBackend"}}):
+        with pytest.raises(InvalidNotifyBackend) as raised:
+            notify_backends["email"]
+    assert raised.value.check_id == "E009"
+    assert str(raised.value) == (
+        "NOTIFY_BACKENDS['email']: 'backends.email.EmailBackend' is the backends' old path; "
+        "it is 'spire_notify.backends.email.EmailBackend' now."
+    )

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from spire_notify.models import AppNotification, Notification
+from spire_notify.views import INBOX_BODY_CHARS
 
 pytestmark = pytest.mark.django_db
 
@@ -113,6 +114,48 @@ class TestInboxPage:
         with django_assert_num_queries(5):
             response = dev_client.get(INBOX)
         assert len(titles(response)) == min(count, 20)
+
+
+class TestInboxLoadsOnlyWhatItShows:
+    """Rows keep their message (payload) and may carry a long body: the page loads neither whole."""
+
+    LARGE = 2_400_000
+
+    def test_twenty_large_notifications_load_a_few_kilobytes(
+        self, dev_client, developer, django_assert_num_queries
+    ):
+        rows = make_inbox(developer, 20)
+        Notification.objects.filter(pk__in=[row.pk for row in rows]).update(
+            body="b" * self.LARGE,
+            payload={"priority": "High", "context": {"comment_body": "c" * self.LARGE}},
+        )
+
+        # As before: session, user, the paginator's count, the page's rows, the badge.
+        with django_assert_num_queries(5):
+            response = dev_client.get(INBOX)
+
+        listed = response.context["page"].object_list
+        assert len(listed) == 20
+        assert all({"payload", "body"} <= notification.get_deferred_fields() for notification in listed)
+        loaded = sum(len(str(value)) for notification in listed for value in vars(notification).values())
+        assert loaded < 20 * 1_000
+        assert len(response.content) < 100_000
+
+    def test_shows_the_priority_and_the_start_of_a_long_body(self, dev_client, developer):
+        [row] = make_inbox(developer, 1, priority="Urgent")
+        Notification.objects.filter(pk=row.pk).update(body="word " * 1000)
+
+        page = lxml.html.fromstring(dev_client.get(INBOX).content)
+
+        [body] = page.find_class("notification-body")
+        assert body.text_content() == ("word " * 1000)[: INBOX_BODY_CHARS - 1] + "…"
+        [pill] = page.find_class("pill-urgent")
+        assert pill.text_content() == "Priority: Urgent"
+
+    def test_a_short_body_is_shown_whole(self, dev_client, developer):
+        make_inbox(developer, 1)
+        [body] = lxml.html.fromstring(dev_client.get(INBOX).content).find_class("notification-body")
+        assert body.text_content() == "Priority: High - Purpose: App"
 
 
 class TestBadge:

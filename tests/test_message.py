@@ -1,5 +1,6 @@
 """spire_notify.message: the channel-agnostic Message and Recipient (no database)."""
 
+import dataclasses
 import json
 from dataclasses import FrozenInstanceError
 
@@ -47,7 +48,6 @@ def test_payload_leaves_out_title_and_target():
         body="b",
         path="/p/",
         priority="High",
-        purpose="App",
         template="x.html",
         target=target,
         context={"k": [1]},
@@ -57,7 +57,6 @@ def test_payload_leaves_out_title_and_target():
         "body": "b",
         "path": "/p/",
         "priority": "High",
-        "purpose": "App",
         "template": "x.html",
         "context": {"k": [1]},
     }
@@ -70,12 +69,9 @@ def test_payload_leaves_out_title_and_target():
     body=st.text(max_size=60),
     path=st.text(max_size=40),
     priority=st.sampled_from(["Low", "Medium", "High", "Urgent"]),
-    purpose=st.sampled_from(["App", "Company"]),
     context=st.dictionaries(st.text(max_size=10), json_values, max_size=4),
 )
-def test_payload_survives_json_and_rebuilds_the_same_message(
-    event, title, body, path, priority, purpose, context
-):
+def test_payload_survives_json_and_rebuilds_the_same_message(event, title, body, path, priority, context):
     target = object()
     message = Message(
         event=event,
@@ -83,7 +79,6 @@ def test_payload_survives_json_and_rebuilds_the_same_message(
         body=body,
         path=path,
         priority=priority,
-        purpose=purpose,
         target=target,
         context=context,
     )
@@ -94,3 +89,17 @@ def test_payload_survives_json_and_rebuilds_the_same_message(
 
 def test_recipient_defaults():
     assert Recipient(user_id=3) == Recipient(user_id=3, email="", name="")
+
+
+def test_the_message_carries_no_vocabulary_of_one_application():
+    """Application words (a ticket's purpose) travel in ``context``, where their templates read them."""
+    assert {field.name for field in dataclasses.fields(Message)} == {
+        "event",
+        "title",
+        "body",
+        "path",
+        "priority",
+        "template",
+        "target",
+        "context",
+    }

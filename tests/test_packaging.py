@@ -216,6 +216,10 @@ SCENARIO = textwrap.dedent("""
     assert statuses == [("app", "sent"), ("email", "sent")], statuses
     html = mail.outbox[0].alternatives[0].content
     assert "From the wheel" in html and "style=" in html, html[:500]
+    from django.utils import translation
+    from spire_notify.helpdesk.choices import HelpDeskTicketPriorityChoices
+    with translation.override("de"):  # the compiled catalogue ships too
+        assert str(HelpDeskTicketPriorityChoices.HIGH.label) == "Hoch"
     print("TICKET OK on Django", django.get_version())
 """)
 

@@ -108,3 +108,17 @@ def test_anything_else_is_not_found(staff_client, engine, template):
 def test_the_preview_page_links_to_the_other_engine(staff_client):
     page = staff_client.get(preview_url("django", "helpdesk/email/ticket_new.html")).content.decode()
     assert f'href="{html.escape(preview_url("jinja2", "helpdesk/email/ticket_new.html"))}"' in page
+
+
+def test_names_the_registered_notification_type_of_each_template(staff_client):
+    page = lxml.html.fromstring(staff_client.get(PREVIEWS).content)
+    rows = [
+        [cell.text_content().strip() for cell in row.cssselect("td")][:2]
+        for row in page.cssselect("table.data tbody tr")
+    ]
+    assert rows == [
+        ["helpdesk/email/ticket_comment.html", "New comment on a ticket"],
+        ["helpdesk/email/ticket_new.html", "New help desk ticket"],
+        ["helpdesk/email/ticket_update.html", "Ticket status changed"],
+        ["spire_notify/email/notification.html", "Not registered"],
+    ]

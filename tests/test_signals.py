@@ -71,7 +71,7 @@ def test_failed_for_a_row_whose_worker_died_on_its_last_attempt(make_user, recei
         attempts=5,
         lease_expires_at=timezone.now() - timedelta(seconds=1),
     )
-    assert process_notifications() == {"sent": 0, "errored": 0, "failed": 1}
+    assert process_notifications() == {"sent": 0, "errored": 0, "failed": 1, "skipped": 0}
     assert received == [("failed", row.pk, ABANDONED_ON_LAST_ATTEMPT)]
 
 
@@ -82,7 +82,7 @@ def test_a_broken_receiver_is_logged_and_delivery_goes_on(make_user, received, c
     notification_sent.connect(broken)
     try:
         rows = notify(MESSAGE, {make_user("a"): ["scripted"], make_user("b"): ["scripted"]})
-        assert process_notifications() == {"sent": 2, "errored": 0, "failed": 0}
+        assert process_notifications() == {"sent": 2, "errored": 0, "failed": 0, "skipped": 0}
     finally:
         notification_sent.disconnect(broken)
     assert set(Notification.objects.values_list("status", flat=True)) == {"sent"}

@@ -36,7 +36,7 @@ def test_server_down_then_up_errored_then_sent():
     port = free_port()
     with smtp_at(port):
         before = timezone.now()
-        assert process_notifications() == {"sent": 0, "errored": 1, "failed": 0}
+        assert process_notifications() == {"sent": 0, "errored": 1, "failed": 0, "skipped": 0}
         notification.refresh_from_db()
         assert notification.status == "errored"
         assert notification.attempts == 1
@@ -48,11 +48,11 @@ def test_server_down_then_up_errored_then_sent():
             <= timezone.now() + timedelta(seconds=60)
         )
         # Not due yet: a run now leaves it alone.
-        assert process_notifications() == {"sent": 0, "errored": 0, "failed": 0}
+        assert process_notifications() == {"sent": 0, "errored": 0, "failed": 0, "skipped": 0}
 
         with SmtpSink(port=port) as sink:
             time_passes()
-            assert process_notifications() == {"sent": 1, "errored": 0, "failed": 0}
+            assert process_notifications() == {"sent": 1, "errored": 0, "failed": 0, "skipped": 0}
     notification.refresh_from_db()
     assert (notification.status, notification.attempts, notification.last_error) == ("sent", 2, "")
     assert notification.sent_at is not None
@@ -64,7 +64,7 @@ def test_550_fails_that_recipient_at_once_with_the_server_reply_and_spares_the_o
     refused = "recipient1@example.net"
     reply = f"550 5.1.1 <{refused}>: Recipient address rejected: User unknown"
     with SmtpSink(refuse={refused: reply}) as sink, smtp_at(sink.port):
-        assert process_notifications() == {"sent": 2, "errored": 0, "failed": 1}
+        assert process_notifications() == {"sent": 2, "errored": 0, "failed": 1, "skipped": 0}
     rows = {row.email.to_email_address: row for row in Notification.objects.select_related("email")}
     assert rows[refused].status == "failed"
     assert rows[refused].attempts == 1
@@ -90,9 +90,9 @@ def test_4xx_is_temporary_and_retried_until_the_last_attempt_fails_it():
             outcomes.append(process_notifications())
             time_passes()
     assert outcomes == [
-        {"sent": 0, "errored": 1, "failed": 0},
-        {"sent": 0, "errored": 1, "failed": 0},
-        {"sent": 0, "errored": 0, "failed": 1},
+        {"sent": 0, "errored": 1, "failed": 0, "skipped": 0},
+        {"sent": 0, "errored": 1, "failed": 0, "skipped": 0},
+        {"sent": 0, "errored": 0, "failed": 1, "skipped": 0},
     ]
     notification.refresh_from_db()
     assert (notification.status, notification.attempts) == ("failed", 3)
@@ -107,7 +107,7 @@ def test_a_server_that_never_answers_times_out_and_is_retried():
         accepted = []
         threading.Thread(target=lambda: accepted.append(silent.accept()), daemon=True).start()
         with smtp_at(silent.getsockname()[1], timeout=0.5):
-            assert process_notifications() == {"sent": 0, "errored": 1, "failed": 0}
+            assert process_notifications() == {"sent": 0, "errored": 1, "failed": 0, "skipped": 0}
         for connection, _ in accepted:
             connection.close()
     notification.refresh_from_db()

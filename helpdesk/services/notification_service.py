@@ -3,10 +3,12 @@
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils.text import Truncator
+from django.utils.translation import gettext as _
 
 from spire_notify import Message, notify
-from spire_notify.handler import backends
+from spire_notify.handler import notify_backends
 
+from ..access import viewers_among
 from ..enums import TicketEventType
 from ..recipients import ticket_audience
 
@@ -30,8 +32,9 @@ class HelpDeskTicketNotificationService:
     - NEW (on creation only): developers get the app and email channels, managers the app
       channel; a user who is both gets each channel once.
     - UPDATE (a status change): the ticket's creator, in-app and by email.
-    - COMMENT: the ticket's other participants (its creator and everyone who commented on
-      it, but not the comment's author), in-app and by email.
+    - COMMENT: the ticket's other participants who may still open it (its creator, and those
+      who commented on it and are developers or managers now), but not the comment's author,
+      in-app and by email.
 
     Subclass and extend the mappings to add events.
     """
@@ -79,7 +82,7 @@ class HelpDeskTicketNotificationService:
     def _notify(self, message, recipients):
         # A project may configure fewer channels than this service names (only "app", say):
         # its users then hear of tickets on the channels that exist.
-        configured = set(backends)
+        configured = set(notify_backends)
         reachable = {
             user: [channel for channel in channels if channel in configured]
             for user, channels in recipients.items()
@@ -99,16 +102,19 @@ class HelpDeskTicketNotificationService:
         return recipients
 
     def get_comment_recipients(self, comment):
-        """``{user: channels}`` for the active creator and commenters, but the author. One query."""
+        """``{user: channels}`` for the participants who may open the ticket, but the author.
+
+        Having commented once is not access: a commenter who is no longer a developer or a
+        manager may not open the ticket, so hears nothing more of it. One query.
+        """
         participants = (
             get_user_model()
-            .objects.filter(is_active=True)
-            .filter(Q(pk=self.ticket.created_by_id) | Q(help_desk_comments__ticket=self.ticket))
+            .objects.filter(Q(pk=self.ticket.created_by_id) | Q(help_desk_comments__ticket=self.ticket))
             .exclude(pk=comment.author_id)
             .distinct()
             .order_by("pk")
         )
-        return {user: list(self.participant_channels) for user in participants}
+        return {user: list(self.participant_channels) for user in viewers_among(participants, self.ticket)}
 
     def build_message(self, event, *, changed_by=None, comment=None):
         """The message of ``event``; pure, so email previews can build it from unsaved objects."""
@@ -119,7 +125,6 @@ class HelpDeskTicketNotificationService:
             body=self._get_ticket_event_notification_body(event, comment=comment),
             path=ticket.get_absolute_url(),
             priority=ticket.get_priority_display(),
-            purpose=ticket.get_purpose_display(),
             template=self.email_templates.get(event, ""),
             target=ticket,
             context=self._get_ticket_event_context(event, changed_by=changed_by, comment=comment),
@@ -128,9 +133,9 @@ class HelpDeskTicketNotificationService:
     def _get_ticket_event_notification_title(self, event):
         pk = self.ticket.pk
         titles = {
-            TicketEventType.NEW: f"New Help Desk Ticket #{pk}",
-            TicketEventType.UPDATE: f"Help Desk Ticket #{pk} updated",
-            TicketEventType.COMMENT: f"New comment on Help Desk Ticket #{pk}",
+            TicketEventType.NEW: _("New Help Desk Ticket #%(pk)s") % {"pk": pk},
+            TicketEventType.UPDATE: _("Help Desk Ticket #%(pk)s updated") % {"pk": pk},
+            TicketEventType.COMMENT: _("New comment on Help Desk Ticket #%(pk)s") % {"pk": pk},
         }
         try:
             return titles[event]
@@ -141,12 +146,12 @@ class HelpDeskTicketNotificationService:
         ticket = self.ticket
         if event == TicketEventType.COMMENT:
             excerpt = Truncator(" ".join(comment.body.split())).chars(COMMENT_EXCERPT_CHARS)
-            return f"{comment.author}: {excerpt}"
+            return _("%(author)s: %(excerpt)s") % {"author": comment.author, "excerpt": excerpt}
         bodies = {
-            TicketEventType.NEW: (
-                f"Priority: {ticket.get_priority_display()} - Purpose: {ticket.get_purpose_display()}"
-            ),
-            TicketEventType.UPDATE: f"Your ticket is now {ticket.get_status_display()}",
+            TicketEventType.NEW: _("Priority: %(priority)s - Purpose: %(purpose)s")
+            % {"priority": ticket.get_priority_display(), "purpose": ticket.get_purpose_display()},
+            TicketEventType.UPDATE: _("Your ticket is now %(status)s")
+            % {"status": ticket.get_status_display()},
         }
         try:
             return bodies[event]
@@ -156,7 +161,7 @@ class HelpDeskTicketNotificationService:
     def _get_ticket_event_context(self, event, *, changed_by=None, comment=None):
         # Stored with each notification (JSON), so a worker renders what happened then,
         # even if the ticket or comment changed since.
-        context = {"ticket_id": self.ticket.pk}
+        context = {"ticket_id": self.ticket.pk, "purpose": self.ticket.get_purpose_display()}
         if event == TicketEventType.UPDATE:
             context["status"] = self.ticket.get_status_display()
         if changed_by is not None:

@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.functional import cached_property
 
@@ -21,10 +22,12 @@ class HelpDeskTicketService:
         """Save a new ticket with ``fields`` and notify developers and managers of it.
 
         The ticket and its notifications are written in one transaction; delivery starts
-        when it commits. Returns the ticket.
+        when it commits. Returns the ticket; raises ``ValidationError`` for invalid values and
+        for a name that is not a field the caller may set, before anything is written.
         """
         if self.ticket.pk is not None:
             raise ValueError(f"{self.ticket} is already created; save() it to change it.")
+        self._refuse_unknown_fields(fields)
         for name, value in fields.items():
             setattr(self.ticket, name, value)
         self.ticket.full_clean()
@@ -64,6 +67,20 @@ class HelpDeskTicketService:
             comment.save()
             self.notification.create_comment_notifications(comment)
         return comment
+
+    def _refuse_unknown_fields(self, fields):
+        # setattr() would accept a misspelt name ("priorty") and save the default instead; the
+        # primary key and the automatic times are not the caller's to set either.
+        model = type(self.ticket)
+        settable = {
+            name
+            for field in model._meta.concrete_fields
+            if field.editable and not field.primary_key
+            for name in (field.name, field.attname)
+        }
+        unknown = sorted(set(fields) - settable)
+        if unknown:
+            raise ValidationError({name: f"{model.__name__} has no field {name!r}." for name in unknown})
 
     def _require_saved(self):
         if self.ticket.pk is None:

@@ -21,4 +21,4 @@ class ProgressBar:
 
 
 def describe(counts):
-    return ", ".join(f"{name} {counts.get(name, 0)}" for name in ("sent", "errored", "failed"))
+    return ", ".join(f"{name} {counts.get(name, 0)}" for name in ("sent", "errored", "failed", "skipped"))

@@ -6,7 +6,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
 
-from spire_notify.automations import process_notifications
+from spire_notify import conf
+from spire_notify.automations import WorkerStopped, process_notifications
 from spire_notify.claims import count_ready
 
 from ._progress import ProgressBar, describe
@@ -17,7 +18,9 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 class Command(BaseCommand):
     help = (
         "Deliver every ready notification, batch after batch, and exit; with --loop, keep "
-        "polling for more. SIGTERM or SIGINT stops it after the current batch."
+        "polling for more. SIGTERM or SIGINT stops it: no further message is handed over, the "
+        "rows not sent are handed back, and a send still in flight after NOTIFY_STOP_GRACE_SECONDS "
+        "is abandoned."
     )
 
     def add_arguments(self, parser):
@@ -40,13 +43,18 @@ class Command(BaseCommand):
             raise CommandError("--batch-size must be at least 1.")
         self.stopping = False
         previous_handlers = {signum: signal.signal(signum, self._stop) for signum in STOP_SIGNALS}
+        previous_handlers[signal.SIGALRM] = signal.signal(signal.SIGALRM, self._abandon)
         try:
             self._run(loop=loop, batch_size=batch_size, interval=interval)
+        except WorkerStopped:
+            # The rows of the interrupted batch were handed back on the way out.
+            self.stdout.write("Stopped: a send outlived the grace period and was abandoned.")
         except ImproperlyConfigured as error:
             # Loudly, with a non-zero exit: a process supervisor restarting the worker
             # would only fail again, so the message must reach whoever reads the logs.
             raise CommandError(f"Notification delivery is misconfigured: {error}") from error
         finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
             for signum, handler in previous_handlers.items():
                 signal.signal(signum, handler)
 
@@ -69,7 +77,9 @@ class Command(BaseCommand):
         counts, batches = Counter(), 0
         while not self.stopping:
             # One batch per call, so that a stop request is honoured between batches.
-            result = process_notifications(batch_size=batch_size, max_batches=1)
+            result = process_notifications(
+                batch_size=batch_size, max_batches=1, should_stop=lambda: self.stopping
+            )
             if not any(result.values()):
                 break
             counts.update(result)
@@ -86,7 +96,14 @@ class Command(BaseCommand):
             )
 
     def _stop(self, signum, frame):
+        # No further message is handed over (the send loop asks before each one); a send
+        # that is stuck on the network is given the grace period, then abandoned.
+        if not self.stopping:
+            signal.setitimer(signal.ITIMER_REAL, conf.get("NOTIFY_STOP_GRACE_SECONDS"))
         self.stopping = True
+
+    def _abandon(self, signum, frame):
+        raise WorkerStopped("the worker was stopped, and a send outlived the grace period")
 
     def _sleep(self, seconds):
         deadline = time.monotonic() + seconds

@@ -1,0 +1,125 @@
+"""The preferences page and the one-click unsubscribe endpoint.
+
+The page is a signed-in user's table of every registered type by every configured channel.
+The unsubscribe URL needs no session: its token is the authority, and mail providers POST to
+it without a CSRF token (RFC 8058), so it is exempt; a GET only asks for confirmation,
+because link scanners fetch every URL of a message.
+"""
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core import signing
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.clickjacking import xframe_options_deny
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from . import conf
+from .exceptions import UnknownChannel
+from .models import DeliveryMode
+from .preferences import modes_for, set_preference
+from .types import all_types, get_type
+from .unsubscribe import read_token
+
+ONE_CLICK_FIELD, ONE_CLICK_VALUE = "List-Unsubscribe", "One-Click"
+
+
+def channel_label(channel):
+    return channel.replace("_", " ").capitalize()
+
+
+def field_name(notification_type, channel):
+    return f"{notification_type.key}:{channel}"
+
+
+def preference_rows(user, channels):
+    """One row per registered type: its cells, one per channel, with the user's mode."""
+    rows = []
+    for notification_type in all_types():
+        modes = modes_for(notification_type.key, [user], channels)
+        cells = [
+            {
+                "channel": channel,
+                "label": channel_label(channel),
+                "field": field_name(notification_type, channel),
+                "mode": modes[user, channel],
+            }
+            for channel in channels
+        ]
+        rows.append({"type": notification_type, "cells": cells})
+    return rows
+
+
+@xframe_options_deny
+@login_required
+@require_http_methods(["GET", "POST"])
+def preferences_page(request):
+    channels = list(conf.backend_settings())
+    rows = preference_rows(request.user, channels)
+    if request.method == "POST":
+        for row in rows:
+            if row["type"].mandatory:
+                continue
+            for cell in row["cells"]:
+                mode = request.POST.get(cell["field"])
+                if mode in DeliveryMode.values and mode != cell["mode"]:
+                    set_preference(request.user, row["type"].key, cell["channel"], mode)
+        messages.success(request, _("Your notification settings were saved."))
+        return redirect("spire_notify:preferences")
+    context = {
+        "rows": rows,
+        "channels": [{"alias": channel, "label": channel_label(channel)} for channel in channels],
+        "modes": DeliveryMode.choices,
+    }
+    return render(request, "spire_notify/preferences.html", context)
+
+
+@csrf_exempt
+@never_cache
+@xframe_options_deny
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request, token):
+    try:
+        wanted = read_token(token)
+        notification_type = get_type(wanted.type_key)
+        recipient = _recipient(wanted.recipient)
+    except (signing.BadSignature, LookupError, TypeError, ValueError):
+        return _unsubscribe_page(request, "invalid", status=400)
+    context = {"type": notification_type, "channel": channel_label(wanted.channel)}
+    if notification_type.mandatory:
+        return _unsubscribe_page(
+            request, "mandatory", context, status=403 if request.method == "POST" else 200
+        )
+    if request.method == "GET":
+        return _unsubscribe_page(request, "confirm", context)
+    if request.POST.get(ONE_CLICK_FIELD) != ONE_CLICK_VALUE:
+        return _unsubscribe_page(request, "invalid", status=400)
+    try:
+        set_preference(recipient, notification_type.key, wanted.channel, DeliveryMode.OFF)
+    except UnknownChannel:
+        return _unsubscribe_page(request, "invalid", status=400)
+    return _unsubscribe_page(request, "done", context)
+
+
+def _recipient(key):
+    """The user or the guest's address a token names; ``LookupError`` for a deleted user."""
+    kind, value = key
+    if kind == "email":
+        return str(value)
+    if kind != "user":
+        raise ValueError(kind)
+    user = get_user_model().objects.filter(pk=value).first()
+    if user is None:
+        raise LookupError(value)
+    return user
+
+
+def _unsubscribe_page(request, state, context=None, *, status=200):
+    context = (context or {}) | {"state": state, "field": ONE_CLICK_FIELD, "value": ONE_CLICK_VALUE}
+    response = render(request, "spire_notify/unsubscribe.html", context, status=status)
+    # The token is in this page's URL: never hand it to another site as a Referer.
+    response["Referrer-Policy"] = "no-referrer"
+    return response

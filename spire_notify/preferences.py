@@ -1,0 +1,140 @@
+"""What each recipient wants: a mode per notification type and channel.
+
+A recipient is a user, or a guest's email address (a string). ``set_preference`` and
+``get_preference`` are the API of one choice; ``modes_for``, ``without_opted_out`` and
+``mode_expression`` answer for many recipients at once, in at most one query, for the code
+that writes notifications. Those bulk answers are lenient: a message whose event is not a
+registered type goes out as its sender decided.
+"""
+
+from django.db.models import CharField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from . import conf
+from .exceptions import MandatoryNotificationType, UnknownChannel
+from .models import DeliveryMode, NotificationPreference
+from .types import get_type, lookup
+
+
+def recipient_key(recipient):
+    """``("user", pk)`` or ``("email", address)`` for a user, a ``Recipient`` or an address.
+
+    Addresses compare lowercased: a guest who unsubscribes as ``Ann@Example.org`` is not
+    mailed again as ``ann@example.org``.
+    """
+    if isinstance(recipient, str):
+        return "email", recipient.strip().lower()
+    if hasattr(recipient, "_meta"):
+        return "user", recipient.pk
+    if getattr(recipient, "user_id", None) is not None:
+        return "user", recipient.user_id
+    return "email", recipient.email.strip().lower()
+
+
+def set_preference(user, type_key, channel, mode):
+    """Set how ``user`` (or a guest's address) receives ``type_key`` on ``channel``."""
+    notification_type = get_type(type_key)
+    if channel not in conf.backend_settings():
+        raise UnknownChannel(channel)
+    if mode not in DeliveryMode.values:
+        raise ValueError(f"Unknown mode {mode!r}; choose one of: {', '.join(DeliveryMode.values)}.")
+    if notification_type.mandatory and mode == DeliveryMode.OFF:
+        raise MandatoryNotificationType(type_key)
+    NotificationPreference.objects.update_or_create(
+        **_owner_fields(recipient_key(user)),
+        type_key=type_key,
+        channel=channel,
+        defaults={"mode": mode, "updated_at": timezone.now()},
+    )
+
+
+def get_preference(user, type_key, channel):
+    """The mode of ``type_key`` on ``channel`` for ``user`` (or a guest's address): their
+    choice, else the type's default. A mandatory type is always ``"immediate"``."""
+    notification_type = get_type(type_key)
+    if notification_type.mandatory:
+        return DeliveryMode.IMMEDIATE
+    chosen = (
+        NotificationPreference.objects.filter(
+            **_owner_fields(recipient_key(user)), type_key=type_key, channel=channel
+        )
+        .values_list("mode", flat=True)
+        .first()
+    )
+    return DeliveryMode(chosen) if chosen else notification_type.default_mode(channel)
+
+
+def modes_for(type_key, recipients, channels):
+    """``{(recipient, channel): mode}`` for every recipient and channel, in one query.
+
+    ``recipients`` are users, ``Recipient`` objects or addresses; the keys are the very
+    objects passed in. No query at all when there is nothing to look up: no recipients, an
+    unregistered type (every mode ``"immediate"``) or a mandatory one.
+    """
+    recipients, channels = list(recipients), list(dict.fromkeys(channels))
+    notification_type = lookup(type_key)
+    if notification_type is None or notification_type.mandatory:
+        return {
+            (recipient, channel): DeliveryMode.IMMEDIATE for recipient in recipients for channel in channels
+        }
+    keys = {recipient: recipient_key(recipient) for recipient in recipients}
+    chosen = _chosen_modes(type_key, set(keys.values()), channels) if keys and channels else {}
+    return {
+        (recipient, channel): chosen.get((key, channel), notification_type.default_mode(channel))
+        for recipient, key in keys.items()
+        for channel in channels
+    }
+
+
+def without_opted_out(type_key, recipients):
+    """``recipients`` (``{recipient: [channel, ...]}``) without the channels each recipient
+    switched off; recipients left with none are dropped. At most one query."""
+    recipients = {recipient: list(dict.fromkeys(channels)) for recipient, channels in recipients.items()}
+    every_channel = {channel for channels in recipients.values() for channel in channels}
+    modes = modes_for(type_key, recipients, every_channel)
+    kept = {
+        recipient: [channel for channel in channels if modes[recipient, channel] != DeliveryMode.OFF]
+        for recipient, channels in recipients.items()
+    }
+    return {recipient: channels for recipient, channels in kept.items() if channels}
+
+
+def mode_expression(type_key, channel, *, user_ref="pk"):
+    """The mode of each user of a queryset, as an SQL expression, for set-based writes::
+
+        User.objects.alias(mode=mode_expression("helpdesk.ticket.new", "email")).exclude(mode="off")
+
+    ``user_ref`` names the user's primary key in the outer query (``"pk"`` on users,
+    ``"user_id"`` on a table that refers to them). It adds a correlated subquery, not a query.
+    """
+    notification_type = lookup(type_key)
+    if notification_type is None or notification_type.mandatory:
+        return Value(DeliveryMode.IMMEDIATE.value, output_field=CharField())
+    chosen = NotificationPreference.objects.filter(
+        user=OuterRef(user_ref), type_key=type_key, channel=channel
+    ).values("mode")[:1]
+    return Coalesce(
+        Subquery(chosen),
+        Value(notification_type.default_mode(channel).value),
+        output_field=CharField(),
+    )
+
+
+def _chosen_modes(type_key, keys, channels):
+    user_ids = [value for kind, value in keys if kind == "user"]
+    addresses = [value for kind, value in keys if kind == "email"]
+    owners = Q(user_id__in=user_ids) if user_ids else Q()
+    if addresses:
+        guests = Q(user__isnull=True, email__in=addresses)
+        owners = owners | guests if user_ids else guests
+    rows = NotificationPreference.objects.filter(owners, type_key=type_key, channel__in=channels)
+    return {
+        (("user", user_id) if user_id is not None else ("email", email), channel): DeliveryMode(mode)
+        for user_id, email, channel, mode in rows.values_list("user_id", "email", "channel", "mode")
+    }
+
+
+def _owner_fields(key):
+    kind, value = key
+    return {"user_id": value, "email": ""} if kind == "user" else {"user": None, "email": value}

@@ -1,0 +1,73 @@
+"""One-click unsubscribe (RFC 8058, RFC 2369): signed links and the headers that carry them.
+
+A token names one recipient (a user, or a guest's address), one notification type and one
+channel, signed with ``SECRET_KEY`` under a salt of its own, so it cannot be forged, altered,
+or used for anything but switching that one preference off. Tokens do not expire: a mail
+provider may act on an old message.
+"""
+
+from dataclasses import dataclass
+
+from django.core import signing
+from django.urls import reverse
+
+from .exceptions import MandatoryNotificationType
+from .preferences import recipient_key
+from .types import get_type, lookup
+
+SALT = "spire_notify.unsubscribe"
+ONE_CLICK = "List-Unsubscribe=One-Click"
+
+
+@dataclass(frozen=True)
+class UnsubscribeRequest:
+    """What a valid token asks: ``recipient`` is ``("user", pk)`` or ``("email", address)``."""
+
+    recipient: tuple[str, object]
+    type_key: str
+    channel: str
+
+
+def make_token(recipient, type_key, channel):
+    kind, value = recipient_key(recipient)
+    return signing.dumps([kind, value, type_key, channel], salt=SALT, compress=True)
+
+
+def read_token(token):
+    """The request ``token`` signs; ``signing.BadSignature`` if it was not made by ``make_token``."""
+    kind, value, type_key, channel = signing.loads(token, salt=SALT)
+    return UnsubscribeRequest(recipient=(kind, value), type_key=type_key, channel=channel)
+
+
+def unsubscribe_url(recipient, type_key, channel, *, domain, protocol="https"):
+    """The absolute one-click URL that switches ``type_key`` off on ``channel`` for ``recipient``."""
+    if get_type(type_key).mandatory:
+        raise MandatoryNotificationType(type_key)
+    path = reverse("spire_notify:unsubscribe", args=[make_token(recipient, type_key, channel)])
+    return f"{protocol}://{domain}{path}"
+
+
+def unsubscribe_headers(recipient, type_key, channel, *, domain, protocol="https"):
+    """The ``List-Unsubscribe`` and ``List-Unsubscribe-Post`` headers of one email, or ``{}``
+    for a type that cannot be unsubscribed from (mandatory, or not registered)."""
+    notification_type = lookup(type_key)
+    if notification_type is None or notification_type.mandatory:
+        return {}
+    url = unsubscribe_url(recipient, type_key, channel, domain=domain, protocol=protocol)
+    return {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": ONE_CLICK}
+
+
+def footer_links(recipient, type_key, channel, *, domain, protocol="https"):
+    """The email footer's links: ``unsubscribe_url`` (``""`` where none applies) and
+    ``preferences_url`` (``""`` for a guest, who has no account to sign in with)."""
+    notification_type = lookup(type_key)
+    unsubscribable = notification_type is not None and not notification_type.mandatory
+    is_user = recipient_key(recipient)[0] == "user"
+    return {
+        "unsubscribe_url": (
+            unsubscribe_url(recipient, type_key, channel, domain=domain, protocol=protocol)
+            if unsubscribable
+            else ""
+        ),
+        "preferences_url": f"{protocol}://{domain}{reverse('spire_notify:preferences')}" if is_user else "",
+    }
