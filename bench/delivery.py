@@ -91,7 +91,7 @@ def _post_office(message, users):
 
 def p3_delivery(count, runs):
     """One worker delivering ``count`` emails, against the raw limit and post-office."""
-    users = population.make_users("p3-", count)
+    users = population.make_users("p3-", count, handle_tickets=True)
     message = population.new_ticket_message(population.quiet_ticket())
     flattened = _flattened_emails(message, users)
     times = {key: [] for key in ("ours", "ours_sending", "raw", "post_office")}

@@ -173,17 +173,29 @@ def _deliver_channel(alias, rows, *, should_stop, using):
 
 def _skip_unreachable(rows):
     """``{pk: Outcome}`` of rows whose recipient may no longer be reached: a user deactivated
-    since, or one the target (``allows_notification_to``) no longer lets see it."""
+    since, or one the target no longer lets see it.
+
+    A target says so with ``allowed_notification_recipients(users) -> pks`` (asked once per
+    target and batch) or ``allows_notification_to(user) -> bool`` (asked per row).
+    """
     outcomes = {}
+    by_target = defaultdict(list)
     for row in rows:
         if row.user is None:
             continue
         if not row.user.is_active:
             outcomes[row.pk] = Outcome.skipped(DEACTIVATED)
+        elif row.target is not None:
+            by_target[row.target].append(row)
+    for target, target_rows in by_target.items():
+        if hasattr(target, "allowed_notification_recipients"):
+            allowed = target.allowed_notification_recipients([row.user for row in target_rows])
+            lost = [row for row in target_rows if row.user.pk not in allowed]
+        elif hasattr(target, "allows_notification_to"):
+            lost = [row for row in target_rows if not target.allows_notification_to(row.user)]
+        else:
             continue
-        allows = getattr(row.target, "allows_notification_to", None)
-        if allows is not None and not allows(row.user):
-            outcomes[row.pk] = Outcome.skipped(ACCESS_LOST)
+        outcomes.update({row.pk: Outcome.skipped(ACCESS_LOST) for row in lost})
     return outcomes
 
 

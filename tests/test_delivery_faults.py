@@ -320,3 +320,24 @@ def test_a_channel_is_claimed_alone_so_a_slow_one_holds_no_rows_of_another(make_
 
 
 WatchingBackend = None
+
+
+# 6. Comment bodies reach people who have lost access: delivery checks again.
+
+
+@pytest.mark.django_db
+@override_settings(TASKS=DUMMY_TASKS)
+def test_a_developer_removed_from_admins_before_delivery_is_skipped(developer, create_ticket, mailoutbox):
+    ticket = create_ticket()
+    mailoutbox.clear()
+    message = ticket.services.notification.build_message("new")
+    [row] = notify(message, {developer: ["email"]})
+    with override_settings(ADMINS=[]):
+        # The row written here, and the one the ticket's creation wrote, both for the developer.
+        assert process_notifications() == {"sent": 0, "errored": 0, "failed": 0, "skipped": 2}
+    row.refresh_from_db()
+    assert (row.status, row.last_error) == (
+        "skipped",
+        "Skipped: the user may no longer see what the notification is about.",
+    )
+    assert mailoutbox == []

@@ -35,8 +35,13 @@ def objects(create_ticket, developer):
         user=developer, channel="app", status="sent", title="t", body="b", url="/", payload={}
     )
     AppNotification.objects.create(notification=notification)
+    from spire_notify.unsubscribe import make_token
+
     return {
-        "spire_notify": {"pk": notification.pk},
+        "spire_notify": {
+            "pk": notification.pk,
+            "token": make_token(developer, "helpdesk.ticket.new", "email"),
+        },
         "spire_helpdesk": {"pk": create_ticket().pk},
         "any": {"engine": "django", "template_name": "helpdesk/email/ticket_new.html"},
     }

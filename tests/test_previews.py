@@ -90,7 +90,12 @@ def test_the_sample_message_is_the_services_own():
         "Your ticket is now In Progress",
         "/help_desk/page/1042/detail/",
     )
-    assert dict(message.context) == {"ticket_id": 1042, "status": "In Progress", "changed_by": "grace"}
+    assert dict(message.context) == {
+        "ticket_id": 1042,
+        "purpose": "App",
+        "status": "In Progress",
+        "changed_by": "grace",
+    }
 
 
 @pytest.mark.parametrize(

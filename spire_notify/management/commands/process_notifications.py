@@ -91,8 +91,8 @@ class Command(BaseCommand):
         if batches or not quiet_when_idle:
             elapsed = time.monotonic() - started
             self.stdout.write(
-                f"{describe(counts)} ({counts.total()} notifications in {batches} "
-                f"batch{'es' if batches != 1 else ''}, {elapsed:.1f}s)"
+                f"{describe(counts)} ({counts.total()} notification{'s' if counts.total() != 1 else ''} "
+                f"in {batches} batch{'es' if batches != 1 else ''}, {elapsed:.1f}s)"
             )
 
     def _stop(self, signum, frame):
