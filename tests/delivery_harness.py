@@ -24,6 +24,7 @@ from django.contrib.sites.models import SiteManager
 from django.db import connections
 
 from spire_notify.compat import TASKS_MODULE
+from tests.mail_settings import smtp_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 ON_POSTGRES = os.environ.get("SPIRE_TEST_DB") == "postgres"
@@ -161,14 +162,9 @@ class SmtpSink:
     def __exit__(self, *exc_info):
         self.controller.stop()
 
-    def mailers(self, timeout=10):
-        """The MAILERS setting of a Django process sending here."""
-        return {
-            "default": {
-                "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-                "OPTIONS": {"host": "127.0.0.1", "port": self.port, "timeout": timeout},
-            }
-        }
+    def mail_settings(self, timeout=10):
+        """The settings of a Django process sending here (MAILERS on Django 6.1, EMAIL_* before)."""
+        return smtp_settings(self.port, timeout=timeout)
 
 
 def free_port():

@@ -25,6 +25,7 @@ from tests.delivery_harness import (
     shared_db,
     worker_env,
 )
+from tests.django_versions import refuses_non_ascii_local_part
 from tests.faulty_smtp import FaultySMTPServer
 from tests.mail_settings import mailer_settings
 
@@ -231,6 +232,7 @@ def test_an_address_that_is_not_one_mailbox_fails_at_once(make_user, mailoutbox,
 
 
 @pytest.mark.django_db
+@refuses_non_ascii_local_part
 def test_a_non_ascii_local_part_to_a_server_without_smtputf8_fails_at_once(make_user):
     with (
         FaultySMTPServer("ok") as server,
