@@ -14,6 +14,7 @@ depend on the database nor on the Django the suite runs on.
 """
 
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -57,11 +58,33 @@ def build(outdir, *args, source=REPO):
     run([sys.executable, "-m", "build", "--outdir", str(outdir), *args, str(source)])
 
 
+# What a checkout holds besides its sources: virtualenvs, caches and build output. setuptools
+# reuses build/lib, where a module deleted since the last build would still sit, and ship.
+NOT_SOURCES = shutil.ignore_patterns(
+    ".git",
+    ".venv*",
+    ".bench-venvs",
+    "node_modules",
+    "build",
+    "dist",
+    "*.egg-info",
+    "__pycache__",
+    ".hypothesis",
+    ".pytest_cache",
+    "demo-data",
+    "screenshots",
+    "site",
+    "*.sqlite3",
+)
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):
-    """The wheel built from the checkout, once for this module."""
+    """The wheel built from a clean copy of the checkout, as CI's fresh clone builds it, once."""
+    checkout = tmp_path_factory.mktemp("checkout") / "spire-notify"
+    shutil.copytree(REPO, checkout, symlinks=True, ignore=NOT_SOURCES)
     dist = tmp_path_factory.mktemp("dist")
-    build(dist, "--wheel")
+    build(dist, "--wheel", source=checkout)
     [built] = dist.glob("spire_notify-*.whl")
     return built
 
