@@ -45,7 +45,7 @@ class Delivery:
 @dataclass(frozen=True)
 class Outcome:
     """The result of one delivery: sent; failed temporarily (retried) or permanently; skipped
-    on purpose (nothing sent, final); or withheld: never handed over, so it costs no attempt
+    deliberately (nothing sent, final); or withheld: never handed over, so it costs no attempt
     and is ready again at once."""
 
     sent: bool
@@ -100,12 +100,15 @@ class BaseNotificationBackend:
     - ``address_field``: the field of ``detail_model`` that keeps the address the row was
       written for (an email address), so a retry goes where the first attempt went.
     - ``needs_account``: only users are reached, never a guest address.
+    - ``admin_inline``: the ``InlineModelAdmin`` of ``detail_model`` in the notification admin;
+      by default a plain stacked inline of it.
     """
 
     transmits = True
     detail_model = None
     address_field = None
     needs_account = False
+    admin_inline = None
 
     def __init__(self, *, alias, **options):
         self.alias = alias

@@ -3,22 +3,25 @@
 import smtplib
 from dataclasses import dataclass, replace
 from functools import partial
+from types import SimpleNamespace
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import Error, Warning
-from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMultiAlternatives
 from django.template import TemplateDoesNotExist
+from django.urls import NoReverseMatch
+from django.utils import translation
 
-from spire_notify import conf
-from spire_notify.compat import UnknownMailer, get_mailer, mailer_to_check, timeout_setting
+from spire_notify.compat import get_mailer
 from spire_notify.exceptions import Undeliverable
 from spire_notify.pinned.django_smtp import FlattenedSMTPSender, send_through_mailer, sends_through_smtp
+from spire_notify.unsubscribe import EmailLinks
 
 from .addresses import message_id_domain, validate_recipient_address
 from .base import BaseNotificationBackend, Outcome, Rendered, describe_error
-from .templated import Inliner, TemplatedEmail, inliner_errors, template_errors
+from .email_checks import email_backend_messages
+from .personalise import Personal, PersonalisedEmail
+from .templated import Inliner, TemplatedEmail
 
 DEFAULT_TEMPLATE = "spire_notify/email/notification.html"
 # Seconds for each network operation of a mailer that sets no timeout of its own: without one,
@@ -102,20 +105,33 @@ class EmailBackend(BaseNotificationBackend):
         return self.render_many(message, [recipient])[0]
 
     def render_many(self, message, recipients):
-        # The template is rendered and inlined once per message; recipients only change "To".
-        # The row keeps the short text, not the HTML: one message's HTML is the same for every
+        # The template is rendered and inlined once per message (and shape of recipient), in
+        # the message's language; each recipient's name and links are then written in. The row
+        # keeps the short text, not the HTML: one message's HTML is the same for every
         # recipient, and a large one stored per row multiplied the table by its audience.
         url = self.absolute_url(message.path)
-        try:
-            content = self.render_content(message, url)
-        except TemplateDoesNotExist as error:
-            raise Undeliverable(f"the email template {error} does not exist") from error
-        return [
-            Rendered(body=message.summary, url=url, content=self.build_email(content, recipient))
-            for recipient in recipients
-        ]
+        links = self.email_links(message)
+        with translation.override(message.language or settings.LANGUAGE_CODE):
+            emails = PersonalisedEmail(partial(self.render_blocks, message, url), self.inline)
+            rendered = []
+            for recipient in recipients:
+                footer = links.footer(recipient) if links else {}
+                personal = Personal(name=recipient.name, email=recipient.email, **footer)
+                try:
+                    content = emails.for_recipient(personal)
+                except TemplateDoesNotExist as error:
+                    raise Undeliverable(f"the email template {error} does not exist") from error
+                headers = links.headers(footer) if links else {}
+                email = self.build_email(content, recipient, headers)
+                rendered.append(Rendered(body=message.summary, url=url, content=email))
+        return rendered
 
-    def render_content(self, message, url):
+    def render_content(self, message, url, personal=None):
+        """The subject, text and inlined HTML of ``message`` for one recipient (``personal``)."""
+        content = self.render_blocks(message, url, personal or Personal())
+        return replace(content, html=self.inline(content.html))
+
+    def render_blocks(self, message, url, personal):
         context = {
             **message.context,
             "message": message,
@@ -123,22 +139,39 @@ class EmailBackend(BaseNotificationBackend):
             "url": url,
             "domain": self.get_domain(),
             "protocol": self.protocol,
+            "recipient": SimpleNamespace(name=personal.name, email=personal.email),
+            "unsubscribe_url": personal.unsubscribe_url,
+            "preferences_url": personal.preferences_url,
         }
         email = TemplatedEmail(
             template_name=message.template or self.template, context=context, engine=self.engine
         )
         email.render()
-        content = email.content()
-        return replace(content, html=self.inline(content.html))
+        return email.content()
 
-    def build_email(self, content, recipient):
-        to, headers = self.delivery_address(recipient)
+    def personal(self, message, recipient):
+        """What the template may show of ``recipient``, with their unsubscribe link."""
+        links = self.email_links(message)
+        return Personal(
+            name=recipient.name, email=recipient.email, **(links.footer(recipient) if links else {})
+        )
+
+    def email_links(self, message):
+        """The unsubscribe and settings links of ``message``'s emails; ``None`` when
+        spire_notify.urls is not mounted, so there is no page to link to (spire_notify.W020)."""
+        try:
+            return EmailLinks(message.event, self.alias, domain=self.get_domain(), protocol=self.protocol)
+        except NoReverseMatch:
+            return None
+
+    def build_email(self, content, recipient, headers=None):
+        to, debug_headers = self.delivery_address(recipient)
         email = EmailMultiAlternatives(
             subject=content.subject,
             body=content.text,
             from_email=self.from_email or settings.DEFAULT_FROM_EMAIL,
             to=[to],
-            headers=headers,
+            headers={**(headers or {}), **debug_headers},
         )
         if content.html:
             email.attach_alternative(content.html, "text/html")
@@ -194,83 +227,7 @@ class EmailBackend(BaseNotificationBackend):
     # -- configuration --------------------------------------------------------------------
 
     def check(self, **kwargs):
-        errors = []
-        if settings.DEBUG and not getattr(settings, "DEVELOPMENT_EMAIL", ""):
-            errors.append(
-                Error(
-                    "DEBUG is on and DEVELOPMENT_EMAIL is not set, so email would reach real "
-                    "recipients; spire-notify sends none until it is set.",
-                    hint="Set DEVELOPMENT_EMAIL to the inbox that receives all email in development.",
-                    id="spire_notify.E010",
-                )
-            )
-        if not (self.from_email or settings.DEFAULT_FROM_EMAIL):
-            errors.append(
-                Error(
-                    "DEFAULT_FROM_EMAIL is empty; notification email needs a From address.",
-                    hint="Set DEFAULT_FROM_EMAIL, or the email backend's 'from_email' option.",
-                    id="spire_notify.E011",
-                )
-            )
-        mailer, mailer_problem = self._built_mailer()
-        if mailer_problem:
-            errors.append(mailer_problem)
-        elif mailer is not None:
-            errors.extend(self._timeout_warnings(mailer))
-        errors.extend(template_errors(self.alias, self.template, self.engine))
-        if not self.domain:
-            from spire_notify.checks import site_errors
-
-            errors.extend(site_errors(self.alias))
-        errors.extend(inliner_errors(self.alias, self.inliner))
-        return errors
-
-    def _built_mailer(self):
-        """``(mailer, None)``, or ``(None, the Error saying why it cannot be built)``; building a
-        mailer opens no connection."""
-        prefix = f"NOTIFY_BACKENDS[{self.alias!r}]:"
-        try:
-            return mailer_to_check(self.mailer), None
-        except UnknownMailer as error:
-            return None, Error(
-                f"{prefix} {error}",
-                hint="Name a MAILERS alias in the 'mailer' option.",
-                id="spire_notify.E013",
-            )
-        except ImproperlyConfigured as error:
-            return None, Error(
-                f"{prefix} {error}",
-                hint=f"Check MAILERS[{self.mailer!r}] against Django's mailer documentation.",
-                id="spire_notify.E018",
-            )
-
-    def _timeout_warnings(self, mailer):
-        if not hasattr(mailer, "timeout"):
-            return []  # not a network mailer (locmem, console, file)
-        lease = conf.get("NOTIFY_LEASE_SECONDS")
-        prefix = f"NOTIFY_BACKENDS[{self.alias!r}]: the mailer {self.mailer!r}"
-        if mailer.timeout is None:
-            return [
-                Warning(
-                    f"{prefix} sets no timeout; spire-notify applies {self.timeout} s to each of its "
-                    "network operations.",
-                    hint=f"Set {timeout_setting(self.mailer)}, e.g. 10.",
-                    id="spire_notify.W010",
-                )
-            ]
-        # The claim is renewed once half the lease is gone; a message that may take longer
-        # than that could still be on the wire when the claim lapses.
-        if mailer.timeout > lease / 2:
-            return [
-                Warning(
-                    f"{prefix} waits up to {mailer.timeout} s, more than half of "
-                    f"NOTIFY_LEASE_SECONDS ({lease} s): a worker waiting on one message could "
-                    "not keep its claim.",
-                    hint="Lower the mailer's timeout, or raise NOTIFY_LEASE_SECONDS.",
-                    id="spire_notify.W011",
-                )
-            ]
-        return []
+        return email_backend_messages(self)
 
 
 def classify_send_error(error):

@@ -1,4 +1,7 @@
+import functools
+
 from django.contrib import admin, messages
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
@@ -6,20 +9,23 @@ from django.utils.text import Truncator
 
 from .admin_filters import NotificationTypeFilter
 from .dispatch import enqueue_delivery
-from .models import AppNotification, EmailNotification, Notification, NotificationStatus
+from .handler import notify_backends
+from .models import Notification, NotificationStatus
 
 # Rows a worker holds ("processing") are its to finish, and "sent" ones would be delivered twice.
 RETRYABLE_STATUSES = [NotificationStatus.PENDING, NotificationStatus.ERRORED, NotificationStatus.FAILED]
 
 
-class AppNotificationInline(admin.StackedInline):
-    model = AppNotification
-    extra = 0
-
-
-class EmailNotificationInline(admin.StackedInline):
-    model = EmailNotification
-    extra = 0
+@functools.cache
+def detail_inline(backend_class):
+    """The admin inline of a backend's detail rows: the one it names in ``admin_inline``, or
+    a plain stacked inline of its ``detail_model``."""
+    if backend_class.admin_inline is not None:
+        return backend_class.admin_inline
+    model = backend_class.get_detail_model()
+    if model is None:
+        return None
+    return type(f"{model.__name__}Inline", (admin.StackedInline,), {"model": model, "extra": 0})
 
 
 @admin.register(Notification)
@@ -46,8 +52,18 @@ class NotificationAdmin(admin.ModelAdmin):
         "last_error",
     ]
     list_select_related = ["user"]
-    inlines = [AppNotificationInline, EmailNotificationInline]
     actions = ["retry_delivery"]
+
+    def get_inlines(self, request, obj):
+        # The detail rows of the notification's channel, as its backend declares them: the
+        # admin names no channel itself.
+        if obj is None or obj.channel not in notify_backends:
+            return []
+        try:
+            inline = detail_inline(type(notify_backends[obj.channel]))
+        except ImproperlyConfigured:
+            return []  # the system checks report the broken entry
+        return [inline] if inline is not None else []
 
     @admin.display(description="last error", ordering="last_error")
     def short_last_error(self, notification):

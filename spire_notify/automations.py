@@ -142,26 +142,7 @@ def _deliver_channel(alias, rows, *, should_stop, using):
                 row.body, row.url = rendered.body, rendered.url
                 deliveries.append(Delivery(notification=row, rendered=rendered))
     if deliveries:
-        # Rows another worker took while these were rendered are not ours to send.
-        held = {
-            row.pk
-            for row in renew_lease(
-                [d.notification for d in deliveries],
-                lease_seconds=conf.get("NOTIFY_LEASE_SECONDS"),
-                using=using,
-            )
-        }
-        outcomes.update(
-            {
-                d.notification.pk: Outcome.not_sent(CLAIM_LAPSED)
-                for d in deliveries
-                if d.notification.pk not in held
-            }
-        )
-        deliveries = [d for d in deliveries if d.notification.pk in held]
-    if deliveries:
-        claim = ClaimKeeper(deliveries, should_stop=should_stop, using=using)
-        outcomes.update(_send(backend, deliveries, claim))
+        outcomes.update(_hand_over(backend, deliveries, should_stop=should_stop, using=using))
     withheld = [row for row in rows if row.pk in outcomes and outcomes[row.pk].withheld]
     if withheld:
         release_claim(
@@ -169,6 +150,18 @@ def _deliver_channel(alias, rows, *, should_stop, using):
         )
     recorded = [row for row in rows if row.pk in outcomes and not outcomes[row.pk].withheld]
     return _record(recorded, [outcomes[row.pk] for row in recorded], using=using)
+
+
+def _hand_over(backend, deliveries, *, should_stop, using):
+    """``{pk: Outcome}`` of sending ``deliveries`` under a kept claim."""
+    claim = ClaimKeeper(deliveries, should_stop=should_stop, using=using)
+    # Rows another worker took while these were rendered are not ours to send.
+    lapsed = claim.renew()
+    outcomes = {pk: Outcome.not_sent(CLAIM_LAPSED) for pk in lapsed}
+    held = [delivery for delivery in deliveries if delivery.notification.pk not in lapsed]
+    if held:
+        outcomes.update(_send(backend, held, claim))
+    return outcomes
 
 
 def _skip_unreachable(rows):
@@ -263,22 +256,28 @@ class ClaimKeeper:
         if self.should_stop():
             return STOPPING
         if time.monotonic() >= self.renew_at:
-            self._renew()
+            self.renew()
         # Whatever renewing found, a row past its expiry may be another worker's by now.
         if delivery.notification.pk not in self.held or time.monotonic() >= self.expires_at:
             return CLAIM_LAPSED
         return None
 
-    def _renew(self):
-        # Every row of the batch, the ones already sent included: they stay this worker's
-        # until their outcome is recorded, or another worker would take them and send again.
+    def renew(self):
+        """Extend the claim on the batch; returns the pks this worker no longer holds.
+
+        Every row of the batch, the ones already sent included: they stay this worker's until
+        their outcome is recorded, or another worker would take them and send them again.
+        """
         try:
             held = renew_lease(self.rows, lease_seconds=self.lease_seconds, using=self.using)
         except Exception:
+            # The database is out of reach: the claim runs out on its own, and the guard
+            # withholds what it can no longer vouch for.
             logger.exception("Could not renew the claim on %d notification(s).", len(self.rows))
-            return
+            return set()
         self.held = {row.pk for row in held}
         self._set_expiry(timezone.now() + timedelta(seconds=self.lease_seconds))
+        return {row.pk for row in self.rows} - self.held
 
     def _set_expiry(self, expires):
         remaining = (expires - timezone.now()).total_seconds() if expires else self.lease_seconds

@@ -11,6 +11,7 @@ from django.conf import global_settings, settings
 from django.core.checks import Error, Tags, Warning, register
 from django.template import engines
 from django.template.backends.jinja2 import Jinja2
+from django.urls import NoReverseMatch, reverse
 from django.utils.module_loading import import_string
 
 from . import conf
@@ -131,6 +132,24 @@ def check_jinja2_translates(app_configs=None, **kwargs):
             )
         )
     return errors
+
+
+@register(Tags.urls)
+def check_urls_included(app_configs=None, **kwargs):
+    """Without spire_notify.urls there is no inbox to open, and emails carry no unsubscribe
+    link nor List-Unsubscribe header: mail providers then mark them as bulk mail."""
+    try:
+        reverse("spire_notify:inbox")
+    except NoReverseMatch:
+        return [
+            Warning(
+                "spire_notify.urls is not included in the URLconf: there is no inbox, no "
+                "preferences page, and emails carry no unsubscribe link.",
+                hint='Add path("notifications/", include("spire_notify.urls")) to your urls.py.',
+                id="spire_notify.W020",
+            )
+        ]
+    return []
 
 
 @register(Tags.compatibility)

@@ -3,17 +3,20 @@
 import json
 import logging
 from collections import defaultdict
+from dataclasses import replace
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import models, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from . import conf
 from .handler import notify_backends
+from .i18n import group_by_language, language_chooser, language_for
 from .message import Recipient
 from .models import Notification, NotificationStatus
 from .pinned.django_bulk_insert import copy_of, insert_rows
+from .preferences import without_opted_out
 
 logger = logging.getLogger("spire_notify")
 
@@ -21,16 +24,21 @@ logger = logging.getLogger("spire_notify")
 def notify(message, recipients, *, channels=None, send_after=None, using=None):
     """Write one notification per (recipient, channel) and deliver them.
 
+    ``message`` is a ``Message``, or a function of no arguments that builds one: ``notify()``
+    then calls it once per language of the recipients, inside ``translation.override()``, so
+    that titles and bodies are written in each recipient's language (``NOTIFY_RECIPIENT_LANGUAGE``).
+
     ``recipients`` is either a mapping of each recipient to the ``NOTIFY_BACKENDS`` aliases
     that should reach it, or any iterable of recipients (a ``QuerySet`` of users, say) that all
     get ``channels``. A recipient is a user, or an email address for a guest with no account.
 
     - A channel named twice for a recipient counts once. A channel that cannot reach a
       recipient (email without an address, an in-app inbox for a guest) is skipped, and so
-      are inactive users.
-    - The queries issued do not grow with the number of recipients: one insert per table.
-      Runs inside the caller's transaction, so a rollback leaves nothing behind and sends
-      nothing.
+      are inactive users and the channels a recipient switched off for the message's type
+      (``spire_notify.preferences``; a mandatory type ignores "off").
+    - The queries issued do not grow with the number of recipients: one to read preferences,
+      one insert per table. Runs inside the caller's transaction, so a rollback leaves nothing
+      behind and sends nothing.
     - Channels that deliver by writing (the in-app inbox) are rendered and written ``sent``
       here: they are in the inbox the moment the transaction commits. The others are
       delivered by a worker, enqueued with the task framework on commit.
@@ -38,11 +46,66 @@ def notify(message, recipients, *, channels=None, send_after=None, using=None):
     Raises ``ValidationError``, with nothing written, for a message the database cannot store.
     Returns the saved notifications.
     """
-    validate_message(message)
+    wanted = {
+        key: channels
+        for key, channels in _channels_by_recipient(recipients, channels)
+        if isinstance(key, str) or getattr(key, "is_active", True)
+    }
+    groups = language_groups(wanted)
+    messages = {language: _message_in(message, language) for language in groups}
+    if not messages:
+        return []
+    wanted = without_opted_out(next(iter(messages.values())).event, wanted)
     now = timezone.now()
     due = send_after or now
+    prototypes = {language: _prototype(built, now, due) for language, built in messages.items()}
+    planned = []
+    for language, keys in groups.items():
+        for key in filter(wanted.__contains__, keys):
+            user, recipient = _recipient(key)
+            for alias in wanted[key]:
+                backend = notify_backends[alias]
+                if backend.accepts(recipient):
+                    notification = copy_of(prototypes[language], user=user, channel=alias)
+                    planned.append((backend, notification, recipient, messages[language]))
+    if not planned:
+        return []
+    delivered_by_writing = _write_sent(planned, now) if send_after is None else []
+    notifications = [notification for _, notification, _, _ in planned]
+    with transaction.atomic(using=using):
+        insert_rows(Notification, notifications, using)
+        _create_details(planned, using)
+        if delivered_by_writing:
+            transaction.on_commit(lambda: _signal_sent(delivered_by_writing), using=using)
+        if len(delivered_by_writing) < len(notifications):
+            transaction.on_commit(lambda: enqueue_delivery(due), using=using)
+    return notifications
+
+
+def _message_in(message, language):
+    """``message`` as written for readers of ``language``, validated: a builder is called in
+    that language; a plain ``Message`` is the same text for every language."""
+    if callable(message):
+        with translation.override(language):
+            message = message()
+    message = replace(message, language=language)
+    validate_message(message)
+    return message
+
+
+def language_groups(wanted):
+    """``{language: [recipient key, ...]}``; one group, with no per-recipient call, when no
+    ``NOTIFY_RECIPIENT_LANGUAGE`` is set."""
+    if not wanted:
+        return {}
+    if language_chooser() is None:
+        return {language_for(None): list(wanted)}
+    return group_by_language(wanted)
+
+
+def _prototype(message, now, due):
     target_type, target_id = _target_key(message.target)
-    prototype = Notification(
+    return Notification(
         event=message.event,
         title=message.title,
         payload=message.to_payload(),
@@ -52,28 +115,6 @@ def notify(message, recipients, *, channels=None, send_after=None, using=None):
         next_attempt_at=due,
         created_at=now,
     )
-    planned = []
-    for recipient_key, wanted in _channels_by_recipient(recipients, channels):
-        user, recipient = _recipient(recipient_key)
-        if user is not None and not getattr(user, "is_active", True):
-            continue
-        for alias in dict.fromkeys(wanted):
-            backend = notify_backends[alias]
-            if backend.accepts(recipient):
-                notification = copy_of(prototype, user=user, channel=alias)
-                planned.append((backend, notification, recipient))
-    if not planned:
-        return []
-    delivered_by_writing = _write_sent(message, planned, now) if send_after is None else []
-    notifications = [notification for _, notification, _ in planned]
-    with transaction.atomic(using=using):
-        insert_rows(Notification, notifications, using)
-        _create_details(planned, using)
-        if delivered_by_writing:
-            transaction.on_commit(lambda: _signal_sent(delivered_by_writing), using=using)
-        if len(delivered_by_writing) < len(notifications):
-            transaction.on_commit(lambda: enqueue_delivery(due), using=using)
-    return notifications
 
 
 def validate_message(message):
@@ -93,6 +134,7 @@ def validate_message(message):
 
 def _channels_by_recipient(recipients, channels):
     if isinstance(recipients, dict):
+        recipients = {key: list(dict.fromkeys(wanted)) for key, wanted in recipients.items()}
         if channels is not None:
             raise TypeError(
                 "notify() takes channels either in the recipients mapping or in channels=, not both."
@@ -112,19 +154,20 @@ def _recipient(key):
     return key, Recipient.for_user(key)
 
 
-def _write_sent(message, planned, now):
+def _write_sent(planned, now):
     """Render the rows of channels that deliver by writing and mark them sent; returns them.
 
     Rendering is pure, so this adds no query: the rows go in with the same INSERT.
     """
-    by_backend = defaultdict(list)
-    for backend, notification, recipient in planned:
+    groups = defaultdict(list)
+    for backend, notification, recipient, message in planned:
         if not backend.transmits:
-            by_backend[backend].append((notification, recipient))
+            groups[backend, message.language].append((notification, recipient, message))
     written = []
-    for backend, rows in by_backend.items():
-        renderings = backend.render_many(message, [recipient for _, recipient in rows])
-        for (notification, _), rendered in zip(rows, renderings, strict=True):
+    for (backend, language), rows in groups.items():
+        with translation.override(language):
+            renderings = backend.render_many(rows[0][2], [recipient for _, recipient, _ in rows])
+        for (notification, _, _), rendered in zip(rows, renderings, strict=True):
             notification.body, notification.url = rendered.body, rendered.url
             notification.status, notification.sent_at, notification.attempts = NotificationStatus.SENT, now, 1
             written.append(notification)
@@ -145,7 +188,7 @@ def _target_key(target):
 
 def _create_details(planned, using):
     details_by_model = defaultdict(list)
-    for backend, notification, recipient in planned:
+    for backend, notification, recipient, _ in planned:
         detail = backend.build_detail(notification, recipient)
         if detail is not None:
             details_by_model[type(detail)].append(detail)

@@ -1,7 +1,7 @@
 """The package's pages refuse to be framed by any site, whatever the project's middleware.
 
-The inbox and the ticket pages change state with one click on a button (a POST), so a hostile
-page that framed them invisibly could borrow a click (clickjacking). Django's
+The inbox and the pages of apps built on it change state with one click on a button (a POST),
+so a hostile page that framed them invisibly could borrow a click (clickjacking). Django's
 ``XFrameOptionsMiddleware`` would answer that, but a project may leave it out, so each view
 sends ``X-Frame-Options: DENY`` itself. Not a CSP ``frame-ancestors``: a view's own
 ``Content-Security-Policy`` header would stand in for the project's whole policy.

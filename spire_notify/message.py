@@ -13,7 +13,9 @@ class Message:
     ``path`` is the site-relative URL of the thing the message is about; each backend decides
     how to present it (the app keeps it relative, email makes it absolute). ``context`` holds
     JSON-serialisable extras for templates: it is stored with the notification so that a worker
-    in another process renders exactly what the service meant.
+    in another process renders exactly what the service meant. ``language`` is the language
+    the message was written in; ``notify()`` sets it to each recipient's, and backends render
+    in it.
     """
 
     event: str
@@ -22,6 +24,7 @@ class Message:
     path: str = ""
     priority: str = ""
     template: str = ""
+    language: str = ""
     target: Any = None
     context: Mapping[str, Any] = field(default_factory=dict)
 
@@ -40,6 +43,7 @@ class Message:
             "body": self.body,
             "path": self.path,
             "priority": self.priority,
+            "language": self.language,
             "template": self.template,
             "context": dict(self.context),
         }

@@ -92,7 +92,9 @@ def email_backend(engine):
 def render_preview(template_name, engine):
     message = samples()[template_name]()
     backend = email_backend(engine)
-    content = backend.render_content(message, backend.absolute_url(message.path))
+    content = backend.render_content(
+        message, backend.absolute_url(message.path), backend.personal(message, SAMPLE_RECIPIENT)
+    )
     try:
         to = ", ".join(backend.build_email(content, SAMPLE_RECIPIENT).to)
     except ValueError as error:

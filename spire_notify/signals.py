@@ -7,6 +7,6 @@ from django.dispatch import Signal
 notification_sent = Signal()
 # Sent when a notification is given up (status "failed"), with ``notification`` and ``error``.
 notification_failed = Signal()
-# Sent when a notification ends "skipped" (nothing sent, on purpose), with ``notification`` and
+# Sent when a notification ends "skipped" (nothing sent, deliberately), with ``notification`` and
 # ``reason``.
 notification_skipped = Signal()

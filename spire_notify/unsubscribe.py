@@ -71,3 +71,38 @@ def footer_links(recipient, type_key, channel, *, domain, protocol="https"):
         ),
         "preferences_url": f"{protocol}://{domain}{reverse('spire_notify:preferences')}" if is_user else "",
     }
+
+
+class EmailLinks:
+    """``footer_links()`` and ``unsubscribe_headers()`` for the many recipients of one message.
+
+    The URLs are reversed once, not once per recipient, and each recipient's token is signed
+    once for both the footer and the headers: at a thousand recipients that is most of what
+    personalising an email costs.
+    """
+
+    def __init__(self, type_key, channel, *, domain, protocol="https"):
+        self.type_key, self.channel = type_key, channel
+        notification_type = lookup(type_key)
+        self.unsubscribable = notification_type is not None and not notification_type.mandatory
+        site = f"{protocol}://{domain}"
+        self.preferences_url = site + reverse("spire_notify:preferences")
+        # The path around a token: reversed once, with a token that no token can look like.
+        before, _, after = reverse("spire_notify:unsubscribe", args=["TOKEN-SLOT"]).partition("TOKEN-SLOT")
+        self.unsubscribe_prefix, self.unsubscribe_suffix = site + before, after
+
+    def footer(self, recipient):
+        """What ``footer_links()`` answers for ``recipient``."""
+        unsubscribe = ""
+        if self.unsubscribable:
+            token = make_token(recipient, self.type_key, self.channel)
+            unsubscribe = self.unsubscribe_prefix + token + self.unsubscribe_suffix
+        is_user = recipient_key(recipient)[0] == "user"
+        return {"unsubscribe_url": unsubscribe, "preferences_url": self.preferences_url if is_user else ""}
+
+    @staticmethod
+    def headers(footer):
+        """What ``unsubscribe_headers()`` answers, from the ``footer()`` of the same recipient."""
+        if not footer["unsubscribe_url"]:
+            return {}
+        return {"List-Unsubscribe": f"<{footer['unsubscribe_url']}>", "List-Unsubscribe-Post": ONE_CLICK}

@@ -110,6 +110,6 @@ def _mark_read(notification_pk):
 
 
 def _back_to_inbox(request):
-    # "next" lets the page keep the user where they were (another inbox page, a ticket).
+    # "next" lets the page keep the user where they were (another inbox page, the page linked).
     target = safe_url(request, request.POST.get("next", ""))
     return HttpResponseRedirect(target or reverse("spire_notify:inbox"))

@@ -194,3 +194,14 @@ class TestRetryNeedsTheChangePermission:
         assert len(page.cssselect('select[name="action"] option[value="retry_delivery"]')) == 1
         failed.refresh_from_db()
         assert failed.status == "pending"
+
+
+def test_each_channels_detail_rows_show_inline_as_its_backend_declares(admin_client, developer):
+    """The admin names no channel: the inlines come from the configured backends' detail models."""
+    pages = {}
+    for row in Notification.objects.filter(user=developer):
+        page = admin_client.get(reverse("admin:spire_notify_notification_change", args=[row.pk]))
+        pages[row.channel] = page.content.decode()
+    assert "to_email_address" in pages["email"] and "dev@example.com".lower() in pages["email"].lower()
+    assert "read_at" in pages["app"]
+    assert "to_email_address" not in pages["app"]

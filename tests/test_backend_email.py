@@ -174,7 +174,10 @@ def test_url_is_https_domain_and_the_ticket_path(pk, domain):
     rendered = backend.render(ticket_message(pk=pk), DEVELOPER)
     url = f"https://{domain}" + TICKET_PATH.format(pk=pk)
     assert rendered.url == url
-    assert ParsedEmailHTML(html_of(rendered)).links == [url, f"https://{domain}/"]
+    ticket_link, site_link, unsubscribe, preferences = ParsedEmailHTML(html_of(rendered)).links
+    assert (ticket_link, site_link) == (url, f"https://{domain}/")
+    assert unsubscribe.startswith(f"https://{domain}/notifications/unsubscribe/")
+    assert preferences == f"https://{domain}/notifications/preferences/"
     assert rendered.content.body.endswith(f"Open it: {url}")
 
 
@@ -186,7 +189,11 @@ def test_protocol_option():
 def test_message_without_a_path_has_no_url_and_no_button():
     rendered = render(Message(event="e", title="Hello", body="Body"))
     assert rendered.url == ""
-    assert ParsedEmailHTML(html_of(rendered)).links == ["https://example.com/"]
+    # An unregistered event has no unsubscribe link; a user still gets the settings page.
+    assert ParsedEmailHTML(html_of(rendered)).links == [
+        "https://example.com/",
+        "https://example.com/notifications/preferences/",
+    ]
 
 
 # Rendering: the description, escaped
@@ -252,7 +259,7 @@ def test_ticket_subject_text_and_html_blocks():
     email_message = rendered.content
     assert email_message.subject == "[Urgent] New Help Desk Ticket #42"
     assert email_message.body == (
-        "Hello,\n\n"
+        "Hello Dev,\n\n"
         "A new help desk ticket was created.\n\n"
         "Ticket ID: 42\n"
         "Priority:  Urgent\n"
@@ -294,7 +301,7 @@ def test_extends_renders_the_parents_blocks(engine):
 def test_layout_alone_renders_title_summary_and_url(engine):
     rendered = render(Message(event="e", title="Hello & bye", body="World", path="/p/"), engine=engine)
     assert rendered.content.subject == "Hello & bye"
-    assert rendered.content.body == "Hello,\n\nHello & bye\n\nWorld\n\nhttps://example.com/p/"
+    assert rendered.content.body == "Hello Dev,\n\nHello & bye\n\nWorld\n\nhttps://example.com/p/"
     assert ">Hello &amp; bye</h1>\n<p>World</p>" in html_of(rendered)
 
 
@@ -456,12 +463,24 @@ def test_from_email_option_wins_over_the_setting():
     assert render(ticket_message(), from_email="other@example.com").content.from_email == "other@example.com"
 
 
-def test_render_many_renders_the_body_once_and_addresses_each_recipient():
+def test_render_many_renders_once_and_writes_each_recipient_in(monkeypatch):
     backend = EmailBackend(alias="email", domain="example.com")
-    recipients = [Recipient(user_id=i, email=f"u{i}@example.com") for i in range(3)]
+    recipients = [Recipient(user_id=i, email=f"u{i}@example.com", name=f"Name {i}") for i in range(3)]
+    inlined = []
+    inline = backend.inline
+    monkeypatch.setattr(backend, "inline", lambda html: inlined.append(html) or inline(html))
     renderings = backend.render_many(ticket_message(), recipients)
     assert [r.content.to for r in renderings] == [["u0@example.com"], ["u1@example.com"], ["u2@example.com"]]
-    assert len({html_of(r) for r in renderings}) == 1
+    # The CSS was inlined once for the three; each email greets its recipient and links to
+    # their own unsubscribe page.
+    assert len(inlined) == 1
+    htmls = [html_of(r) for r in renderings]
+    assert [f">Hello Name {i},</p>" in html for i, html in enumerate(htmls)] == [True] * 3
+    unsubscribe_links = [ParsedEmailHTML(html).links[2] for html in htmls]
+    assert len(set(unsubscribe_links)) == 3
+    assert [r.content.extra_headers["List-Unsubscribe"] for r in renderings] == [
+        f"<{link}>" for link in unsubscribe_links
+    ]
 
 
 @pytest.mark.parametrize(
@@ -707,9 +726,9 @@ def test_a_mailer_other_than_smtp_gets_an_email_message_per_recipient():
     ]
     assert backend.send(deliveries) == [Outcome.success()] * 2
     assert [type(sent) for sent in mail.outbox] == [EmailMultiAlternatives] * 2
-    assert [(sent.to, sent.extra_headers) for sent in mail.outbox] == [
-        (["u0@example.com"], {"Message-ID": "<notification.1@example.com>"}),
-        (["u1@example.com"], {"Message-ID": "<notification.2@example.com>"}),
+    assert [(sent.to, sent.extra_headers["Message-ID"]) for sent in mail.outbox] == [
+        (["u0@example.com"], "<notification.1@example.com>"),
+        (["u1@example.com"], "<notification.2@example.com>"),
     ]
     assert [sent.alternatives[0].mimetype for sent in mail.outbox] == ["text/html"] * 2
 

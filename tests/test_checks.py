@@ -279,3 +279,12 @@ def test_a_channel_the_help_desk_names_but_the_project_lacks_is_a_warning():
     assert [warning.msg for warning in warnings] == [
         "NOTIFY_BACKENDS has no 'email' channel, so help desk notifications meant for it are not sent."
     ]
+
+
+@override_settings(ROOT_URLCONF="tests.urls_without_spire_notify")
+def test_spire_notify_urls_not_included_is_a_warning():
+    [warning] = [message for message in run_checks() if message.id == "spire_notify.W020"]
+    assert warning.msg == (
+        "spire_notify.urls is not included in the URLconf: there is no inbox, no preferences page, "
+        "and emails carry no unsubscribe link."
+    )

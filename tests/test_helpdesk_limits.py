@@ -163,5 +163,5 @@ class TestTheTicketListLoadsOnlyWhatItShows:
         assert all("description" in ticket.get_deferred_fields() for ticket in tickets)
         assert max(len(ticket.summary) for ticket in tickets) <= 91
         assert len(response.content) < 50_000
-        summaries = lxml.html.fromstring(response.content).find_class("ticket-summary")
+        summaries = lxml.html.fromstring(response.content).find_class("row-summary")
         assert [summary.text_content() for summary in summaries] == ["w" * 89 + "…"] + ["z" * 89 + "…"] * 3

@@ -21,10 +21,10 @@ from tests.django_versions import sqlite_999_parameters
 pytestmark = pytest.mark.django_db
 
 # services.create with ContentType's cache warm: full_clean's check that created_by exists,
-# SAVEPOINT, INSERT the ticket, SELECT the audience (developers and managers at once),
-# SAVEPOINT of notify(), INSERT notifications, INSERT app details, INSERT email details, and the
-# two RELEASE SAVEPOINTs. No query is per recipient.
-CREATE_QUERIES = 10
+# SAVEPOINT, INSERT the ticket, SELECT the audience (developers and managers at once), SELECT
+# their preferences for the type, SAVEPOINT of notify(), INSERT notifications, INSERT app
+# details, INSERT email details, and the two RELEASE SAVEPOINTs. No query is per recipient.
+CREATE_QUERIES = 11
 
 
 def rows():

@@ -57,6 +57,7 @@ def test_payload_leaves_out_title_and_target():
         "body": "b",
         "path": "/p/",
         "priority": "High",
+        "language": "",
         "template": "x.html",
         "context": {"k": [1]},
     }
@@ -100,6 +101,7 @@ def test_the_message_carries_no_vocabulary_of_one_application():
         "path",
         "priority",
         "template",
+        "language",
         "target",
         "context",
     }

@@ -9,8 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from spire_notify.backends.email import EmailBackend
-from spire_notify.message import Recipient
-from spire_notify.previews import render_preview, samples
+from spire_notify.previews import SAMPLE_RECIPIENT, render_preview, samples
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +43,7 @@ def test_lists_every_email_template_with_both_engines(staff_client):
 def test_shows_subject_text_and_html_exactly_as_the_email_backend_sends_them(staff_client, template, engine):
     message = samples()[template]()
     backend = EmailBackend(alias="email", engine=engine)
-    sent = backend.render(message, Recipient(user_id=1, email="recipient@example.com"))
+    sent = backend.render(message, SAMPLE_RECIPIENT)
 
     with CaptureQueriesContext(connection) as queries:
         response = staff_client.get(preview_url(engine, template))

@@ -176,8 +176,9 @@ class TestComment:
         # 2 users × 2 channels the first time, then 6 users × 2 channels.
         assert Notification.objects.filter(event="helpdesk.ticket.comment").count() == 4 + 12
         # full_clean's two foreign-key checks, a savepoint and its release around the comment's
-        # insert, the participants, and notify's savepoint, release and one insert per table.
-        assert len(few) == len(many) == 11
+        # insert, the participants, their preferences, and notify's savepoint, release and one
+        # insert per table.
+        assert len(few) == len(many) == 12
 
 
 def sample_ticket(description="d"):

@@ -227,3 +227,16 @@ def test_a_mail_providers_one_click_post_over_http(live_server, make_user):
     assert "You are unsubscribed" in page
     assert get_preference(user, NEW, "email") == "off"
     assert get_preference(other, NEW, "email") == "immediate"
+
+
+@pytest.mark.parametrize(
+    "recipient", [Recipient(user_id=7, email="u@example.com"), Recipient(user_id=None, email="g@example.org")]
+)
+@pytest.mark.parametrize("type_key", [NEW, "unregistered.event"])
+def test_email_links_answer_as_footer_links_and_unsubscribe_headers(recipient, type_key):
+    from spire_notify.unsubscribe import EmailLinks
+
+    links = EmailLinks(type_key, "email", domain="example.com")
+    footer = links.footer(recipient)
+    assert footer == footer_links(recipient, type_key, "email", domain="example.com")
+    assert links.headers(footer) == unsubscribe_headers(recipient, type_key, "email", domain="example.com")

@@ -1,5 +1,7 @@
 """Notifications about a help desk ticket."""
 
+from functools import partial
+
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils.text import Truncator
@@ -54,19 +56,20 @@ class HelpDeskTicketNotificationService:
 
     def create_new_ticket_notifications(self):
         """Notify developers and managers of a ticket just created; returns the notifications."""
-        return self._notify(self.build_message(TicketEventType.NEW), self.get_new_ticket_recipients())
+        message = partial(self.build_message, TicketEventType.NEW)
+        return self._notify(message, self.get_new_ticket_recipients())
 
     def create_status_update_notifications(self, *, changed_by):
         """Tell the creator the ticket's new status, unless they changed it themselves."""
         creator = self.ticket.created_by
         if creator.pk == changed_by.pk or not creator.is_active:
             return []
-        message = self.build_message(TicketEventType.UPDATE, changed_by=changed_by)
+        message = partial(self.build_message, TicketEventType.UPDATE, changed_by=changed_by)
         return self._notify(message, {creator: list(self.creator_channels)})
 
     def create_comment_notifications(self, comment):
         """Tell the ticket's other participants of ``comment``; returns the notifications."""
-        message = self.build_message(TicketEventType.COMMENT, comment=comment)
+        message = partial(self.build_message, TicketEventType.COMMENT, comment=comment)
         return self._notify(message, self.get_comment_recipients(comment))
 
     @classmethod
@@ -80,6 +83,7 @@ class HelpDeskTicketNotificationService:
         }
 
     def _notify(self, message, recipients):
+        # ``message`` builds the event's message: notify() calls it in each recipient's language.
         # A project may configure fewer channels than this service names (only "app", say):
         # its users then hear of tickets on the channels that exist.
         configured = set(notify_backends)

@@ -1,15 +1,25 @@
 """The email backend's path into Django's SMTP mailer: each message's MIME flattened once.
 
 Django's SMTP mailer builds and flattens the whole MIME tree of every email it sends, which
-costs more than the SMTP conversation itself. The emails of one notification differ only in
-``To`` and ``Message-ID``, so the rest is flattened once per send and each recipient's two
-headers are put in front of the shared bytes.
+costs more than the SMTP conversation itself. Emails that differ only in ``To``, Message-ID and
+per-recipient headers (List-Unsubscribe) share the rest, so it is flattened once per send and
+each recipient's headers are put in front of the shared bytes.
+
+Private APIs of Django's ``django.core.mail.backends.smtp.EmailBackend`` used here, pinned per
+supported Django by tests/test_pinned.py:
+
+- ``EmailBackend.connection``: the open ``smtplib.SMTP`` the mailer keeps;
+- ``EmailBackend.prep_address()`` (Django 6.0+; ``django.core.mail.message.sanitize_address()``
+  on 5.2): how the mailer turns an address into its envelope form (IDNA domains, SMTPUTF8, the
+  refusal of a non-ASCII local part without it);
+- ``EmailBackend._send``: compared, not called, to tell Django's own sending from a subclass's.
 """
 
 import email.policy
 import re
 from email.headerregistry import Address
 
+from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.backends.smtp import EmailBackend as SMTPMailer
 from django.utils.encoding import punycode
@@ -59,13 +69,15 @@ class FlattenedSMTPSender:
             return
         if key not in self.flattened:
             self.flattened[key] = (
-                self.connection.prep_address(email_message.from_email),
+                envelope_address(self.connection, email_message.from_email, email_message.encoding),
                 flatten_without_recipient(email_message),
             )
         sender, shared = self.flattened[key]
         [to] = email_message.to
         envelope_recipient, headers = recipient_envelope_and_header(self.connection, to)
         headers += SMTP_POLICY.fold_binary("Message-ID", message_id)
+        for name, value in email_message.extra_headers.items():
+            headers += SMTP_POLICY.fold_binary(name, value)
         # After a failed reconnect there is no connection; send_messages() would try again too.
         self.connection.open()
         self.connection.connection.sendmail(sender, [envelope_recipient], headers + shared)
@@ -76,9 +88,15 @@ def send_through_mailer(connection, email_message, message_id):
     connection.send_messages([email_message])
 
 
+# Headers that differ from one recipient to the next, put in front like To; any other extra
+# header sends the message down Django's own path.
+PER_RECIPIENT_HEADERS = {"List-Unsubscribe", "List-Unsubscribe-Post", "X-Original-To"}
+
+
 def shared_parts(email_message):
-    """What the MIME of ``email_message`` is made of besides its one ``To`` and its Message-ID,
-    or ``None`` when it has more (Cc, Bcc, attachments, headers) than the fast path sends."""
+    """What the MIME of ``email_message`` is made of besides its one ``To``, its Message-ID and
+    its per-recipient headers, or ``None`` when it has more (Cc, Bcc, attachments, other
+    headers) than the fast path sends."""
     if (
         type(email_message) is not EmailMultiAlternatives
         or email_message.recipients() != email_message.to
@@ -87,7 +105,7 @@ def shared_parts(email_message):
         or email_message.bcc
         or email_message.reply_to
         or email_message.attachments
-        or email_message.extra_headers
+        or not set(email_message.extra_headers) <= PER_RECIPIENT_HEADERS
     ):
         return None
     return (
@@ -102,8 +120,8 @@ def shared_parts(email_message):
 
 def flatten_without_recipient(email_message):
     mime = email_message.message(policy=SMTP_POLICY)
-    del mime["To"]
-    del mime["Message-ID"]
+    for name in ("To", "Message-ID", *email_message.extra_headers):
+        del mime[name]
     return mime.as_bytes()
 
 
@@ -111,7 +129,18 @@ def recipient_envelope_and_header(connection, address):
     """The envelope recipient and the folded ``To`` header Django's SMTP mailer would send."""
     if len(address) <= PLAIN_ADDRESS_MAX_LENGTH and PLAIN_ADDRESS.fullmatch(address):
         return address, f"To: {address}\r\n".encode("ascii")
-    return connection.prep_address(address), SMTP_POLICY.fold_binary("To", address_header("To", address))
+    return envelope_address(connection, address), SMTP_POLICY.fold_binary("To", address_header("To", address))
+
+
+def envelope_address(connection, address, encoding=None):
+    """The envelope form of ``address`` as the mailer would send it: ``prep_address()`` on
+    Django 6.0 and later, ``sanitize_address()`` (which it replaced) on 5.2."""
+    prep_address = getattr(connection, "prep_address", None)
+    if prep_address is not None:
+        return prep_address(address)
+    from django.core.mail.message import sanitize_address
+
+    return sanitize_address(address, encoding or settings.DEFAULT_CHARSET)
 
 
 def address_header(name, value):

@@ -1,0 +1,80 @@
+"""The private APIs of Django, Jinja2 and premailer that spire_notify.pinned relies on, pinned.
+
+Each module of spire_notify.pinned names in its docstring what it uses; these tests fail on the
+Django (or library) version that changes any of it, before a user meets the change. CI runs
+them on every supported Django.
+"""
+
+import inspect
+
+import django
+import pytest
+from django.core.mail.backends.smtp import EmailBackend as SMTPMailer
+from django.db import connection
+from django.db.models import Field
+from django.db.models.base import ModelState
+from django.template import engines
+from django.test import override_settings
+from premailer import Premailer
+
+from spire_notify.compat import FLATTENED_SMTP, get_mailer
+from spire_notify.models import Notification
+from spire_notify.pinned.django_bulk_insert import insert_rows
+from spire_notify.pinned.django_smtp import envelope_address, sends_through_smtp
+from spire_notify.pinned.jinja2_blocks import render_jinja2_blocks
+from spire_notify.pinned.premailer_css import OfflinePremailer
+from tests.delivery_harness import SmtpSink
+
+
+def test_bulk_insert_internals_are_there():
+    assert callable(ModelState)
+    assert callable(Field.get_db_prep_save) and callable(Field.has_db_default)
+    assert list(inspect.signature(connection.ops.bulk_batch_size).parameters) == ["fields", "objs"]
+    assert isinstance(connection.features.can_return_rows_from_bulk_insert, bool)
+
+
+@pytest.mark.django_db
+def test_insert_rows_writes_what_bulk_create_would(make_user):
+    user = make_user("ada")
+    rows = [Notification(user=user, channel="app", title=f"t{i}", payload={"i": i}) for i in range(3)]
+    insert_rows(Notification, rows, "default")
+    stored = Notification.objects.order_by("pk")
+    assert [(row.pk, row.title, row.payload) for row in stored] == [(r.pk, r.title, r.payload) for r in rows]
+    assert all(row._state.adding is False and row._state.db == "default" for row in rows)
+
+
+def test_the_smtp_mailer_keeps_its_smtp_connection_and_its_send():
+    assert callable(SMTPMailer._send)
+    with SmtpSink() as sink, override_settings(**sink.mail_settings()):
+        mailer = get_mailer("default")
+        # Django 5.2's message() has no policy to flatten with: it sends the way Django does.
+        assert sends_through_smtp(mailer) is FLATTENED_SMTP
+        mailer.open()
+        try:
+            assert hasattr(mailer.connection, "sendmail")
+            assert envelope_address(mailer, "Ann <ann@bücher.example>") == "ann@xn--bcher-kva.example"
+        finally:
+            mailer.close()
+
+
+@pytest.mark.skipif(django.VERSION < (6, 0), reason="prep_address() arrived in Django 6.0")
+def test_prep_address_refuses_a_non_ascii_local_part_without_smtputf8():
+    with SmtpSink() as sink, override_settings(**sink.mail_settings()):
+        mailer = get_mailer("default")
+        with pytest.raises(ValueError, match="non-ASCII"):
+            mailer.prep_address("jörg@example.com", force_ascii=True)
+
+
+def test_jinja2_template_internals_are_there():
+    template = engines["jinja2"].from_string(
+        "{% block a %}A{{ x }}{% endblock %}{% block b %}B{% endblock %}"
+    )
+    assert callable(template.template.root_render_func) and callable(template.template.new_context)
+    assert render_jinja2_blocks(template, {"x": 1}, ["a", "b", "c"]) == {"a": "A1", "b": "B", "c": ""}
+
+
+def test_premailer_parses_css_in_the_one_method_offline_premailer_replaces():
+    assert "_parse_css_string" in vars(Premailer)
+    html = '<html><head><style>@import url("http://127.0.0.1:9/x.css"); p {color: red}</style></head><body><p>x</p></body></html>'
+    inlined = OfflinePremailer(html, allow_network=False, disable_validation=True).transform()
+    assert '<p style="color:red">x</p>' in inlined
