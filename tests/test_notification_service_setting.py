@@ -4,9 +4,12 @@ service takes every ticket event, and its extra channels are notified and checke
 import pytest
 from django.test import override_settings
 
+from spire_notify import types
 from spire_notify.backends import locmem
 from spire_notify.helpdesk.checks import check_channels, check_notification_service
+from spire_notify.helpdesk.enums import TicketEventType
 from spire_notify.helpdesk.models import HelpDeskTicket
+from spire_notify.helpdesk.notification_types import event_key, register_types
 from spire_notify.helpdesk.services.notification_service import HelpDeskTicketNotificationService
 from spire_notify.models import Notification
 
@@ -35,6 +38,22 @@ def messages(check):
     return [(message.id, message.msg) for message in check()]
 
 
+def declare_the_help_desk_types():
+    """What Django's start does: the help desk's types, with the configured service's channels."""
+    for event in TicketEventType:
+        types.unregister(event_key(event))
+    register_types()
+
+
+@pytest.fixture
+def chat_too_project():
+    """A project whose settings name the subclass and configure its channel, as it starts."""
+    with override_settings(**{SETTING: CHAT_TOO}, NOTIFY_BACKENDS=WITH_CHAT):
+        declare_the_help_desk_types()
+        yield
+    declare_the_help_desk_types()
+
+
 def test_by_default_the_built_in_service_notifies():
     assert type(HelpDeskTicket().services.notification) is HelpDeskTicketNotificationService
     assert messages(check_notification_service) == []
@@ -46,9 +65,15 @@ def test_the_setting_names_the_class_of_ticket_services_notification():
     assert messages(check_notification_service) == []
 
 
+def test_the_help_desk_types_have_the_configured_services_channels_on(chat_too_project):
+    for event in TicketEventType:
+        assert types.get_type(event_key(event)).default_channels == ("app", "chat", "email")
+
+
 @pytest.mark.django_db
-@override_settings(**{SETTING: CHAT_TOO}, NOTIFY_BACKENDS=WITH_CHAT)
-def test_a_subclass_with_an_extra_channel_notifies_on_it(developer, manager, create_and_deliver):
+def test_a_subclass_with_an_extra_channel_notifies_on_it(
+    chat_too_project, developer, manager, create_and_deliver
+):
     locmem.outbox.clear()
     ticket = create_and_deliver()
     rows = Notification.objects.filter(object_id=ticket.pk).order_by("user__username", "channel")
