@@ -62,6 +62,7 @@ class EmailBackend(BaseNotificationBackend):
 
     detail_model = "spire_notify.EmailNotification"
     address_field = "to_email_address"
+    supports_digest = True
 
     def __init__(
         self,
@@ -190,9 +191,10 @@ class EmailBackend(BaseNotificationBackend):
         return development_email, {"X-Original-To": recipient.email}
 
     def message_id(self, notification):
-        """One Message-ID per notification, however often it is retried: receivers can
-        drop the duplicate of a delivery whose success was not recorded."""
-        return f"<notification.{notification.pk}@{message_id_domain(self.get_domain())}>"
+        """One Message-ID per notification (or digest: ``<digest.N@…>``), however often it is
+        retried: receivers can drop the duplicate of a delivery whose success was not recorded."""
+        kind = notification._meta.model_name if hasattr(notification, "_meta") else "notification"
+        return f"<{kind}.{notification.pk}@{message_id_domain(self.get_domain())}>"
 
     # -- the I/O half: the hooks of the base class's send loop ----------------------------
 

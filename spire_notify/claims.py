@@ -15,8 +15,8 @@ from datetime import timedelta
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, transaction
 from django.db.models import Case, F, Q, Value, When
-from django.utils import timezone
 
+from . import clock
 from .models import Notification, NotificationStatus
 
 RETRYABLE = [NotificationStatus.PENDING, NotificationStatus.ERRORED]
@@ -44,7 +44,7 @@ def new_token():
 
 
 def count_ready(*, using="default"):
-    return Notification.objects.using(using).filter(ready_q(timezone.now())).count()
+    return Notification.objects.using(using).filter(ready_q(clock.now())).count()
 
 
 def claim_batch(size, *, lease_seconds, channels=None, exclude_channels=None, using="default"):
@@ -56,7 +56,7 @@ def claim_batch(size, *, lease_seconds, channels=None, exclude_channels=None, us
     reaches its last attempt. Targets are not loaded here: ``load_targets`` does it, row by row
     where it must, so that one row whose target cannot be loaded fails alone.
     """
-    now = timezone.now()
+    now = clock.now()
     token = new_token()
     claim = {
         "status": NotificationStatus.PROCESSING,
@@ -106,7 +106,7 @@ def give_up_abandoned(*, max_attempts, using="default"):
     Claiming them again would exceed the attempts allowed, and a row that kills every
     worker that touches it must not go round forever.
     """
-    now = timezone.now()
+    now = clock.now()
     token = new_token()
     given_up = _stamp(
         abandoned_q(now) & Q(attempts__gte=max_attempts),
@@ -140,10 +140,13 @@ def renew_lease(rows, *, lease_seconds, using="default"):
     paused process) may already be another worker's, and sending it here would send it twice.
     """
     token = rows[0].claimed_by
-    held = Notification.objects.using(using).filter(
-        pk__in=[row.pk for row in rows], claimed_by=token, status=NotificationStatus.PROCESSING
+    # Rows of any model with the claim's fields: notifications, and the digests that carry them.
+    held = (
+        type(rows[0])
+        ._default_manager.using(using)
+        .filter(pk__in=[row.pk for row in rows], claimed_by=token, status=NotificationStatus.PROCESSING)
     )
-    renewed = held.update(lease_expires_at=timezone.now() + timedelta(seconds=lease_seconds))
+    renewed = held.update(lease_expires_at=clock.now() + timedelta(seconds=lease_seconds))
     if renewed == len(rows):
         return rows
     still_held = set(held.values_list("pk", flat=True))
@@ -168,6 +171,6 @@ def release_claim(token, *, reason, pks=None, using="default"):
         attempts=F("attempts") - 1,
         claimed_by="",
         lease_expires_at=None,
-        next_attempt_at=timezone.now(),
+        next_attempt_at=clock.now(),
         last_error=reason,
     )

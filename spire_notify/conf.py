@@ -24,6 +24,8 @@ DEFAULTS = {
     "NOTIFY_BADGE_POLL_SECONDS": 15,
     # The django.tasks backend alias that delivery is enqueued on.
     "NOTIFY_TASK_BACKEND": "default",
+    # The digest window in seconds: held notifications go out together when their window ends.
+    "NOTIFY_DIGEST_INTERVAL": 86400,
     # Dotted path of a callable (user or guest address) -> language code or None; None: LANGUAGE_CODE.
     "NOTIFY_RECIPIENT_LANGUAGE": None,
 }
