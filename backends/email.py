@@ -20,6 +20,7 @@ from spire_notify.unsubscribe import EmailLinks
 from .addresses import message_id_domain, validate_recipient_address
 from .base import BaseNotificationBackend, Outcome, Rendered, describe_error
 from .email_checks import email_backend_messages
+from .links import SiteLinks
 from .personalise import Personal, PersonalisedEmail
 from .templated import Inliner, TemplatedEmail
 
@@ -47,7 +48,7 @@ class MailSession:
     transmit: Any
 
 
-class EmailBackend(BaseNotificationBackend):
+class EmailBackend(SiteLinks, BaseNotificationBackend):
     """Options:
 
     - ``mailer``: the Django ``MAILERS`` alias to send through (default ``"default"``).
@@ -88,17 +89,6 @@ class EmailBackend(BaseNotificationBackend):
         self.protocol = protocol
         self.from_email = from_email
         self.timeout = timeout
-
-    def absolute_url(self, path):
-        return f"{self.protocol}://{self.get_domain()}{path}" if path else ""
-
-    def get_domain(self):
-        if self.domain:
-            return self.domain
-        from django.contrib.sites.models import Site
-
-        # The sites framework caches the current Site: one query per process, not per email.
-        return Site.objects.get_current().domain
 
     # -- the pure half --------------------------------------------------------------------
 

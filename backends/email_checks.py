@@ -36,10 +36,7 @@ def email_backend_messages(backend):
     elif mailer is not None:
         errors.extend(timeout_warnings(backend, mailer))
     errors.extend(template_errors(backend.alias, backend.template, backend.engine))
-    if not backend.domain:
-        from spire_notify.checks import site_errors
-
-        errors.extend(site_errors(backend.alias))
+    errors.extend(backend.link_errors())
     errors.extend(inliner_errors(backend.alias, backend.inliner))
     return errors
 

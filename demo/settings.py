@@ -90,6 +90,9 @@ NOTIFY_BACKENDS = {
     "email": {"BACKEND": "spire_notify.backends.email.EmailBackend", "OPTIONS": {"protocol": "http"}},
 }
 
+# The badge and the inbox follow server-sent events: no polling (docs/live-inbox.md).
+NOTIFY_LIVE_UPDATES = True
+
 ADMINS = ["developer@example.com"]
 DEFAULT_FROM_EMAIL = "helpdesk@example.com"
 # DEBUG is on, so every email goes here instead; the demo mailbox shows it.

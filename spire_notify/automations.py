@@ -31,7 +31,7 @@ from .handler import notify_backends
 from .message import Message, Recipient
 from .models import Notification, NotificationStatus
 from .retry import retry_delay, status_after_failure
-from .signals import notification_failed, notification_sent, notification_skipped
+from .signals import notification_failed, notification_sent, notification_skipped, notifications_sent
 from .targets import load_targets
 
 logger = logging.getLogger("spire_notify")
@@ -376,3 +376,5 @@ def send_signals(rows):
         for receiver, response in responses:
             if isinstance(response, Exception):
                 logger.error("Signal receiver %r raised %s", receiver, describe_error(response))
+    if sent := [row for row in rows if row.status == NotificationStatus.SENT]:
+        notifications_sent.send_robust(Notification, notifications=sent)

@@ -195,7 +195,7 @@ def check_task_backend(app_configs=None, **kwargs):
                 "be enqueued.",
                 hint=f"Name one of the TASKS aliases ({', '.join(map(repr, configured))}) in "
                 "NOTIFY_TASK_BACKEND, or add the alias to TASKS.",
-                id="spire_notify.E051",
+                id="spire_notify.E081",
             )
         ]
     backend_path = configured[alias].get("BACKEND", "")
@@ -207,7 +207,7 @@ def check_task_backend(app_configs=None, **kwargs):
             f"TASKS[{alias!r}] is {backend_path!r}, whose app {app!r} is not in INSTALLED_APPS; "
             "enqueueing delivery would fail when a notification is written.",
             hint=f'Add "{app}" to INSTALLED_APPS and run migrate, or choose another TASKS backend.',
-            id="spire_notify.E050",
+            id="spire_notify.E080",
         )
     ]
 

@@ -231,3 +231,6 @@ class Digest(models.Model):
 
     def __str__(self):
         return f"Digest {self.pk} → {self.user} ({self.channel}, {self.status})"
+
+
+from .channel_models import AppriseAddress, PushSubscription  # noqa: E402, F401

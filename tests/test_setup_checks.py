@@ -1,7 +1,7 @@
 """System checks for set-up mistakes that used to pass `check` and fail later, each reproduced.
 
 - ``spire_notify.W012``: ``DEFAULT_FROM_EMAIL`` left at Django's ``webmaster@localhost``;
-- ``spire_notify.E050``/``E041``: a ``TASKS`` backend that cannot take the delivery task (its app
+- ``spire_notify.E080``/``E081``: a ``TASKS`` backend that cannot take the delivery task (its app
   is not installed; ``NOTIFY_TASK_BACKEND`` names no ``TASKS`` alias);
 - ``spire_helpdesk.W002``: the help desk's URLs are not included.
 """
@@ -82,7 +82,7 @@ def test_a_real_from_address_is_not_warned_of():
 def test_a_task_backend_whose_app_is_not_installed_is_an_error():
     assert messages(check_task_backend) == [
         (
-            "spire_notify.E050",
+            "spire_notify.E080",
             "TASKS['default'] is 'django_tasks_db.DatabaseBackend', whose app 'django_tasks_db' is not in "
             "INSTALLED_APPS; enqueueing delivery would fail when a notification is written.",
         )
@@ -106,14 +106,14 @@ def test_a_task_backend_without_models_needs_no_app():
 def test_only_the_backend_delivery_is_enqueued_on_is_checked():
     assert messages(check_task_backend) == []
     with override_settings(NOTIFY_TASK_BACKEND="db"):
-        assert [id for id, _ in messages(check_task_backend)] == ["spire_notify.E050"]
+        assert [id for id, _ in messages(check_task_backend)] == ["spire_notify.E080"]
 
 
 @override_settings(TASKS={"default": {"BACKEND": IMMEDIATE}}, NOTIFY_TASK_BACKEND="background")
 def test_a_task_backend_alias_that_is_not_in_tasks_is_an_error():
     assert messages(check_task_backend) == [
         (
-            "spire_notify.E051",
+            "spire_notify.E081",
             "NOTIFY_TASK_BACKEND is 'background', which is not an alias of TASKS; delivery cannot be enqueued.",
         )
     ]
