@@ -7,11 +7,12 @@ from types import SimpleNamespace
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, mailers
+from django.core.mail import EmailMultiAlternatives
 from django.template import TemplateDoesNotExist
 from django.urls import NoReverseMatch
 from django.utils import translation
 
+from spire_notify.compat import get_mailer
 from spire_notify.exceptions import Undeliverable
 from spire_notify.pinned.django_smtp import FlattenedSMTPSender, send_through_mailer, sends_through_smtp
 from spire_notify.unsubscribe import EmailLinks
@@ -188,7 +189,7 @@ class EmailBackend(SiteLinks, BaseNotificationBackend):
     # -- the I/O half: the hooks of the base class's send loop ----------------------------
 
     def open(self):
-        connection = mailers[self.mailer]
+        connection = get_mailer(self.mailer)
         if getattr(connection, "timeout", False) is None:
             connection.timeout = self.timeout
         connection.open()

@@ -187,7 +187,7 @@ def test_a_digest_that_cannot_be_sent_is_retried_or_failed_with_its_items(
         notify(order(1), {digest_user: ["email"]})
         clock.advance(DAY)
         with SmtpSink(refuse={"ada@example.com": f"{code} Not now"}) as sink:
-            with override_settings(MAILERS=sink.mailers(timeout=5)):
+            with override_settings(**sink.mail_settings(timeout=5)):
                 process_notifications()
     digest = Digest.objects.get()
     assert digest.status == status

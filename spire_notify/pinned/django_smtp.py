@@ -24,6 +24,8 @@ from django.core.mail import EmailMultiAlternatives
 from django.core.mail.backends.smtp import EmailBackend as SMTPMailer
 from django.utils.encoding import punycode
 
+from spire_notify.compat import FLATTENED_SMTP
+
 # The policy Django's SMTP mailer flattens with: CRLF line ends, long header lines folded.
 SMTP_POLICY = email.policy.SMTP
 
@@ -44,7 +46,8 @@ def sends_through_smtp(connection):
     """
     mailer_class = type(connection)
     return (
-        isinstance(connection, SMTPMailer)
+        FLATTENED_SMTP
+        and isinstance(connection, SMTPMailer)
         and mailer_class.send_messages is SMTPMailer.send_messages
         and mailer_class._send is SMTPMailer._send
         and not connection.fail_silently
