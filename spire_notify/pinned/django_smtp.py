@@ -12,7 +12,11 @@ supported Django by tests/test_pinned.py:
 - ``EmailBackend.prep_address()`` (Django 6.0+; ``django.core.mail.message.sanitize_address()``
   on 5.2): how the mailer turns an address into its envelope form (IDNA domains, SMTPUTF8, the
   refusal of a non-ASCII local part without it);
-- ``EmailBackend._send``: compared, not called, to tell Django's own sending from a subclass's.
+- ``EmailBackend._send``: compared, not called, to tell Django's own sending from a subclass's;
+- ``EmailMessage.message(policy=…)`` (Django 6.0+). Django 5.2 has no such argument, so there
+  the path is off (``spire_notify.compat.FLATTENED_SMTP``) and every email goes through the
+  mailer's own ``send_messages()``; ``envelope_address()`` keeps 5.2's ``sanitize_address()``
+  for the envelope all the same.
 """
 
 import email.policy
