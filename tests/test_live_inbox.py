@@ -33,7 +33,7 @@ class EventStream:
     """A signed-in user's stream, read event by event."""
 
     def __init__(self, server, session_cookie):
-        self.connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+        self.connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
         self.connection.request(
             "GET",
             "/notifications/live/",
