@@ -1,12 +1,16 @@
 # One command each, on a fresh machine with Python 3.12+: `make demo`, `make test`, `make docs`.
-# Each creates .venv and installs what it needs first.
+# Each creates .venv and installs what it needs first. `make test-django-versions` runs the suite
+# on the other supported Django versions too, each in its own virtualenv (.venv-django52, ...).
 
 # The first Python >= 3.12 found: python3.13, python3.12, python3, then pyenv's installs.
 PYTHON ?= $(firstword $(foreach candidate,python3.13 python3.12 python3 $(wildcard $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python),$(shell $(candidate) -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && echo $(candidate))))
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint docs install check-python messages
+# The supported Django versions other than the newest (which .venv has): virtualenv suffix and pin.
+OTHER_DJANGOS := 52:5.2.0 60:6.0.0
+
+.PHONY: demo test test-django-versions lint docs install check-python messages
 
 check-python:
 	@test -n "$(PYTHON)" || { echo "spire-notify needs Python 3.12 or newer; none was found (set PYTHON=...)." >&2; exit 1; }
@@ -30,6 +34,22 @@ lint: install
 
 test: lint
 	$(BIN)/python -m tests.run
+
+# .venv-djangoNN/.installed: the checkout, editable, on Django ~=N.N.0 (pip's cache makes reruns quick).
+.venv-django%/.installed: pyproject.toml | check-python
+	test -x .venv-django$*/bin/python || $(PYTHON) -m venv .venv-django$*
+	.venv-django$*/bin/python -m pip install --quiet --upgrade pip
+	.venv-django$*/bin/python -m pip install --quiet -e ".[dev,docs,bench]" \
+		"Django~=$(lastword $(subst :, ,$(filter $*:%,$(OTHER_DJANGOS))))"
+	touch $@
+
+# The suite on SQLite under each other Django; every version runs even when one fails.
+test-django-versions: $(foreach pair,$(OTHER_DJANGOS),.venv-django$(firstword $(subst :, ,$(pair)))/.installed)
+	@status=0; for pair in $(OTHER_DJANGOS); do \
+		venv=.venv-django$${pair%%:*}; \
+		$$venv/bin/python -m tests.run --sqlite-only --label "django $$($$venv/bin/python -m django --version)" \
+			|| status=1; \
+	done; exit $$status
 
 docs: install
 	$(BIN)/mkdocs serve

@@ -100,11 +100,14 @@ class BaseNotificationBackend:
     - ``address_field``: the field of ``detail_model`` that keeps the address the row was
       written for (an email address), so a retry goes where the first attempt went.
     - ``needs_account``: only users are reached, never a guest address.
+    - ``supports_digest``: the channel can carry many notifications in one message, so its
+      recipients may choose the ``"digest"`` mode (``spire_notify.digests``).
     - ``admin_inline``: the ``InlineModelAdmin`` of ``detail_model`` in the notification admin;
       by default a plain stacked inline of it.
     """
 
     transmits = True
+    supports_digest = False
     detail_model = None
     address_field = None
     needs_account = False

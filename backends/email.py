@@ -7,11 +7,12 @@ from types import SimpleNamespace
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, mailers
+from django.core.mail import EmailMultiAlternatives
 from django.template import TemplateDoesNotExist
 from django.urls import NoReverseMatch
 from django.utils import translation
 
+from spire_notify.compat import get_mailer
 from spire_notify.exceptions import Undeliverable
 from spire_notify.pinned.django_smtp import FlattenedSMTPSender, send_through_mailer, sends_through_smtp
 from spire_notify.unsubscribe import EmailLinks
@@ -19,6 +20,7 @@ from spire_notify.unsubscribe import EmailLinks
 from .addresses import message_id_domain, validate_recipient_address
 from .base import BaseNotificationBackend, Outcome, Rendered, describe_error
 from .email_checks import email_backend_messages
+from .links import SiteLinks
 from .personalise import Personal, PersonalisedEmail
 from .templated import Inliner, TemplatedEmail
 
@@ -46,7 +48,7 @@ class MailSession:
     transmit: Any
 
 
-class EmailBackend(BaseNotificationBackend):
+class EmailBackend(SiteLinks, BaseNotificationBackend):
     """Options:
 
     - ``mailer``: the Django ``MAILERS`` alias to send through (default ``"default"``).
@@ -61,6 +63,7 @@ class EmailBackend(BaseNotificationBackend):
 
     detail_model = "spire_notify.EmailNotification"
     address_field = "to_email_address"
+    supports_digest = True
 
     def __init__(
         self,
@@ -86,17 +89,6 @@ class EmailBackend(BaseNotificationBackend):
         self.protocol = protocol
         self.from_email = from_email
         self.timeout = timeout
-
-    def absolute_url(self, path):
-        return f"{self.protocol}://{self.get_domain()}{path}" if path else ""
-
-    def get_domain(self):
-        if self.domain:
-            return self.domain
-        from django.contrib.sites.models import Site
-
-        # The sites framework caches the current Site: one query per process, not per email.
-        return Site.objects.get_current().domain
 
     # -- the pure half --------------------------------------------------------------------
 
@@ -189,14 +181,15 @@ class EmailBackend(BaseNotificationBackend):
         return development_email, {"X-Original-To": recipient.email}
 
     def message_id(self, notification):
-        """One Message-ID per notification, however often it is retried: receivers can
-        drop the duplicate of a delivery whose success was not recorded."""
-        return f"<notification.{notification.pk}@{message_id_domain(self.get_domain())}>"
+        """One Message-ID per notification (or digest: ``<digest.N@…>``), however often it is
+        retried: receivers can drop the duplicate of a delivery whose success was not recorded."""
+        kind = notification._meta.model_name if hasattr(notification, "_meta") else "notification"
+        return f"<{kind}.{notification.pk}@{message_id_domain(self.get_domain())}>"
 
     # -- the I/O half: the hooks of the base class's send loop ----------------------------
 
     def open(self):
-        connection = mailers[self.mailer]
+        connection = get_mailer(self.mailer)
         if getattr(connection, "timeout", False) is None:
             connection.timeout = self.timeout
         connection.open()

@@ -3,9 +3,9 @@
 from django.conf import settings
 from django.core.checks import Error, Warning
 from django.core.exceptions import ImproperlyConfigured
-from django.core.mail import mailers
 
 from spire_notify import conf
+from spire_notify.compat import UnknownMailer, mailer_to_check, timeout_setting
 
 from .templated import inliner_errors, template_errors
 
@@ -36,10 +36,7 @@ def email_backend_messages(backend):
     elif mailer is not None:
         errors.extend(timeout_warnings(backend, mailer))
     errors.extend(template_errors(backend.alias, backend.template, backend.engine))
-    if not backend.domain:
-        from spire_notify.checks import site_errors
-
-        errors.extend(site_errors(backend.alias))
+    errors.extend(backend.link_errors())
     errors.extend(inliner_errors(backend.alias, backend.inliner))
     return errors
 
@@ -48,25 +45,18 @@ def built_mailer(backend):
     """``(mailer, None)``, or ``(None, the Error saying why it cannot be built)``; building a
     mailer opens no connection."""
     prefix = f"NOTIFY_BACKENDS[{backend.alias!r}]:"
-    if not hasattr(settings, "MAILERS"):
-        # Django builds its "default" mailer from the deprecated EMAIL_* settings, with a
-        # deprecation warning: not here, only when sending.
-        if backend.mailer == "default":
-            return None, None
-    elif backend.mailer in mailers:
-        try:
-            return mailers[backend.mailer], None
-        except ImproperlyConfigured as error:
-            return None, Error(
-                f"{prefix} {error}",
-                hint=f"Check MAILERS[{backend.mailer!r}] against Django's mailer documentation.",
-                id="spire_notify.E018",
-            )
-    return None, Error(
-        f"{prefix} the mailer {backend.mailer!r} is not in MAILERS.",
-        hint="Name a MAILERS alias in the 'mailer' option.",
-        id="spire_notify.E013",
-    )
+    try:
+        return mailer_to_check(backend.mailer), None
+    except UnknownMailer as error:
+        return None, Error(
+            f"{prefix} {error}", hint="Name a MAILERS alias in the 'mailer' option.", id="spire_notify.E013"
+        )
+    except ImproperlyConfigured as error:
+        return None, Error(
+            f"{prefix} {error}",
+            hint=f"Check MAILERS[{backend.mailer!r}] against Django's mailer documentation.",
+            id="spire_notify.E018",
+        )
 
 
 def timeout_warnings(backend, mailer):
@@ -79,7 +69,7 @@ def timeout_warnings(backend, mailer):
             Warning(
                 f"{prefix} sets no timeout; spire-notify applies {backend.timeout} s to each of its "
                 "network operations.",
-                hint=f'Set "timeout" in MAILERS[{backend.mailer!r}]["OPTIONS"], e.g. 10.',
+                hint=f"Set {timeout_setting(backend.mailer)}, e.g. 10.",
                 id="spire_notify.W010",
             )
         ]

@@ -1,8 +1,8 @@
 """Run the demo help desk: ``python -m demo [--port 8000]``.
 
 Migrates a SQLite database under ./demo-data, seeds three users, then runs side by side: the
-web server, django-tasks-db's worker (which delivers notifications), and an SMTP catcher whose
-messages are shown at /demo/mailbox/. Ctrl-C stops all three.
+web server (uvicorn: ASGI, for the live inbox), django-tasks-db's worker (which delivers
+notifications), and an SMTP catcher whose messages are shown at /demo/mailbox/. Ctrl-C stops all three.
 """
 
 import argparse
@@ -37,7 +37,9 @@ def main():
     catcher = start_catcher(settings.MAILBOX_DIR, settings.SMTP_PORT)
     manage = [sys.executable, "-m", "django"]
     worker = subprocess.Popen([*manage, "db_worker", "--no-reload", "--interval", "0.5"])
-    server = subprocess.Popen([*manage, "runserver", "--noreload", f"127.0.0.1:{args.port}"])
+    # uvicorn rather than runserver: the live inbox holds an event stream open per page.
+    uvicorn = [sys.executable, "-m", "uvicorn", "demo.asgi:application", "--host", "127.0.0.1"]
+    server = subprocess.Popen([*uvicorn, "--port", str(args.port)])
     print_welcome(args.port, users)
     # A plain `kill` stops the demo as cleanly as Ctrl-C, children included.
     signal.signal(signal.SIGTERM, signal.default_int_handler)

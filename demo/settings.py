@@ -3,6 +3,8 @@
 import os
 from pathlib import Path
 
+from spire_notify.compat import HAS_MAILERS
+
 DATA_DIR = Path(os.environ.get("SPIRE_DEMO_DIR", "demo-data")).resolve()
 MAILBOX_DIR = DATA_DIR / "mailbox"
 
@@ -67,18 +69,29 @@ DATABASES = {
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 SMTP_PORT = int(os.environ.get("SPIRE_DEMO_SMTP_PORT", "1025"))
-MAILERS = {
-    "default": {
-        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-        "OPTIONS": {"host": "127.0.0.1", "port": SMTP_PORT},
+# A timeout, as every SMTP mailer should have: Django's default waits forever on a silent server.
+SMTP_TIMEOUT = 10
+if HAS_MAILERS:
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": SMTP_PORT, "timeout": SMTP_TIMEOUT},
+        }
     }
-}
+else:  # Django 5.2 and 6.0
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = "127.0.0.1"
+    EMAIL_PORT = SMTP_PORT
+    EMAIL_TIMEOUT = SMTP_TIMEOUT
 
 NOTIFY_BACKENDS = {
     "app": {"BACKEND": "spire_notify.backends.app.AppBackend"},
     # The demo server speaks plain HTTP; production keeps the default, https.
     "email": {"BACKEND": "spire_notify.backends.email.EmailBackend", "OPTIONS": {"protocol": "http"}},
 }
+
+# The badge and the inbox follow server-sent events: no polling (docs/live-inbox.md).
+NOTIFY_LIVE_UPDATES = True
 
 ADMINS = ["developer@example.com"]
 DEFAULT_FROM_EMAIL = "helpdesk@example.com"

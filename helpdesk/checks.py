@@ -1,9 +1,13 @@
+"""System checks of the help desk: IDs ``spire_helpdesk.*``, each listed in docs/reference.md."""
+
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.urls import NoReverseMatch, reverse
 
 from .recipients import admin_address
+from .services.notification_setting import InvalidNotificationService, notification_service_class
 
 ADMINS_HINT = 'List addresses: ADMINS = ["dev@example.com"].'
 
@@ -45,16 +49,41 @@ def _is_valid_address(address):
     return True
 
 
+NOTIFICATION_SERVICE_HINTS = {
+    "E003": "Check the dotted path and that its module imports, or remove the setting.",
+    "E004": "Subclass spire_notify.helpdesk.services.notification_service.HelpDeskTicketNotificationService.",
+}
+
+
+@register(Tags.compatibility)
+def check_notification_service(app_configs=None, **kwargs):
+    """Every ticket event goes through this class: a wrong path fails at the first ticket."""
+    try:
+        notification_service_class()
+    except InvalidNotificationService as error:
+        return [
+            Error(
+                str(error),
+                hint=NOTIFICATION_SERVICE_HINTS[error.check_id],
+                id=f"spire_helpdesk.{error.check_id}",
+            )
+        ]
+    return []
+
+
 @register(Tags.compatibility)
 def check_channels(app_configs=None, **kwargs):
+    """The channels of the configured notification service that NOTIFY_BACKENDS lacks."""
     from spire_notify import conf
-
-    from .services.notification_service import HelpDeskTicketNotificationService
 
     configured = conf.backend_settings()
     if not isinstance(configured, dict):
         return []  # spire_notify.E001 says what is wrong with it
-    missing = sorted(HelpDeskTicketNotificationService.channels() - set(configured))
+    try:
+        service_class = notification_service_class()
+    except InvalidNotificationService:
+        return []  # check_notification_service says what is wrong with it
+    missing = sorted(service_class.channels() - set(configured))
     return [
         Warning(
             f"NOTIFY_BACKENDS has no {channel!r} channel, so help desk notifications meant "
@@ -64,3 +93,21 @@ def check_channels(app_configs=None, **kwargs):
         )
         for channel in missing
     ]
+
+
+@register(Tags.urls)
+def check_urls_included(app_configs=None, **kwargs):
+    """Every notification links to its ticket's page: without the help desk's URLs, creating a
+    ticket fails (``NoReverseMatch``) and rolls the ticket back."""
+    try:
+        reverse("spire_helpdesk:ticket_detail", args=[1])
+    except NoReverseMatch:
+        return [
+            Warning(
+                "The help desk's URLs are not included in ROOT_URLCONF, so creating a ticket fails: "
+                "its notifications link to the ticket's page.",
+                hint='Add path("help_desk/", include("spire_notify.helpdesk.urls")) to your urlpatterns.',
+                id="spire_helpdesk.W002",
+            )
+        ]
+    return []

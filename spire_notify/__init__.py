@@ -1,5 +1,6 @@
 """spire-notify: channel-agnostic messages, delivered through swappable backends."""
 
+from .deferred import Deferred
 from .message import Message, Recipient
 
 
@@ -13,4 +14,4 @@ def notify(message, recipients, **kwargs):
     return _notify(message, recipients, **kwargs)
 
 
-__all__ = ["Message", "Recipient", "notify"]
+__all__ = ["Deferred", "Message", "Recipient", "notify"]

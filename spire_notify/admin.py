@@ -50,6 +50,9 @@ class NotificationAdmin(admin.ModelAdmin):
         "lease_expires_at",
         "attempts",
         "last_error",
+        # Links of issue 12 (escalation, digests): shown, never a select of every row.
+        "unless_read",
+        "digest",
     ]
     list_select_related = ["user"]
     actions = ["retry_delivery"]

@@ -7,4 +7,5 @@ class SpireNotifyConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import checks  # noqa: F401  (registers the system checks)
+        # Registers the system checks, and the live inbox's checks and signal receivers.
+        from . import checks, live  # noqa: F401

@@ -20,17 +20,18 @@ from datetime import timedelta
 from itertools import groupby
 
 from django.core.exceptions import ImproperlyConfigured
-from django.utils import timezone
 
-from . import conf
+from . import clock, conf
 from .backends.base import Delivery, Outcome, describe_error
 from .claims import claim_batch, give_up_abandoned, release_claim, renew_lease, resume_point
+from .digests import deliver_digests
+from .escalation import skip_read_in_app
 from .exceptions import Undeliverable
 from .handler import notify_backends
 from .message import Message, Recipient
 from .models import Notification, NotificationStatus
 from .retry import retry_delay, status_after_failure
-from .signals import notification_failed, notification_sent, notification_skipped
+from .signals import notification_failed, notification_sent, notification_skipped, notifications_sent
 from .targets import load_targets
 
 logger = logging.getLogger("spire_notify")
@@ -110,6 +111,8 @@ def process_notifications(*, batch_size=None, max_batches=None, should_stop=None
             if batch:
                 counts.update(deliver_batch(batch, should_stop=should_stop, using=using))
         rounds += 1
+    if not should_stop():
+        counts.update(deliver_digests(batch_size=batch_size, should_stop=should_stop, using=using))
     return dict(counts)
 
 
@@ -139,6 +142,7 @@ def _deliver_channel(alias, rows, *, should_stop, using):
     backend = notify_backends[alias]
     outcomes = load_targets(rows)
     outcomes.update(_skip_unreachable([row for row in rows if row.pk not in outcomes]))
+    outcomes.update(skip_read_in_app([row for row in rows if row.pk not in outcomes], using=using))
     deliveries = []
     for rows_of_message in _group_by_message([row for row in rows if row.pk not in outcomes]):
         for row, rendered in zip(rows_of_message, _render(backend, rows_of_message), strict=True):
@@ -284,11 +288,11 @@ class ClaimKeeper:
             logger.exception("Could not renew the claim on %d notification(s).", len(self.rows))
             return set()
         self.held = {row.pk for row in held}
-        self._set_expiry(timezone.now() + timedelta(seconds=self.lease_seconds))
+        self._set_expiry(clock.now() + timedelta(seconds=self.lease_seconds))
         return {row.pk for row in self.rows} - self.held
 
     def _set_expiry(self, expires):
-        remaining = (expires - timezone.now()).total_seconds() if expires else self.lease_seconds
+        remaining = (expires - clock.now()).total_seconds() if expires else self.lease_seconds
         now = time.monotonic()
         self.expires_at = now + remaining
         self.renew_at = now + remaining - self.lease_seconds / 2
@@ -316,7 +320,7 @@ def _record(rows, outcomes, *, using):
     """Write each row's outcome, if this worker still holds the row, and signal it."""
     if not rows:
         return Counter()
-    now = timezone.now()
+    now = clock.now()
     max_attempts = conf.get("NOTIFY_MAX_ATTEMPTS")
     for row, outcome in zip(rows, outcomes, strict=True):
         row.lease_expires_at = None
@@ -380,3 +384,5 @@ def send_signals(rows):
         for receiver, response in responses:
             if isinstance(response, Exception):
                 logger.error("Signal receiver %r raised %s", receiver, describe_error(response))
+    if sent := [row for row in rows if row.status == NotificationStatus.SENT]:
+        notifications_sent.send_robust(Notification, notifications=sent)

@@ -3,9 +3,11 @@
 IDs are stable; the reference page of the docs lists each with its fix.
 """
 
+import importlib.util
+
 import jinja2
 from django.apps import apps
-from django.conf import settings
+from django.conf import global_settings, settings
 from django.core.checks import Error, Tags, Warning, register
 from django.template import engines
 from django.template.backends.jinja2 import Jinja2
@@ -13,6 +15,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.module_loading import import_string
 
 from . import conf
+from .compat import task_backends
 from .exceptions import InvalidNotifyBackend
 from .handler import notify_backends
 
@@ -147,3 +150,78 @@ def check_urls_included(app_configs=None, **kwargs):
             )
         ]
     return []
+
+
+@register(Tags.compatibility)
+def check_from_address(app_configs=None, **kwargs):
+    """Django's placeholder From address passes every other check, and is rejected or marked as
+    spam by real mail servers."""
+    if settings.DEFAULT_FROM_EMAIL != global_settings.DEFAULT_FROM_EMAIL:
+        return []
+    configured = conf.backend_settings()
+    aliases = configured if isinstance(configured, dict) else {}
+    return [
+        Warning(
+            f"NOTIFY_BACKENDS[{alias!r}] sends from DEFAULT_FROM_EMAIL, which is Django's placeholder "
+            f"{global_settings.DEFAULT_FROM_EMAIL!r}: mail servers refuse it or file it as spam.",
+            hint="Set DEFAULT_FROM_EMAIL to an address of your domain, or the backend's 'from_email' option.",
+            id="spire_notify.W012",
+        )
+        for alias in aliases
+        if _sends_from_default_address(alias)
+    ]
+
+
+def _sends_from_default_address(alias):
+    try:
+        backend = notify_backends.create_backend(alias)
+    except InvalidNotifyBackend:
+        return False  # check_backends reports it
+    # A backend that takes a From address has the option; unset, DEFAULT_FROM_EMAIL is used.
+    return hasattr(backend, "from_email") and not backend.from_email
+
+
+@register(Tags.compatibility)
+def check_task_backend(app_configs=None, **kwargs):
+    """Delivery is enqueued on NOTIFY_TASK_BACKEND when a transaction commits: a backend that
+    cannot take the task passes Django's checks and fails at the first notification."""
+    alias = conf.get("NOTIFY_TASK_BACKEND")
+    # Django 5.2's backport has a default TASKS, though Django's global settings have none.
+    configured = task_backends.configure_settings(getattr(settings, "TASKS", None))
+    if alias not in configured:
+        return [
+            Error(
+                f"NOTIFY_TASK_BACKEND is {alias!r}, which is not an alias of TASKS; delivery cannot "
+                "be enqueued.",
+                hint=f"Name one of the TASKS aliases ({', '.join(map(repr, configured))}) in "
+                "NOTIFY_TASK_BACKEND, or add the alias to TASKS.",
+                id="spire_notify.E081",
+            )
+        ]
+    backend_path = configured[alias].get("BACKEND", "")
+    app = _uninstalled_app_of(backend_path)
+    if app is None:
+        return []
+    return [
+        Error(
+            f"TASKS[{alias!r}] is {backend_path!r}, whose app {app!r} is not in INSTALLED_APPS; "
+            "enqueueing delivery would fail when a notification is written.",
+            hint=f'Add "{app}" to INSTALLED_APPS and run migrate, or choose another TASKS backend.',
+            id="spire_notify.E080",
+        )
+    ]
+
+
+def _uninstalled_app_of(dotted_path):
+    """The package of ``dotted_path`` that has models (so it must be an installed app to store
+    anything) but is not installed; ``None`` when there is none."""
+    parts = dotted_path.split(".")[:-1]
+    for end in range(len(parts), 0, -1):
+        package = ".".join(parts[:end])
+        try:
+            has_models = importlib.util.find_spec(f"{package}.models") is not None
+        except ImportError:
+            return None  # Django's own check of TASKS reports a backend that cannot be imported
+        if has_models:
+            return None if apps.is_installed(package) else package
+    return None

@@ -16,8 +16,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, transaction
 from django.db.models import BooleanField, Case, F, Q, Value, When
 from django.db.models.expressions import RawSQL
-from django.utils import timezone
 
+from . import clock
 from .models import Notification, NotificationStatus
 
 RETRYABLE = [NotificationStatus.PENDING, NotificationStatus.ERRORED]
@@ -45,7 +45,7 @@ def new_token():
 
 
 def count_ready(*, using="default"):
-    return Notification.objects.using(using).filter(ready_q(timezone.now())).count()
+    return Notification.objects.using(using).filter(ready_q(clock.now())).count()
 
 
 def claim_batch(size, *, lease_seconds, channels=None, exclude_channels=None, after=None, using="default"):
@@ -60,7 +60,7 @@ def claim_batch(size, *, lease_seconds, channels=None, exclude_channels=None, af
     reaches its last attempt. Targets are not loaded here: ``load_targets`` does it, row by row
     where it must, so that one row whose target cannot be loaded fails alone.
     """
-    now = timezone.now()
+    now = clock.now()
     token = new_token()
     claim = {
         "status": NotificationStatus.PROCESSING,
@@ -148,7 +148,7 @@ def give_up_abandoned(*, max_attempts, using="default"):
     Claiming them again would exceed the attempts allowed, and a row that kills every
     worker that touches it must not go round forever.
     """
-    now = timezone.now()
+    now = clock.now()
     given_up = _stamp(
         _in_index(NotificationStatus.PROCESSING) & abandoned_q(now) & Q(attempts__gte=max_attempts),
         None,
@@ -211,10 +211,13 @@ def renew_lease(rows, *, lease_seconds, using="default"):
     paused process) may already be another worker's, and sending it here would send it twice.
     """
     token = rows[0].claimed_by
-    held = Notification.objects.using(using).filter(
-        pk__in=[row.pk for row in rows], claimed_by=token, status=NotificationStatus.PROCESSING
+    # Rows of any model with the claim's fields: notifications, and the digests that carry them.
+    held = (
+        type(rows[0])
+        ._default_manager.using(using)
+        .filter(pk__in=[row.pk for row in rows], claimed_by=token, status=NotificationStatus.PROCESSING)
     )
-    renewed = held.update(lease_expires_at=timezone.now() + timedelta(seconds=lease_seconds))
+    renewed = held.update(lease_expires_at=clock.now() + timedelta(seconds=lease_seconds))
     if renewed == len(rows):
         return rows
     still_held = set(held.values_list("pk", flat=True))
@@ -239,6 +242,6 @@ def release_claim(token, *, reason, pks=None, using="default"):
         attempts=F("attempts") - 1,
         claimed_by="",
         lease_expires_at=None,
-        next_attempt_at=timezone.now(),
+        next_attempt_at=clock.now(),
         last_error=reason,
     )

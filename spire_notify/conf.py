@@ -22,8 +22,13 @@ DEFAULTS = {
     "NOTIFY_STOP_GRACE_SECONDS": 10,
     # How often an open page polls the unread count of the inbox badge, in seconds.
     "NOTIFY_BADGE_POLL_SECONDS": 15,
+    # Live inbox: the badge and the inbox list follow server-sent events instead of polling
+    # (needs the "live" extra and an ASGI server; see docs/live-inbox.md).
+    "NOTIFY_LIVE_UPDATES": False,
     # The django.tasks backend alias that delivery is enqueued on.
     "NOTIFY_TASK_BACKEND": "default",
+    # The digest window in seconds: held notifications go out together when their window ends.
+    "NOTIFY_DIGEST_INTERVAL": 86400,
     # Dotted path of a callable (user or guest address) -> language code or None; None: LANGUAGE_CODE.
     "NOTIFY_RECIPIENT_LANGUAGE": None,
 }

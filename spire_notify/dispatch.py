@@ -4,20 +4,23 @@ import json
 import logging
 from collections import defaultdict
 from dataclasses import replace
+from functools import partial
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import models, transaction
-from django.utils import timezone, translation
+from django.utils import translation
 
-from . import conf
+from . import clock, conf
+from .deferred import channel_of, delivery_times, row_timing
+from .escalation import insert_notifications
 from .fanout import notify_audience
 from .handler import notify_backends
 from .i18n import group_by_language, language_chooser, language_for
 from .message import Recipient
 from .models import Notification, NotificationStatus
 from .pinned.django_bulk_insert import copy_of, insert_rows
-from .preferences import without_opted_out
+from .preferences import wanted_modes
 
 logger = logging.getLogger("spire_notify")
 
@@ -48,7 +51,7 @@ def notify(message, recipients, *, channels=None, send_after=None, using=None):
     Returns the saved notifications. A ``QuerySet`` of users is written by the database
     (``spire_notify.fanout``), and what it returns is a lazy ``QuerySet`` of them.
     """
-    if isinstance(recipients, models.QuerySet) and channels is not None:
+    if isinstance(recipients, models.QuerySet) and channels and all(isinstance(c, str) for c in channels):
         return notify_audience(message, recipients, channels, send_after=send_after, using=using)
     wanted = {
         key: channels
@@ -59,30 +62,32 @@ def notify(message, recipients, *, channels=None, send_after=None, using=None):
     messages = {language: _message_in(message, language) for language in groups}
     if not messages:
         return []
-    wanted = without_opted_out(next(iter(messages.values())).event, wanted)
-    now = timezone.now()
+    wanted = wanted_modes(next(iter(messages.values())).event, wanted)
+    now = clock.now()
     due = send_after or now
     prototypes = {language: _prototype(built, now, due) for language, built in messages.items()}
     planned = []
     for language, keys in groups.items():
         for key in filter(wanted.__contains__, keys):
             user, recipient = _recipient(key)
-            for alias in wanted[key]:
+            for entry, mode in wanted[key]:
+                alias = channel_of(entry)
                 backend = notify_backends[alias]
                 if backend.accepts(recipient):
-                    notification = copy_of(prototypes[language], user=user, channel=alias)
+                    timing = row_timing(entry, mode, backend, user, due)
+                    notification = copy_of(prototypes[language], user=user, channel=alias, **timing)
                     planned.append((backend, notification, recipient, messages[language]))
     if not planned:
         return []
     delivered_by_writing = _write_sent(planned, now) if send_after is None else []
     notifications = [notification for _, notification, _, _ in planned]
     with transaction.atomic(using=using):
-        insert_rows(Notification, notifications, using)
+        insert_notifications(planned, using)
         _create_details(planned, using)
         if delivered_by_writing:
             transaction.on_commit(lambda: _signal_sent(delivered_by_writing), using=using)
-        if len(delivered_by_writing) < len(notifications):
-            transaction.on_commit(lambda: enqueue_delivery(due), using=using)
+        for run_after in delivery_times(notifications):
+            transaction.on_commit(partial(enqueue_delivery, run_after), using=using)
     return notifications
 
 
@@ -205,7 +210,7 @@ def enqueue_delivery(run_after=None):
     from .tasks import deliver_notifications
 
     task = deliver_notifications.using(backend=conf.get("NOTIFY_TASK_BACKEND"))
-    if run_after is not None and run_after > timezone.now() and task.get_backend().supports_defer:
+    if run_after is not None and run_after > clock.now() and task.get_backend().supports_defer:
         task = task.using(run_after=run_after)
     try:
         return task.enqueue()

@@ -29,8 +29,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, router, transaction
 from django.db.models import F, Value
-from django.utils import timezone, translation
+from django.utils import translation
 
+from . import clock
 from .handler import notify_backends
 from .i18n import language_chooser, language_for
 from .message import Recipient
@@ -67,12 +68,12 @@ def notify_audience(message, audience, channels, *, send_after=None, using=None,
     if audience.query.is_sliced:
         audience = User.objects.filter(pk__in=audience.values("pk"))
     users = audience.using(using).filter(is_active=True)
-    now = timezone.now()
+    now = clock.now()
     if chooser is not None:
         with transaction.atomic(using=using):
             for chunk in batched(users.order_by("pk").iterator(chunk_size=LANGUAGE_CHUNK), LANGUAGE_CHUNK):
                 notify(message, {user: channels for user in chunk}, send_after=send_after, using=using)
-        return _written(built, channels, using).filter(created_at__gte=now, created_at__lte=timezone.now())
+        return _written(built, channels, using).filter(created_at__gte=now, created_at__lte=clock.now())
     writer = AudienceWriter(built, now=now, send_after=send_after, using=using)
     # No savepoint of its own (two queries): a failure here fails the caller's transaction,
     # which can then only roll back, so no part of an audience is ever committed.
@@ -81,6 +82,10 @@ def notify_audience(message, audience, channels, *, send_after=None, using=None,
         # After a failure there is nothing to put back: the transaction can only roll back,
         # and that undoes the setting too.
         writer.restore_jit()
+        for alias in channels:
+            held_back = writer.held_back(alias, users).order_by("pk").iterator(chunk_size=LANGUAGE_CHUNK)
+            for chunk in batched(held_back, LANGUAGE_CHUNK):
+                notify(message, {user: [alias] for user in chunk}, send_after=send_after, using=using)
         sent = [alias for alias in written if writer.writes_sent(alias)]
         if sent:
             rows = _written(built, sent, using).filter(created_at=now)
@@ -123,7 +128,8 @@ class AudienceWriter:
             users = users.exclude(**{f"{email_field}__isnull": True}).exclude(**{email_field: ""})
         mode = mode_expression(self.message.event, alias, user_ref="pk")
         if not isinstance(mode, Value):
-            users = users.alias(mode=mode).exclude(mode=DeliveryMode.OFF)
+            # Other modes (a digest) are written by notify()'s mapping path: see held_back().
+            users = users.alias(mode=mode).filter(mode=DeliveryMode.IMMEDIATE)
         columns, values = self._notification_values(backend, alias)
         detail = self._detail_values(backend)
         written, after = 0, None
@@ -134,6 +140,17 @@ class AudienceWriter:
             written += count
             if count < batch_size:
                 return written
+
+    def held_back(self, alias, users):
+        """The users of ``users`` who chose a mode of ``alias`` other than immediate or off (a
+        digest): the mapping path writes theirs, as it knows how. One query, on a channel that
+        gathers digests only."""
+        if not getattr(notify_backends[alias], "supports_digest", False):
+            return users.none()
+        mode = mode_expression(self.message.event, alias, user_ref="pk")
+        if isinstance(mode, Value):
+            return users.none()
+        return users.alias(mode=mode).exclude(mode__in=[DeliveryMode.IMMEDIATE, DeliveryMode.OFF])
 
     def writes_sent(self, alias):
         """Whether the rows of ``alias`` are delivered by writing them (rendered, ``sent``)."""

@@ -13,6 +13,7 @@ class NotificationStatus(models.TextChoices):
     ERRORED = "errored", "Errored"  # failed temporarily; retried at next_attempt_at
     FAILED = "failed", "Failed"  # given up: a permanent error, or the last attempt failed
     SKIPPED = "skipped", "Skipped"  # deliberately not sent; last_error says why
+    HELD = "held", "Held for a digest"  # its recipient wants it in a digest; sent with one
 
 
 # Statuses a row never leaves.
@@ -71,6 +72,22 @@ class Notification(models.Model):
     last_error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    unless_read = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="escalations",
+        help_text="The in-app notification whose reading cancels this one (spire_notify.Deferred).",
+    )
+    digest = models.ForeignKey(
+        "Digest",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="items",
+        help_text="The digest that carries (or carried) this held notification.",
+    )
 
     objects = NotificationQuerySet.as_manager()
 
@@ -93,6 +110,12 @@ class Notification(models.Model):
             ),
             models.Index(fields=["user", "-created_at"], name="spire_notify_user_idx"),
             models.Index(fields=["content_type", "object_id"], name="spire_notify_target_idx"),
+            # The digest worker's query: held rows not yet in a digest, by the end of their window.
+            models.Index(
+                fields=["send_after", "user", "channel"],
+                condition=models.Q(status="held", digest__isnull=True),
+                name="spire_notify_held_idx",
+            ),
         ]
 
     def __str__(self):
@@ -131,10 +154,12 @@ def inbox_relation():
 
 
 class DeliveryMode(models.TextChoices):
-    """How a recipient wants one type on one channel; the digest issue adds ``"digest"``."""
+    """How a recipient wants one type on one channel. ``digest`` is offered on channels whose
+    backend sets ``supports_digest`` (email)."""
 
     IMMEDIATE = "immediate", _("Immediately")
     OFF = "off", _("Off")
+    DIGEST = "digest", _("In a digest")
 
 
 class NotificationPreference(models.Model):
@@ -180,3 +205,43 @@ class NotificationPreference(models.Model):
 
     def __str__(self):
         return f"{self.user or self.email}: {self.type_key} by {self.channel} → {self.mode}"
+
+
+class Digest(models.Model):
+    """One email that carries a user's held notifications of one channel.
+
+    It is claimed, leased, retried and recorded like a notification (the same status values and
+    claim fields), so a worker killed mid-digest leaves it to another worker once its lease
+    expires; its items (``Notification.digest``) are tied to it once, when it is opened, and
+    end with its outcome.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digests")
+    channel = models.CharField(max_length=64, help_text="The NOTIFY_BACKENDS alias.")
+    status = models.CharField(max_length=16, choices=NotificationStatus, default=NotificationStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=64, blank=True)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="spire_notify_digest_ready_idx")]
+        constraints = [
+            # One open digest per user and channel: two workers can never both open one for the
+            # same user, and what arrives while one is out waits for the next.
+            models.UniqueConstraint(
+                fields=["user", "channel"],
+                condition=models.Q(status__in=["pending", "processing", "errored"]),
+                name="spire_notify_digest_open_uniq",
+            )
+        ]
+
+    def __str__(self):
+        return f"Digest {self.pk} → {self.user} ({self.channel}, {self.status})"
+
+
+from .channel_models import AppriseAddress, PushSubscription  # noqa: E402, F401

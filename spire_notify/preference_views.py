@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods
 from . import conf
 from .exceptions import UnknownChannel
 from .models import DeliveryMode
-from .preferences import modes_for, set_preference
+from .preferences import channel_gathers_digests, modes_for, set_preference
 from .types import all_types, get_type
 from .unsubscribe import read_token
 
@@ -35,9 +35,20 @@ def field_name(notification_type, channel):
     return f"{notification_type.key}:{channel}"
 
 
+def channel_modes(channel):
+    """The modes offered on ``channel``: ``digest`` only where its backend sends digests."""
+    return [
+        (value, label)
+        for value, label in DeliveryMode.choices
+        if value != DeliveryMode.DIGEST or channel_gathers_digests(channel)
+    ]
+
+
 def preference_rows(user, channels):
-    """One row per registered type: its cells, one per channel, with the user's mode."""
+    """One row per registered type: its cells, one per channel, with the user's mode and the
+    modes the channel offers."""
     rows = []
+    offered = {channel: channel_modes(channel) for channel in channels}
     for notification_type in all_types():
         modes = modes_for(notification_type.key, [user], channels)
         cells = [
@@ -46,6 +57,7 @@ def preference_rows(user, channels):
                 "label": channel_label(channel),
                 "field": field_name(notification_type, channel),
                 "mode": modes[user, channel],
+                "modes": offered[channel],
             }
             for channel in channels
         ]
@@ -65,14 +77,13 @@ def preferences_page(request):
                 continue
             for cell in row["cells"]:
                 mode = request.POST.get(cell["field"])
-                if mode in DeliveryMode.values and mode != cell["mode"]:
+                if mode in dict(cell["modes"]) and mode != cell["mode"]:
                     set_preference(request.user, row["type"].key, cell["channel"], mode)
         messages.success(request, _("Your notification settings were saved."))
         return redirect("spire_notify:preferences")
     context = {
         "rows": rows,
         "channels": [{"alias": channel, "label": channel_label(channel)} for channel in channels],
-        "modes": DeliveryMode.choices,
     }
     return render(request, "spire_notify/preferences.html", context)
 

@@ -1,10 +1,10 @@
 """What each recipient wants: a mode per notification type and channel.
 
 A recipient is a user, or a guest's email address (a string). ``set_preference`` and
-``get_preference`` are the API of one choice; ``modes_for``, ``without_opted_out`` and
-``mode_expression`` answer for many recipients at once, in at most one query, for the code
-that writes notifications. Those bulk answers are lenient: a message whose event is not a
-registered type goes out as its sender decided.
+``get_preference`` are the API of one choice; ``modes_for``, ``wanted_modes``,
+``without_opted_out`` and ``mode_expression`` answer for many recipients at once, in at most
+one query, for the code that writes notifications. Those bulk answers are lenient: a message
+whose event is not a registered type goes out as its sender decided.
 """
 
 from django.db.models import CharField, OuterRef, Q, Subquery, Value
@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from . import conf
+from .deferred import channel_of
 from .exceptions import MandatoryNotificationType, UnknownChannel
 from .models import DeliveryMode, NotificationPreference
 from .types import get_type, lookup
@@ -41,6 +42,13 @@ def set_preference(user, type_key, channel, mode):
         raise ValueError(f"Unknown mode {mode!r}; choose one of: {', '.join(DeliveryMode.values)}.")
     if notification_type.mandatory and mode == DeliveryMode.OFF:
         raise MandatoryNotificationType(type_key)
+    if mode == DeliveryMode.DIGEST and not channel_gathers_digests(channel):
+        raise ValueError(f"The channel {channel!r} sends no digests; choose 'immediate' or 'off'.")
+    if mode != DeliveryMode.DIGEST:
+        from .digests import release_held
+
+        # Leaving digest mode sends what is held in one final digest, not never.
+        release_held(user, type_key, channel)
     NotificationPreference.objects.update_or_create(
         **_owner_fields(recipient_key(user)),
         type_key=type_key,
@@ -87,17 +95,49 @@ def modes_for(type_key, recipients, channels):
     }
 
 
+def channel_gathers_digests(channel):
+    """Whether the backend of ``channel`` can send a digest (its ``supports_digest``)."""
+    from .handler import notify_backends
+
+    return channel in conf.backend_settings() and notify_backends[channel].supports_digest
+
+
+def wanted_modes(type_key, recipients):
+    """``{recipient: [(entry, mode), ...]}`` for ``{recipient: [entry, ...]}``, without the
+    entries whose channel the recipient switched off; recipients left with none are dropped.
+
+    An entry is an alias or a ``spire_notify.Deferred``; its mode is its channel's, and a
+    channel named twice (``"email"`` and ``Deferred("email", …)``) counts once, as first
+    named. At most one query.
+    """
+    recipients = {recipient: _first_per_channel(entries) for recipient, entries in recipients.items()}
+    every_channel = {channel_of(entry) for entries in recipients.values() for entry in entries}
+    modes = modes_for(type_key, recipients, every_channel)
+    kept = {
+        recipient: [
+            (entry, mode)
+            for entry in entries
+            if (mode := modes[recipient, channel_of(entry)]) != DeliveryMode.OFF
+        ]
+        for recipient, entries in recipients.items()
+    }
+    return {recipient: entries for recipient, entries in kept.items() if entries}
+
+
+def _first_per_channel(entries):
+    first = {}
+    for entry in entries:
+        first.setdefault(channel_of(entry), entry)
+    return list(first.values())
+
+
 def without_opted_out(type_key, recipients):
     """``recipients`` (``{recipient: [channel, ...]}``) without the channels each recipient
     switched off; recipients left with none are dropped. At most one query."""
-    recipients = {recipient: list(dict.fromkeys(channels)) for recipient, channels in recipients.items()}
-    every_channel = {channel for channels in recipients.values() for channel in channels}
-    modes = modes_for(type_key, recipients, every_channel)
-    kept = {
-        recipient: [channel for channel in channels if modes[recipient, channel] != DeliveryMode.OFF]
-        for recipient, channels in recipients.items()
+    return {
+        recipient: [entry for entry, _ in entries]
+        for recipient, entries in wanted_modes(type_key, recipients).items()
     }
-    return {recipient: channels for recipient, channels in kept.items() if channels}
 
 
 def mode_expression(type_key, channel, *, user_ref="pk"):

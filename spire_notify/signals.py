@@ -10,3 +10,21 @@ notification_failed = Signal()
 # Sent when a notification ends "skipped" (nothing sent, deliberately), with ``notification`` and
 # ``reason``.
 notification_skipped = Signal()
+# Sent once per batch, after the per-row signals, with ``notifications``: the rows of it now
+# "sent" (in-app rows at the commit of notify(), the others once delivered). For receivers
+# that act once per batch, such as the live inbox.
+notifications_sent = Signal()
+# Sent at the commit that marked in-app notifications read, with ``user_id`` and
+# ``notifications`` (their pks, or None for all of that user's).
+notifications_read = Signal()
+
+
+def send_read_on_commit(user_id, notifications=None):
+    """``notifications_read`` once the current transaction commits (at once outside one)."""
+    from django.db import transaction
+
+    from .models import Notification
+
+    transaction.on_commit(
+        lambda: notifications_read.send_robust(Notification, user_id=user_id, notifications=notifications)
+    )

@@ -1,10 +1,11 @@
-"""The ``django.tasks`` task that delivers notifications in the background."""
+"""The task that delivers notifications in the background (``django.tasks``, or its backport on
+Django 5.2: see ``spire_notify.compat``)."""
 
 from django.db.models import Min
-from django.tasks import task, task_backends
 
 from . import conf
 from .automations import process_notifications
+from .compat import task, task_backends
 from .dispatch import enqueue_delivery
 from .models import Notification, NotificationStatus
 

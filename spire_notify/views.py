@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from .framing import deny_framing
 from .models import AppNotification, Notification
+from .signals import send_read_on_commit
 
 NOTIFICATIONS_PER_PAGE = 20
 # The inbox shows the start of a body; the notification's page has the rest.
@@ -63,7 +64,7 @@ def unread_count_json(request):
 def open_notification(request, pk):
     """Mark the notification read and go to its URL, if that URL stays on this site."""
     notification = get_object_or_404(inbox_notifications(request.user), pk=pk)
-    _mark_read(notification.pk)
+    _mark_read(notification)
     target = safe_url(request, notification.url)
     # Not redirect(): it would take a URL such as "inbox" for the name of a view.
     return HttpResponseRedirect(target or reverse("spire_notify:inbox"))
@@ -74,7 +75,7 @@ def open_notification(request, pk):
 @require_POST
 def mark_read(request, pk):
     notification = get_object_or_404(inbox_notifications(request.user), pk=pk)
-    _mark_read(notification.pk)
+    _mark_read(notification)
     return _back_to_inbox(request)
 
 
@@ -82,9 +83,10 @@ def mark_read(request, pk):
 @login_required
 @require_POST
 def mark_all_read(request):
-    AppNotification.objects.filter(
+    if AppNotification.objects.filter(
         notification__in=inbox_notifications(request.user), read_at__isnull=True
-    ).update(read_at=timezone.now())
+    ).update(read_at=timezone.now()):
+        send_read_on_commit(request.user.pk)
     return _back_to_inbox(request)
 
 
@@ -102,11 +104,12 @@ def safe_url(request, url):
     return url if allowed and url and not url.startswith("//") else ""
 
 
-def _mark_read(notification_pk):
+def _mark_read(notification):
     # Filtering on read_at keeps the time it was first read.
-    AppNotification.objects.filter(notification_id=notification_pk, read_at__isnull=True).update(
+    if AppNotification.objects.filter(notification_id=notification.pk, read_at__isnull=True).update(
         read_at=timezone.now()
-    )
+    ):
+        send_read_on_commit(notification.user_id, [notification.pk])
 
 
 def _back_to_inbox(request):

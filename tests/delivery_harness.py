@@ -23,6 +23,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.contrib.sites.models import SiteManager
 from django.db import connections
 
+from spire_notify.compat import TASKS_MODULE
+from tests.mail_settings import smtp_settings
+
 ROOT = Path(__file__).resolve().parent.parent
 ON_POSTGRES = os.environ.get("SPIRE_TEST_DB") == "postgres"
 postgres_only = pytest.mark.skipif(
@@ -159,14 +162,9 @@ class SmtpSink:
     def __exit__(self, *exc_info):
         self.controller.stop()
 
-    def mailers(self, timeout=10):
-        """The MAILERS setting of a Django process sending here."""
-        return {
-            "default": {
-                "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-                "OPTIONS": {"host": "127.0.0.1", "port": self.port, "timeout": timeout},
-            }
-        }
+    def mail_settings(self, timeout=10):
+        """The settings of a Django process sending here (MAILERS on Django 6.1, EMAIL_* before)."""
+        return smtp_settings(self.port, timeout=timeout)
 
 
 def free_port():
@@ -195,4 +193,4 @@ def message_id(notification):
     return f"<notification.{notification.pk}@example.com>"
 
 
-DUMMY_TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+DUMMY_TASKS = {"default": {"BACKEND": f"{TASKS_MODULE}.backends.dummy.DummyBackend"}}

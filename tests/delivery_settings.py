@@ -7,6 +7,7 @@ through the other SPIRE_DELIVERY_* variables.
 
 import os
 
+from tests.mail_settings import smtp_settings
 from tests.settings import *  # noqa: F403
 from tests.settings import DATABASES
 
@@ -32,17 +33,14 @@ DATABASES = {
 
 if os.environ.get("SPIRE_DELIVERY_SMTP_PORT"):
     _smtp_timeout = os.environ.get("SPIRE_DELIVERY_SMTP_TIMEOUT", "10")
-    MAILERS = {
-        "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": {
-                "host": "127.0.0.1",
-                "port": int(os.environ["SPIRE_DELIVERY_SMTP_PORT"]),
-                # "none": the mailer sets no timeout, so the email backend's own applies.
-                **({} if _smtp_timeout == "none" else {"timeout": float(_smtp_timeout)}),
-            },
-        }
-    }
+    # MAILERS on Django 6.1, EMAIL_* before it. "none": the mailer sets no timeout, so the
+    # email backend's own applies.
+    globals().update(
+        smtp_settings(
+            int(os.environ["SPIRE_DELIVERY_SMTP_PORT"]),
+            timeout=None if _smtp_timeout == "none" else float(_smtp_timeout),
+        )
+    )
 
 if os.environ.get("SPIRE_DELIVERY_EMAIL_TIMEOUT"):
     NOTIFY_BACKENDS = {
@@ -75,3 +73,9 @@ LOGGING = {
     "handlers": {"stderr": {"class": "logging.StreamHandler"}},
     "loggers": {"spire_notify": {"handlers": ["stderr"], "level": "WARNING"}},
 }
+
+if os.environ.get("SPIRE_DELIVERY_CLOCK_OFFSET"):
+    # A worker that lives later than the test: timing tests move time without waiting for it.
+    from spire_notify import clock
+
+    clock.advance(float(os.environ["SPIRE_DELIVERY_CLOCK_OFFSET"]))

@@ -17,6 +17,8 @@ import socket
 import socketserver
 import threading
 
+from tests.mail_settings import smtp_settings
+
 
 class FaultySMTPHandler(socketserver.StreamRequestHandler):
     timeout = 60
@@ -94,11 +96,9 @@ class FaultySMTPServer(socketserver.ThreadingTCPServer):
         self.shutdown()
         self.server_close()
 
-    def mailers(self, timeout=None):
-        options = {"host": "127.0.0.1", "port": self.port}
-        if timeout is not None:
-            options["timeout"] = timeout
-        return {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend", "OPTIONS": options}}
+    def mail_settings(self, timeout=None):
+        """The settings of a mailer sending here (MAILERS on Django 6.1, EMAIL_* before it)."""
+        return smtp_settings(self.port, timeout=timeout)
 
 
 def closed_port():

@@ -7,6 +7,10 @@ SPIRE_TEST_PG_NAME to keep concurrent runs apart); anything else uses SQLite.
 import os
 from pathlib import Path
 
+import django
+
+from spire_notify.compat import HAS_MAILERS, TASKS_MODULE
+
 BASE_DIR = Path(__file__).resolve().parent
 
 SECRET_KEY = "tests-only-not-secret"
@@ -82,10 +86,14 @@ else:
 
 # Delivery runs in-process when a transaction commits; tests of the real worker configure
 # django-tasks-db themselves.
-TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
-MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+TASKS = {"default": {"BACKEND": f"{TASKS_MODULE}.backends.immediate.ImmediateBackend"}}
+if HAS_MAILERS:
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
-ADMINS = ["dev@example.com"]
+# Django 6.0 lists addresses; 5.2's own error emails (mail_admins) need (name, address) pairs.
+ADMINS = ["dev@example.com"] if django.VERSION >= (6, 0) else [("Dev", "dev@example.com")]
 DEFAULT_FROM_EMAIL = "helpdesk@example.com"
 DEVELOPMENT_EMAIL = "dev-inbox@example.com"
 

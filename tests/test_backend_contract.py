@@ -38,13 +38,13 @@ class TestEmailBackend(BackendContract):
 
     @contextlib.contextmanager
     def working_transport(self):
-        with SmtpSink() as sink, override_settings(MAILERS=sink.mailers(timeout=5)):
+        with SmtpSink() as sink, override_settings(**sink.mail_settings(timeout=5)):
             yield {}
 
     @contextlib.contextmanager
     def broken_transport(self):
         closed = SmtpSink(port=free_port())  # never started: nothing listens on its port
-        with override_settings(MAILERS=closed.mailers(timeout=5)):
+        with override_settings(**closed.mail_settings(timeout=5)):
             yield {}
 
 

@@ -25,7 +25,9 @@ from tests.delivery_harness import (
     shared_db,
     worker_env,
 )
+from tests.django_versions import refuses_non_ascii_local_part
 from tests.faulty_smtp import FaultySMTPServer
+from tests.mail_settings import mailer_settings
 
 __all__ = ["shared_db"]
 
@@ -67,7 +69,7 @@ def test_a_server_that_never_greets_times_out_with_the_backends_own_timeout(make
         FaultySMTPServer("silent") as server,
         override_settings(
             TASKS=DUMMY_TASKS,
-            MAILERS=server.mailers(timeout=None),
+            **server.mail_settings(timeout=None),
             NOTIFY_BACKENDS={
                 "email": {"BACKEND": "spire_notify.backends.email.EmailBackend", "OPTIONS": {"timeout": 1}}
             },
@@ -86,7 +88,7 @@ def test_a_server_that_never_greets_times_out_with_the_backends_own_timeout(make
 def test_without_a_mailer_timeout_the_check_warns_and_says_what_applies():
     from django.core.checks import run_checks
 
-    with override_settings(MAILERS={"default": {"BACKEND": SMTP, "OPTIONS": {"host": "127.0.0.1"}}}):
+    with override_settings(**mailer_settings(SMTP, host="127.0.0.1")):
         warnings = [message for message in run_checks() if message.id == "spire_notify.W010"]
     assert [warning.msg for warning in warnings] == [
         "NOTIFY_BACKENDS['email']: the mailer 'default' sets no timeout; spire-notify applies 30 s to "
@@ -97,8 +99,7 @@ def test_without_a_mailer_timeout_the_check_warns_and_says_what_applies():
 def test_a_mailer_timeout_over_half_the_lease_is_warned_of():
     from django.core.checks import run_checks
 
-    mailers = {"default": {"BACKEND": SMTP, "OPTIONS": {"host": "127.0.0.1", "timeout": 200}}}
-    with override_settings(MAILERS=mailers, NOTIFY_LEASE_SECONDS=300):
+    with override_settings(**mailer_settings(SMTP, host="127.0.0.1", timeout=200), NOTIFY_LEASE_SECONDS=300):
         ids = [message.id for message in run_checks() if message.id.startswith("spire_notify.W01")]
     assert ids == ["spire_notify.W011"]
 
@@ -188,7 +189,7 @@ def test_a_user_deactivated_after_the_write_is_skipped_with_nothing_sent(make_us
 def test_a_421_closes_the_connection_and_the_next_message_goes_over_a_new_one(make_user):
     with (
         FaultySMTPServer("close_with_421") as server,
-        override_settings(TASKS=DUMMY_TASKS, MAILERS=server.mailers(timeout=5)),
+        override_settings(TASKS=DUMMY_TASKS, **server.mail_settings(timeout=5)),
     ):
         rows = notify(MESSAGE, {make_user(name): ["email"] for name in ("a", "b", "c")})
         assert process_notifications() == {"sent": 2, "errored": 1, "failed": 0, "skipped": 0}
@@ -231,10 +232,11 @@ def test_an_address_that_is_not_one_mailbox_fails_at_once(make_user, mailoutbox,
 
 
 @pytest.mark.django_db
+@refuses_non_ascii_local_part
 def test_a_non_ascii_local_part_to_a_server_without_smtputf8_fails_at_once(make_user):
     with (
         FaultySMTPServer("ok") as server,
-        override_settings(TASKS=DUMMY_TASKS, MAILERS=server.mailers(timeout=5)),
+        override_settings(TASKS=DUMMY_TASKS, **server.mail_settings(timeout=5)),
     ):
         [row] = notify(MESSAGE, {make_user("jorg", email="jörg@example.com"): ["email"]})
         assert process_notifications() == {"sent": 0, "errored": 0, "failed": 1, "skipped": 0}

@@ -6,15 +6,18 @@ import socket
 
 import pytest
 from aiosmtpd.controller import Controller
-from django.core.mail import EmailMultiAlternatives, mailers
+from django.core.mail import EmailMultiAlternatives
 from django.test import override_settings
 
 from spire_notify import Message, Recipient
 from spire_notify.backends.base import Delivery, Outcome
 from spire_notify.backends.email import EmailBackend
+from spire_notify.compat import get_mailer
 from spire_notify.helpdesk.models import DESCRIPTION_MAX_CHARS
 from spire_notify.models import Notification
 from spire_notify.pinned.django_smtp import send_through_mailer
+from tests.django_versions import flattened_smtp
+from tests.mail_settings import smtp_settings
 from tests.test_backend_email import ParsedEmailHTML
 
 pytestmark = pytest.mark.django_db
@@ -51,22 +54,13 @@ def free_port():
         return probe.getsockname()[1]
 
 
-def smtp_mailers(port):
-    return {
-        "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 10},
-        }
-    }
-
-
 @pytest.fixture
 def smtp_server():
     handler = RecordingHandler()
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
-        with override_settings(MAILERS=smtp_mailers(controller.port)):
+        with override_settings(**smtp_settings(controller.port)):
             yield handler
     finally:
         controller.stop()
@@ -150,7 +144,7 @@ def test_refused_and_unavailable_recipients_are_recorded_and_the_rest_delivered(
 
 def test_unreachable_server_leaves_every_email_errored_for_a_retry(make_user, create_and_deliver):
     make_user("dev")
-    with override_settings(MAILERS=smtp_mailers(free_port())):
+    with override_settings(**smtp_settings(free_port())):
         create_and_deliver()
     [(address, status, error)] = email_rows()
     assert (address, status) == ("dev@example.com", "errored")
@@ -194,6 +188,7 @@ def received_bytes(raw):
     return email.message_from_bytes(raw, policy=email.policy.default)
 
 
+@flattened_smtp
 @override_settings(DEBUG=False)
 def test_fast_path_sends_one_flattening_to_each_recipient_with_its_own_to_and_message_id(
     smtp_server, monkeypatch
@@ -229,6 +224,7 @@ def test_fast_path_sends_one_flattening_to_each_recipient_with_its_own_to_and_me
         assert message.defects == []
 
 
+@flattened_smtp
 @override_settings(DEBUG=False, DEFAULT_FROM_EMAIL="Büro Zürich <helpdesk@example.com>")
 def test_fast_path_encodes_non_ascii_subject_display_name_and_domain(smtp_server):
     recipient = Recipient(user_id=1, email="joerg@bücher.example")
@@ -263,7 +259,7 @@ def test_fast_path_delivers_what_djangos_smtp_mailer_would(smtp_server):
     recipient = Recipient(user_id=1, email="someone@bücher.example")
     [rendered] = backend.render_many(Message(event="new", title="Störung ünïcödé", path="/x/"), [recipient])
     send_directly([recipient], Message(event="new", title="Störung ünïcödé", path="/x/"))
-    send_through_mailer(mailers["default"], rendered.content, "<notification.1@example.com>")
+    send_through_mailer(get_mailer("default"), rendered.content, "<notification.1@example.com>")
     fast, django_path = (received(envelope) for envelope in smtp_server.envelopes)
     assert [envelope.rcpt_tos for envelope in smtp_server.envelopes] == [
         ["someone@xn--bcher-kva.example"]
@@ -303,7 +299,7 @@ def test_fast_path_reconnects_after_a_dropped_connection():
     controller = Controller(DroppingHandler(), hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
-        with override_settings(MAILERS=smtp_mailers(controller.port)):
+        with override_settings(**smtp_settings(controller.port)):
             recipients = [Recipient(user_id=i, email=f"user{i}@example.com") for i in range(3)]
             outcomes = send_directly(recipients, Message(event="new", title="Outage"))
     finally:

@@ -85,7 +85,7 @@ def test_unknown_type_channel_or_mode_is_a_clear_error(requester):
         get_preference(requester, "nope", "email")
     with pytest.raises(UnknownChannel, match=r"^NOTIFY_BACKENDS has no backend 'sms'\.$"):
         set_preference(requester, NEW, "sms", "off")
-    with pytest.raises(ValueError, match=r"^Unknown mode 'never'; choose one of: immediate, off\.$"):
+    with pytest.raises(ValueError, match=r"^Unknown mode 'never'; choose one of: immediate, off, digest\.$"):
         set_preference(requester, NEW, "email", "never")
     assert not NotificationPreference.objects.exists()
 

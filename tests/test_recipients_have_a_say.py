@@ -30,7 +30,7 @@ def german_for_greta(user_or_address):
 
 @pytest.fixture
 def smtp():
-    with SmtpSink() as sink, override_settings(TASKS=DUMMY_TASKS, MAILERS=sink.mailers(timeout=5)):
+    with SmtpSink() as sink, override_settings(TASKS=DUMMY_TASKS, **sink.mail_settings(timeout=5)):
         yield sink
 
 
@@ -88,7 +88,8 @@ def test_a_mail_provider_unsubscribes_with_the_headers_it_received(
     process_notifications()
     [message] = received(smtp)
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    link = message["List-Unsubscribe"].strip("<>")
+    # .strip(): Django 5.2 folds the long header before its first character.
+    link = message["List-Unsubscribe"].strip().strip("<>")
     assert link in message.get_body(("html",)).get_content()  # the footer links to it too
 
     # RFC 8058: a POST of exactly this body to the URL, with no cookie and no CSRF token.
@@ -127,7 +128,7 @@ def test_a_guest_is_mailed_by_address_and_never_gets_an_in_app_row(smtp):
     assert process_notifications()["sent"] == 1
     [mail] = received(smtp)
     assert mail["To"] == "guest@example.org"
-    assert mail["List-Unsubscribe"].startswith("<https://example.com/notifications/unsubscribe/")
+    assert mail["List-Unsubscribe"].strip().startswith("<https://example.com/notifications/unsubscribe/")
     html = mail.get_body(("html",)).get_content()
     assert "Hello," in html and "notifications/preferences" not in html  # no account to sign in to
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from spire_notify.automations import process_notifications
 from spire_notify.models import Notification
 from tests.delivery_harness import DUMMY_TASKS, SmtpSink, free_port, message_id, seed_email_notifications
+from tests.mail_settings import smtp_settings
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("dummy_tasks")]
 
@@ -22,14 +23,7 @@ def dummy_tasks():
 
 
 def smtp_at(port, timeout=10):
-    return override_settings(
-        MAILERS={
-            "default": {
-                "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-                "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": timeout},
-            }
-        }
-    )
+    return override_settings(**smtp_settings(port, timeout=timeout))
 
 
 def time_passes():

@@ -10,6 +10,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 
 from spire_notify import Message, notify
+from spire_notify.deferred import channel_of
 from spire_notify.handler import notify_backends
 from spire_notify.models import Notification
 
@@ -99,12 +100,13 @@ class HelpDeskTicketNotificationService:
     @classmethod
     def channels(cls):
         """Every channel this service names; ``spire_helpdesk.W001`` warns of those not configured."""
-        return {
+        named = (
             *cls.developer_channels,
             *cls.manager_channels,
             *cls.creator_channels,
             *cls.participant_channels,
-        }
+        )
+        return {channel_of(channel) for channel in named}
 
     def _notify(self, message, recipients):
         # ``message`` builds the event's message: notify() calls it in each recipient's language.
@@ -112,7 +114,7 @@ class HelpDeskTicketNotificationService:
         # its users then hear of tickets on the channels that exist.
         configured = set(notify_backends)
         reachable = {
-            user: [channel for channel in channels if channel in configured]
+            user: [channel for channel in channels if channel_of(channel) in configured]
             for user, channels in recipients.items()
         }
         return notify(message, reachable)

@@ -13,9 +13,10 @@ class HelpDeskTicketService:
 
     @cached_property
     def notification(self):
-        from .notification_service import HelpDeskTicketNotificationService
+        """The ticket's notification service: ``SPIRE_HELPDESK_NOTIFICATION_SERVICE``'s class."""
+        from .notification_setting import notification_service_class
 
-        return HelpDeskTicketNotificationService(self.ticket)
+        return notification_service_class()(self.ticket)
 
     def create(self, **fields):
         """Save a new ticket with ``fields`` and notify developers and managers of it.

@@ -16,13 +16,17 @@ usual Django namespace).
 import uuid
 
 from celery import shared_task
-from django.tasks.backends.base import BaseTaskBackend
-from django.tasks.base import DEFAULT_TASK_QUEUE_NAME, TaskResult, TaskResultStatus
-from django.tasks.signals import task_enqueued
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from spire_notify.automations import process_notifications
+from spire_notify.compat import (
+    DEFAULT_TASK_QUEUE_NAME,
+    BaseTaskBackend,
+    TaskResult,
+    TaskResultStatus,
+    task_enqueued,
+)
 
 DELIVER_TASK = "spire_notify.deliver"
 RUN_DJANGO_TASK = "spire_notify.run_django_task"

@@ -12,7 +12,11 @@ supported Django by tests/test_pinned.py:
 - ``EmailBackend.prep_address()`` (Django 6.0+; ``django.core.mail.message.sanitize_address()``
   on 5.2): how the mailer turns an address into its envelope form (IDNA domains, SMTPUTF8, the
   refusal of a non-ASCII local part without it);
-- ``EmailBackend._send``: compared, not called, to tell Django's own sending from a subclass's.
+- ``EmailBackend._send``: compared, not called, to tell Django's own sending from a subclass's;
+- ``EmailMessage.message(policy=…)`` (Django 6.0+). Django 5.2 has no such argument, so there
+  the path is off (``spire_notify.compat.FLATTENED_SMTP``) and every email goes through the
+  mailer's own ``send_messages()``; ``envelope_address()`` keeps 5.2's ``sanitize_address()``
+  for the envelope all the same.
 """
 
 import email.policy
@@ -23,6 +27,8 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.backends.smtp import EmailBackend as SMTPMailer
 from django.utils.encoding import punycode
+
+from spire_notify.compat import FLATTENED_SMTP
 
 # The policy Django's SMTP mailer flattens with: CRLF line ends, long header lines folded.
 SMTP_POLICY = email.policy.SMTP
@@ -44,7 +50,8 @@ def sends_through_smtp(connection):
     """
     mailer_class = type(connection)
     return (
-        isinstance(connection, SMTPMailer)
+        FLATTENED_SMTP
+        and isinstance(connection, SMTPMailer)
         and mailer_class.send_messages is SMTPMailer.send_messages
         and mailer_class._send is SMTPMailer._send
         and not connection.fail_silently

@@ -30,6 +30,7 @@ def notification_badge(context):
         "inbox_url": reverse("spire_notify:inbox"),
         "count_url": reverse("spire_notify:unread_count"),
         "poll_milliseconds": int(poll_seconds * 1000),
+        "events_url": reverse("spire_notify:live_events") if conf.get("NOTIFY_LIVE_UPDATES") else "",
     }
 
 

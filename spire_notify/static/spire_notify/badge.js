@@ -1,4 +1,5 @@
-// Keeps every notification badge on the page current by polling the unread-count endpoint.
+// Keeps every notification badge on the page current: by polling the unread-count endpoint,
+// or from the live inbox's events (live.js) when the project turns them on.
 (function () {
   "use strict";
 
@@ -26,6 +27,17 @@
   }
 
   function start(badge) {
+    // live.js (NOTIFY_LIVE_UPDATES) announces counts as they change; polling is the fallback.
+    document.addEventListener("spire-notify:unread", function (event) { show(badge, event.detail.unread); });
+    document.addEventListener("spire-notify:refresh", function () { refresh(badge); });
+    if (badge.dataset.eventsUrl) {
+      document.addEventListener("spire-notify:live-lost", function () { poll(badge); }, { once: true });
+      return;
+    }
+    poll(badge);
+  }
+
+  function poll(badge) {
     var interval = parseInt(badge.dataset.pollMilliseconds, 10) || 15000;
     window.setInterval(function () {
       if (document.visibilityState === "visible") { refresh(badge); }

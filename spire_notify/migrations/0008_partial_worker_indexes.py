@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("contenttypes", "0002_remove_content_type_name"),
-        ("spire_notify", "0004_preferences"),
+        ("spire_notify", "0007_channels"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

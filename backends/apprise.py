@@ -1,0 +1,245 @@
+"""Chat and 100+ other services through Apprise (the ``apprise`` extra).
+
+Two modes, chosen by the ``urls`` option:
+
+- **bulk** (``urls`` set): a team channel. One post per message, whatever the number of
+  recipients, as Noticed's bulk deliveries do; the rows of that message share its outcome.
+- **per user** (no ``urls``): each user's own Apprise URLs (``AppriseAddress`` rows, which the
+  user edits at ``notifications/channels/``); a user with none is skipped.
+
+A message is its title, a one-line short body and the absolute link, as Markdown to services
+that prefer Markdown or HTML (Apprise turns it into HTML where needed) and as plain text to
+the others. A service Apprise rejects (a malformed or unknown URL) fails for good; a service
+that does not answer well is retried. Every call has a total deadline, ``timeout``.
+"""
+
+import re
+import warnings
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import cache
+
+from django.core.checks import Error
+from django.utils.text import Truncator
+
+from .base import BaseNotificationBackend, Outcome, Rendered, always_send, describe_error
+from .links import SiteLinks
+from .webhook import RejectedDelivery
+
+try:
+    import apprise
+except ImportError:  # the optional extra is not installed: check E050 says so
+    apprise = None
+
+# Chat lines are read at a glance: longer bodies are cut, the link leads to the rest.
+SHORT_BODY_CHARS = 280
+# Characters that start Markdown formatting anywhere in a line; "<", ">" and "&" become
+# entities instead, which Markdown renderers and Slack both read as the character itself.
+MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]])")
+MARKDOWN_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+# What a line may not start with unescaped: a heading, a list item, a numbered list item.
+MARKDOWN_LINE_START = re.compile(r"^(#|[-+]|\d+(?=[.)]))")
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    title: str
+    text: str
+    markdown: str
+
+
+def short_text(text):
+    """``text`` on one line (newlines and runs of spaces collapsed), cut to a chat line."""
+    return Truncator(" ".join(text.split())).chars(SHORT_BODY_CHARS)
+
+
+def escape_markdown(text):
+    """``text`` (one line) as Markdown that renders as exactly ``text``."""
+    escaped = MARKDOWN_SPECIALS.sub(r"\\\1", text)
+    escaped = "".join(MARKDOWN_ENTITIES.get(character, character) for character in escaped)
+    match = MARKDOWN_LINE_START.match(escaped)
+    if match is None:
+        return escaped
+    if match.group(1)[0].isdigit():
+        # "1. " starts a list; "1\. " does not.
+        return escaped[: match.end()] + "\\" + escaped[match.end() :]
+    return "\\" + escaped
+
+
+def prefers_markdown(service):
+    """Whether the service's first format is Markdown or HTML (which Apprise converts to)."""
+    formats = service.notify_format
+    preferred = formats[0] if isinstance(formats, tuple) else formats
+    return preferred in (apprise.NotifyFormat.MARKDOWN, apprise.NotifyFormat.HTML)
+
+
+@cache
+def load_services():
+    """Load Apprise's services once, before the first URL is read.
+
+    Its email service imports ``imghdr`` (for PGPy), deprecated in Python 3.12: the warning is
+    not ours to fix, and where warnings are errors (the test suite) it would stop delivery.
+    """
+    from apprise.manager_plugins import NotificationManager
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "'imghdr' is deprecated", DeprecationWarning)
+        NotificationManager().load_modules()
+
+
+def service_of(url):
+    """The Apprise service of ``url``, or ``None`` for a URL Apprise rejects."""
+    load_services()
+    return apprise.Apprise.instantiate(url)
+
+
+def rejected_urls(urls):
+    return [url for url in urls if service_of(url) is None]
+
+
+def validate_apprise_url(url):
+    """Whether Apprise accepts ``url`` (known scheme, well formed); builds no connection."""
+    return apprise is not None and service_of(url) is not None
+
+
+class AppriseBackend(SiteLinks, BaseNotificationBackend):
+    """Options:
+
+    - ``urls``: Apprise URLs of a team channel (bulk mode); leave it out for per-user mode.
+    - ``timeout``: seconds one post may take in all, and each connect and read within it
+      (default 10).
+    - ``domain`` and ``protocol``: of the link; default the current Site's domain, https.
+    """
+
+    def __init__(self, *, alias, urls=None, timeout=10, domain=None, protocol="https", **options):
+        super().__init__(alias=alias, **options)
+        self.urls = urls
+        self.timeout = timeout
+        self.domain = domain
+        self.protocol = protocol
+        # Per-user mode reaches accounts only; bulk mode takes every recipient's row.
+        self.needs_account = urls is None
+
+    @property
+    def bulk(self):
+        return self.urls is not None
+
+    # -- the pure half --------------------------------------------------------------------
+
+    def render(self, message, recipient):
+        url = self.absolute_url(message.path)
+        title = short_text(message.title)
+        body = short_text(message.summary)
+        text = f"{body}\n\n{url}" if url else body
+        markdown = f"{escape_markdown(body)}\n\n<{url}>" if url else escape_markdown(body)
+        return Rendered(body=body, url=url, content=ChatMessage(title=title, text=text, markdown=markdown))
+
+    # -- the I/O half ---------------------------------------------------------------------
+
+    def send(self, deliveries, *, guard=always_send):
+        if not self.bulk:
+            return super().send(deliveries, guard=guard)
+        # One post per message: deliveries of one message share its rendering.
+        members = defaultdict(list)
+        for index, delivery in enumerate(deliveries):
+            members[delivery.rendered.content].append(index)
+        outcomes = [None] * len(deliveries)
+        for content, indexes in members.items():
+            cleared, reason = [], None
+            for index in indexes:
+                reason = guard(deliveries[index])
+                if reason:
+                    break
+                cleared.append(index)
+            if cleared:
+                outcome = self.post(self.urls, content)
+                for index in cleared:
+                    outcomes[index] = outcome
+            if reason:
+                return [outcome or Outcome.not_sent(reason) for outcome in outcomes]
+        return outcomes
+
+    def send_one(self, connection, delivery):
+        from spire_notify.models import AppriseAddress
+
+        urls = list(
+            AppriseAddress.objects.filter(user_id=delivery.notification.user_id).values_list("url", flat=True)
+        )
+        outcome = (
+            self.post(urls, delivery.rendered.content)
+            if urls
+            else Outcome.skipped("the user has no Apprise address")
+        )
+        if not outcome.sent:
+            raise RejectedDelivery(outcome)
+
+    def classify_error(self, error):
+        if isinstance(error, RejectedDelivery):
+            return error.outcome
+        return Outcome.temporary(describe_error(error))
+
+    def post(self, urls, content):
+        """Post ``content`` to every service of ``urls``; the outcome of them all."""
+        from spire_notify.channel_models import mask_url
+
+        by_format = {True: apprise.Apprise(), False: apprise.Apprise()}
+        rejected = []
+        for url in urls:
+            service = service_of(url)
+            if service is None:
+                rejected.append(mask_url(url))
+                continue
+            service.socket_connect_timeout = min(service.socket_connect_timeout, self.timeout)
+            service.socket_read_timeout = min(service.socket_read_timeout, self.timeout)
+            by_format[prefers_markdown(service)].add(service)
+        failures = []
+        for markdown, services in by_format.items():
+            if not len(services):
+                continue
+            result = services.notify(
+                title=content.title,
+                body=content.markdown if markdown else content.text,
+                body_format=apprise.NotifyFormat.MARKDOWN if markdown else apprise.NotifyFormat.TEXT,
+                timeout=self.timeout,
+            )
+            failures += [f"{service.name} ({service.url}) failed" for service in result if not service]
+        if failures:
+            return Outcome.temporary("Apprise: " + "; ".join(failures))
+        if rejected:
+            return Outcome.permanent_failure("Apprise rejects " + ", ".join(rejected))
+        return Outcome.success()
+
+    # -- configuration --------------------------------------------------------------------
+
+    def check(self, **kwargs):
+        if apprise is None:
+            return [
+                Error(
+                    f"NOTIFY_BACKENDS[{self.alias!r}]: the Apprise backend needs the apprise package.",
+                    hint="pip install 'spire-notify[apprise]'",
+                    id="spire_notify.E050",
+                )
+            ]
+        errors = self.link_errors()
+        if self.bulk and (
+            isinstance(self.urls, str) or not self.urls or not all(isinstance(url, str) for url in self.urls)
+        ):
+            errors.append(
+                Error(
+                    f"NOTIFY_BACKENDS[{self.alias!r}]: 'urls' must be a non-empty list of Apprise URLs.",
+                    hint='Set OPTIONS["urls"] to e.g. ["slack://…"], or leave it out for per-user mode.',
+                    id="spire_notify.E051",
+                )
+            )
+        elif self.bulk:
+            from spire_notify.channel_models import mask_url
+
+            errors += [
+                Error(
+                    f"NOTIFY_BACKENDS[{self.alias!r}]: Apprise rejects the URL {mask_url(url)}.",
+                    hint="Check the URL's scheme and form against Apprise's list of services.",
+                    id="spire_notify.E052",
+                )
+                for url in rejected_urls(self.urls)
+            ]
+        return errors

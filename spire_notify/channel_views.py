@@ -1,0 +1,163 @@
+"""The optional channels' pages: a user's own Apprise URLs, and their browsers' push
+subscriptions. Both are secrets of the user: only ever shown masked, changed by POST only."""
+
+import base64
+import binascii
+import json
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.http import HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from .backends.apprise import AppriseBackend, validate_apprise_url
+from .backends.webpush import WebPushBackend
+from .framing import deny_framing
+from .handler import notify_backends
+from .models import AppriseAddress, PushSubscription
+
+# The lengths of a P-256 public key (uncompressed point) and of a Web Push auth secret.
+P256DH_BYTES = 65
+AUTH_BYTES = 16
+PUSH_ENDPOINT = URLValidator(schemes=["https"])
+
+
+def configured(backend_class):
+    """The configured backends that are ``backend_class``es."""
+    return [backend for backend in notify_backends.all() if isinstance(backend, backend_class)]
+
+
+def per_user_apprise_enabled():
+    return any(not backend.bulk for backend in configured(AppriseBackend))
+
+
+def push_backend():
+    """The first Web Push backend configured, or ``None``."""
+    return next(iter(configured(WebPushBackend)), None)
+
+
+class AppriseAddressForm(forms.Form):
+    url = forms.CharField(
+        label="Apprise URL",
+        max_length=2000,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        help_text="For example ntfy://ntfy.sh/your-secret-topic or discord://webhook_id/webhook_token.",
+    )
+
+    def clean_url(self):
+        url = self.cleaned_data["url"].strip()
+        if not validate_apprise_url(url):
+            raise ValidationError("Apprise does not recognise this URL; check its scheme and form.")
+        return url
+
+
+def channels_context(request, apprise_form=None):
+    """What ``spire_notify/channels_section.html`` shows; a preferences page that embeds the
+    section adds this to its own context."""
+    push = push_backend()
+    return {
+        "apprise_enabled": per_user_apprise_enabled(),
+        "apprise_addresses": AppriseAddress.objects.filter(user=request.user),
+        "apprise_form": apprise_form or AppriseAddressForm(),
+        "push_enabled": push is not None,
+        "push_browsers": PushSubscription.objects.filter(user=request.user).count() if push else 0,
+        **push_button_context(push),
+    }
+
+
+def push_button_context(push):
+    """What ``spire_notify/push_button.html`` needs; nothing to show without a push backend."""
+    return {
+        "push_key": push.application_server_key() if push else "",
+        "push_subscription_url": reverse("spire_notify:push_subscription"),
+    }
+
+
+@deny_framing
+@login_required
+def channels(request):
+    """The user's chat URLs (add, remove) and browser push status."""
+    form = None
+    if request.method == "POST":
+        form = AppriseAddressForm(request.POST)
+        if per_user_apprise_enabled() and form.is_valid():
+            AppriseAddress.objects.create(user=request.user, url=form.cleaned_data["url"])
+            messages.success(request, "Chat address added.")
+            return HttpResponseRedirect(reverse("spire_notify:channels"))
+    return render(request, "spire_notify/channels.html", channels_context(request, form))
+
+
+@deny_framing
+@login_required
+@require_POST
+def delete_apprise_address(request, pk):
+    # Only the user's own; removing one already gone (a second click) is no error.
+    if AppriseAddress.objects.filter(pk=pk, user=request.user).delete()[0]:
+        messages.success(request, "Chat address removed.")
+    return HttpResponseRedirect(reverse("spire_notify:channels"))
+
+
+@deny_framing
+@login_required
+@require_POST
+def push_subscription(request):
+    """Keep the subscription a browser posts (``PushSubscription.toJSON()``) for the user."""
+    try:
+        subscription = parse_subscription(request.body)
+    except ValidationError as error:
+        return JsonResponse({"error": error.messages[0]}, status=400)
+    if push_backend() is None:
+        return JsonResponse({"error": "browser push is not configured"}, status=404)
+    # A browser that subscribes again, or for another user signing in, keeps one row.
+    PushSubscription.objects.update_or_create(
+        endpoint=subscription["endpoint"],
+        defaults={
+            "user": request.user,
+            "p256dh": subscription["p256dh"],
+            "auth": subscription["auth"],
+            "user_agent": request.headers.get("User-Agent", "")[:255],
+        },
+    )
+    return JsonResponse({"subscribed": True}, status=201)
+
+
+@deny_framing
+@login_required
+@require_POST
+def push_unsubscribe(request):
+    try:
+        endpoint = json.loads(request.body)["endpoint"]
+    except (ValueError, KeyError, TypeError):
+        return JsonResponse({"error": 'expected {"endpoint": …}'}, status=400)
+    PushSubscription.objects.filter(user=request.user, endpoint=endpoint).delete()
+    return JsonResponse({"subscribed": False})
+
+
+def parse_subscription(body):
+    """``{"endpoint", "p256dh", "auth"}`` of a posted subscription, or ``ValidationError``."""
+    try:
+        document = json.loads(body)
+        endpoint, keys = document["endpoint"], document["keys"]
+        p256dh, auth = keys["p256dh"], keys["auth"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValidationError('expected {"endpoint": …, "keys": {"p256dh": …, "auth": …}}') from error
+    if not isinstance(endpoint, str) or len(endpoint) > 2048:
+        raise ValidationError("the endpoint is not an https URL")
+    PUSH_ENDPOINT(endpoint)
+    if len(decode_key(p256dh)) != P256DH_BYTES or len(decode_key(auth)) != AUTH_BYTES:
+        raise ValidationError("the subscription's keys have the wrong length")
+    return {"endpoint": endpoint, "p256dh": p256dh, "auth": auth}
+
+
+def decode_key(value):
+    if not isinstance(value, str) or len(value) > 255:
+        raise ValidationError("the subscription's keys are not base64url")
+    try:
+        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError) as error:
+        raise ValidationError("the subscription's keys are not base64url") from error

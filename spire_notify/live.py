@@ -1,0 +1,134 @@
+"""The live inbox: the badge and the inbox list change the moment a notification is written or
+read, over server-sent events (django-eventstream, the ``live`` extra).
+
+With ``NOTIFY_LIVE_UPDATES = True`` each signed-in page opens one event stream,
+``notifications/live/``, on the user's own channel. Two events are published on it, at the
+commit that caused them:
+
+- ``notifications``: in-app notifications were written for the user (``notifications_sent``);
+  carries the new unread count and the new items.
+- ``read``: the user's notifications were marked read (``notifications_read``); carries the
+  unread count and the pks read (``null`` for all).
+
+Publishing reaches the streams held by the same process; a project that writes from several
+processes (several web workers, a worker delivering deferred in-app rows) sets
+django-eventstream's ``EVENTSTREAM_REDIS`` so that every process hears every event. With
+``NOTIFY_LIVE_UPDATES`` off (the default) the badge polls, as before.
+"""
+
+import importlib.util
+import logging
+from collections import defaultdict
+
+from django.contrib.auth.decorators import login_required
+from django.core.checks import Error, Tags, register
+from django.db.models import Count
+from django.dispatch import receiver
+from django.http import HttpResponse
+from django.views.decorators.cache import never_cache
+
+from . import conf
+from .framing import deny_framing
+from .handler import notify_backends
+from .models import Notification, inbox_relation
+from .signals import notifications_read, notifications_sent
+
+logger = logging.getLogger("spire_notify")
+
+
+def enabled():
+    return bool(conf.get("NOTIFY_LIVE_UPDATES"))
+
+
+def channel_for(user_id):
+    return f"spire-notify-user-{user_id}"
+
+
+# What a page that still asks for its stream hears once live updates are turned off: the
+# stream-error event of django-eventstream's protocol, after which live.js polls instead.
+LIVE_UPDATES_OFF = 'event: stream-error\ndata: {"condition": "disabled", "text": "live updates are off"}\n\n'
+
+
+@deny_framing
+@never_cache
+@login_required
+def events(request):
+    """The signed-in user's event stream; the channel comes from the session, never the request."""
+    if not enabled():
+        return HttpResponse(LIVE_UPDATES_OFF, content_type="text/event-stream")
+    from django_eventstream.views import events as event_stream
+
+    return event_stream(request, channels=[channel_for(request.user.pk)])
+
+
+def unread_counts(user_ids):
+    """``{user_id: unread in-app notifications}``, in one query whatever the number of users."""
+    rows = (
+        Notification.objects.filter(user_id__in=user_ids)
+        .in_inbox()
+        .unread()
+        .values("user_id")
+        .annotate(unread=Count("pk"))
+    )
+    return {row["user_id"]: row["unread"] for row in rows}
+
+
+def inbox_item(notification):
+    """What the inbox page shows of a new notification (its template is inbox_channels.html)."""
+    return {
+        "id": notification.pk,
+        "title": notification.title,
+        "body": notification.body,
+        "priority": notification.payload.get("priority", ""),
+        "created_at": notification.created_at.isoformat(),
+    }
+
+
+def publish(user_id, event_type, data):
+    from django_eventstream import send_event
+
+    try:
+        send_event(channel_for(user_id), event_type, data)
+    except Exception:
+        # A live update is a courtesy: the page still shows the truth when it is reloaded.
+        logger.exception("Could not publish the live %s event of user %s", event_type, user_id)
+
+
+def writes_inbox(alias):
+    return alias in notify_backends and notify_backends[alias].detail_relation() == inbox_relation()
+
+
+@receiver(notifications_sent, dispatch_uid="spire_notify.live.publish_new")
+def publish_new(sender, notifications, **kwargs):
+    if not enabled():
+        return
+    by_user = defaultdict(list)
+    for notification in notifications:
+        if notification.user_id is not None and writes_inbox(notification.channel):
+            by_user[notification.user_id].append(notification)
+    if not by_user:
+        return
+    counts = unread_counts(by_user)
+    for user_id, rows in by_user.items():
+        items = [inbox_item(row) for row in sorted(rows, key=lambda row: row.pk)]
+        publish(user_id, "notifications", {"unread": counts.get(user_id, 0), "notifications": items})
+
+
+@receiver(notifications_read, dispatch_uid="spire_notify.live.publish_read")
+def publish_read(sender, user_id, notifications=None, **kwargs):
+    if not enabled():
+        return
+    publish(user_id, "read", {"unread": unread_counts([user_id]).get(user_id, 0), "read": notifications})
+
+
+@register(Tags.compatibility)
+def check_live_updates(app_configs=None, **kwargs):
+    if not enabled() or importlib.util.find_spec("django_eventstream") is not None:
+        return []
+    return [
+        Error(
+            "NOTIFY_LIVE_UPDATES is on, but django-eventstream is not installed.",
+            hint="pip install 'spire-notify[live]', or set NOTIFY_LIVE_UPDATES = False to poll.",
+            id="spire_notify.E070",
+        )
+    ]

@@ -1,0 +1,279 @@
+"""The Web Push backend against a push endpoint on 127.0.0.1: the test plays the browser (its
+own P-256 key pair and auth secret) and the push service (it checks the VAPID signature and
+decrypts the aes128gcm payload with the browser's private key)."""
+
+import base64
+import contextlib
+import json
+import os
+from types import SimpleNamespace
+
+import http_ece
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from django.contrib.auth import get_user_model
+from django.test import override_settings
+
+from spire_notify import Message, Recipient, notify
+from spire_notify.automations import process_notifications
+from spire_notify.backends import webpush as webpush_module
+from spire_notify.backends.base import Delivery
+from spire_notify.backends.webpush import WebPushBackend
+from spire_notify.models import Notification, PushSubscription
+from spire_notify.testing import BackendContract
+from tests.local_http import RecordingServer, Reply
+
+TICKET = Message(
+    event="desk.ticket.new",  # a type of its own: the help desk's types default to app and email
+    title="New Help Desk Ticket #7",
+    body="Priority: High - Purpose: App",
+    path="/help_desk/page/7/detail/",
+)
+SUBJECT = "mailto:ops@example.com"
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def b64url_decode(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def public_point(private_key):
+    return private_key.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+
+
+def pem(private_key):
+    return private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+class Browser:
+    """What a browser keeps of one push subscription: its key pair and auth secret."""
+
+    def __init__(self, endpoint):
+        self.endpoint = endpoint
+        self.private_key = ec.generate_private_key(ec.SECP256R1())
+        self.auth = os.urandom(16)
+
+    def subscribe(self, user):
+        return PushSubscription.objects.create(
+            user=user,
+            endpoint=self.endpoint,
+            p256dh=b64url(public_point(self.private_key)),
+            auth=b64url(self.auth),
+        )
+
+    def decrypt(self, body):
+        return json.loads(
+            http_ece.decrypt(body, private_key=self.private_key, auth_secret=self.auth, version="aes128gcm")
+        )
+
+
+def verify_vapid(request, server_public_point, audience):
+    """The push service's check of the Authorization header: an ES256 JWT for this origin."""
+    scheme, _, parameters = request.headers["authorization"].partition(" ")
+    assert scheme == "vapid"
+    fields = dict(part.strip().split("=", 1) for part in parameters.split(","))
+    assert b64url_decode(fields["k"]) == server_public_point
+    header, claims, signature = fields["t"].split(".")
+    raw = b64url_decode(signature)
+    public_key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), server_public_point)
+    public_key.verify(
+        encode_dss_signature(int.from_bytes(raw[:32]), int.from_bytes(raw[32:])),
+        f"{header}.{claims}".encode(),
+        ec.ECDSA(hashes.SHA256()),
+    )
+    decoded = json.loads(b64url_decode(claims))
+    assert decoded["aud"] == audience
+    assert decoded["sub"] == SUBJECT
+
+
+@pytest.fixture
+def push_service():
+    with RecordingServer() as server:
+        yield server
+
+
+@pytest.fixture
+def server_key():
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+@pytest.fixture
+def push_settings(server_key):
+    return {
+        "push": {
+            "BACKEND": "spire_notify.backends.webpush.WebPushBackend",
+            "OPTIONS": {"vapid_private_key": pem(server_key), "vapid_subject": SUBJECT},
+        }
+    }
+
+
+def test_renders_title_short_body_and_relative_url_as_json():
+    backend = WebPushBackend(alias="push", vapid_private_key="", vapid_subject=SUBJECT)
+
+    rendered = backend.render(TICKET, Recipient(user_id=1))
+
+    assert rendered.url == "/help_desk/page/7/detail/"
+    assert json.loads(rendered.content) == {
+        "title": "New Help Desk Ticket #7",
+        "body": "Priority: High - Purpose: App",
+        "url": "/help_desk/page/7/detail/",
+    }
+
+
+@pytest.mark.django_db
+def test_every_browser_of_the_user_gets_the_encrypted_push(
+    push_service, push_settings, server_key, make_user
+):
+    ada = make_user("ada")
+    laptop = Browser(f"http://{push_service.origin}/push/laptop")
+    phone = Browser(f"http://{push_service.origin}/push/phone")
+    laptop.subscribe(ada)
+    phone.subscribe(ada)
+    with override_settings(NOTIFY_BACKENDS=push_settings):
+        notify(TICKET, {ada: ["push"]})
+        counts = process_notifications()
+
+    assert counts["sent"] == 1
+    assert Notification.objects.get().status == "sent"
+    by_path = {request.path: request for request in push_service.received}
+    assert sorted(by_path) == ["/push/laptop", "/push/phone"]
+    for path, browser in (("/push/laptop", laptop), ("/push/phone", phone)):
+        request = by_path[path]
+        assert request.headers["content-encoding"] == "aes128gcm"
+        assert request.headers["ttl"] == "86400"
+        verify_vapid(request, public_point(server_key), f"http://{push_service.origin}")
+        assert browser.decrypt(request.body) == {
+            "title": "New Help Desk Ticket #7",
+            "body": "Priority: High - Purpose: App",
+            "url": "/help_desk/page/7/detail/",
+        }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("status", [404, 410])
+def test_a_gone_subscription_is_deleted_and_its_only_row_fails_for_good(
+    status, push_service, push_settings, make_user
+):
+    push_service.replies["/push/gone"] = Reply(status=status)
+    ada, grace = make_user("ada"), make_user("grace")
+    Browser(f"http://{push_service.origin}/push/gone").subscribe(ada)
+    Browser(f"http://{push_service.origin}/push/gone-too").subscribe(grace)
+    Browser(f"http://{push_service.origin}/push/fine").subscribe(grace)
+    with override_settings(NOTIFY_BACKENDS=push_settings):
+        notify(TICKET, {ada: ["push"], grace: ["push"]})
+        process_notifications()
+
+    assert Notification.objects.get(user=ada).status == "failed"
+    assert Notification.objects.get(user=ada).last_error == (
+        "the push service says the subscription is gone (404/410); deleted it"
+    )
+    # grace's other browser took it: her row is sent, her gone browser is forgotten.
+    assert Notification.objects.get(user=grace).status == "sent"
+    assert list(PushSubscription.objects.values_list("endpoint", flat=True)) == [
+        f"http://{push_service.origin}/push/fine"
+    ]
+
+
+@pytest.mark.django_db
+def test_server_errors_are_retried_and_a_user_without_browsers_is_skipped(
+    push_service, push_settings, make_user
+):
+    push_service.replies["/push/busy"] = Reply(status=503)
+    ada, grace = make_user("ada"), make_user("grace")
+    Browser(f"http://{push_service.origin}/push/busy").subscribe(ada)
+    with override_settings(NOTIFY_BACKENDS=push_settings):
+        notify(TICKET, {ada: ["push"], grace: ["push"]})
+        process_notifications()
+
+    ada_row = Notification.objects.get(user=ada)
+    assert (ada_row.status, ada_row.last_error.split(":")[0]) == ("errored", "pywebpush.WebPushException")
+    assert "503" in ada_row.last_error
+    assert PushSubscription.objects.filter(user=ada).exists()
+    grace_row = Notification.objects.get(user=grace)
+    assert (grace_row.status, grace_row.last_error) == (
+        "skipped",
+        "the user has no browser subscribed to push",
+    )
+
+
+@pytest.mark.django_db
+def test_a_push_service_that_is_down_is_a_temporary_failure(push_settings, server_key, make_user):
+    ada = make_user("ada")
+    with RecordingServer() as closed:
+        endpoint = f"http://{closed.origin}/push/x"
+    Browser(endpoint).subscribe(ada)
+    backend = WebPushBackend(alias="push", vapid_private_key=pem(server_key), vapid_subject=SUBJECT)
+    rendered = backend.render(TICKET, Recipient(user_id=ada.pk))
+
+    [outcome] = backend.send(
+        [Delivery(notification=SimpleNamespace(pk=1, user_id=ada.pk), rendered=rendered)]
+    )
+
+    assert not outcome.sent and not outcome.permanent
+    assert outcome.error.startswith("requests.exceptions.ConnectionError")
+
+
+def test_the_application_server_key_is_the_public_half_of_the_vapid_key(server_key):
+    backend = WebPushBackend(alias="push", vapid_private_key=pem(server_key), vapid_subject=SUBJECT)
+
+    assert b64url_decode(backend.application_server_key()) == public_point(server_key)
+
+
+def test_checks_name_a_missing_extra_and_bad_keys(monkeypatch):
+    backend = WebPushBackend(alias="push", vapid_private_key="not a key", vapid_subject="ops@example.com")
+
+    errors = backend.check()
+
+    assert [error.id for error in errors] == ["spire_notify.E061", "spire_notify.E062"]
+    assert errors[1].msg == (
+        "NOTIFY_BACKENDS['push']: 'vapid_subject' must be a mailto: or https: URL, not 'ops@example.com'."
+    )
+    monkeypatch.setattr(webpush_module, "webpush", None)
+    assert [(error.id, error.hint) for error in backend.check()] == [
+        ("spire_notify.E060", "pip install 'spire-notify[webpush]'")
+    ]
+
+
+@pytest.mark.django_db
+class TestWebPushContract(BackendContract):
+    backend_class = WebPushBackend
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    options = {"vapid_private_key": pem(server_key), "vapid_subject": SUBJECT}
+    recipients = []
+
+    def make_recipients(self):
+        return self.recipients
+
+    def make_notification(self, pk, recipient):
+        return SimpleNamespace(pk=pk, user_id=recipient.user_id)
+
+    def subscribed_users(self, origin):
+        self.recipients = []
+        for name in ("ada", "grace", "linus"):
+            user = get_user_model().objects.create_user(name)
+            Browser(f"http://{origin}/push/{name}").subscribe(user)
+            self.recipients.append(Recipient(user_id=user.pk))
+
+    @contextlib.contextmanager
+    def working_transport(self):
+        with RecordingServer() as push_service:
+            PushSubscription.objects.all().delete()
+            get_user_model().objects.all().delete()
+            self.subscribed_users(push_service.origin)
+            yield {}
+
+    @contextlib.contextmanager
+    def broken_transport(self):
+        with RecordingServer() as closed:
+            origin = closed.origin
+        self.subscribed_users(origin)
+        yield {}
