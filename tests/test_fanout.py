@@ -239,3 +239,12 @@ def test_on_postgresql_jit_is_off_for_the_audience_statements_and_put_back(audie
     statements = [query["sql"] for query in queries if "SAVEPOINT" not in query["sql"]]
     assert statements[0].startswith("SELECT current_setting('jit'), set_config('jit', 'off', true)")
     assert statements[1].startswith("WITH audience AS")
+
+
+def test_who_chose_a_digest_is_written_by_the_mapping_path_as_it_holds_for_digests(audience, message):
+    users = audience(3)
+    set_preference(users.get(username="member1"), message.event, "email", "digest")
+    notify(message, users, channels=["app", "email"])
+    emails = dict(Notification.objects.filter(channel="email").values_list("user__username", "status"))
+    assert emails == {"member0": "pending", "member1": "held", "member2": "pending"}
+    assert Notification.objects.filter(channel="app").count() == 3
