@@ -37,7 +37,7 @@ from .i18n import language_chooser, language_for
 from .message import Recipient
 from .models import DeliveryMode, Notification, NotificationStatus
 from .preferences import mode_expression
-from .signals import notification_sent
+from .signals import notification_sent, notifications_sent
 
 # Users per INSERT … SELECT: large enough that a statement's round trip is noise, small enough
 # that one statement's working set (and its WAL) stays modest.
@@ -304,7 +304,7 @@ def _signal_sent(sent):
     from .automations import send_signals
 
     # Read back only for receivers: with none, an audience's rows are never loaded.
-    if not notification_sent.has_listeners(Notification):
+    if not any(signal.has_listeners(Notification) for signal in (notification_sent, notifications_sent)):
         return
     for chunk in batched(sent.select_related("user").iterator(chunk_size=LANGUAGE_CHUNK), LANGUAGE_CHUNK):
         send_signals(chunk)

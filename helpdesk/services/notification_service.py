@@ -63,13 +63,18 @@ class HelpDeskTicketNotificationService:
 
         The audience is written by the database (``notify()`` with a ``QuerySet``), one call per
         set of roles that share channels, so a user in both roles gets each channel once.
+        Deferred channels, a subclass's own ``get_new_ticket_recipients()`` and a database with
+        no byte-wise collation known here take the mapping path.
         """
         message = partial(self.build_message, TicketEventType.NEW)
         audience = ticket_audience_query()
         overridden = type(self).get_new_ticket_recipients is not (
             HelpDeskTicketNotificationService.get_new_ticket_recipients
         )
-        if audience is None or overridden:
+        plain = all(
+            isinstance(channel, str) for channel in (*self.developer_channels, *self.manager_channels)
+        )
+        if audience is None or overridden or not plain:
             return self._notify(message, self.get_new_ticket_recipients())
         roles_by_channel = defaultdict(list)
         for channel in dict.fromkeys([*self.developer_channels, *self.manager_channels]):
