@@ -8,7 +8,12 @@ from .mailbox import parts, read_message, read_messages
 
 @staff_member_required
 def mailbox(request):
-    return render(request, "demo/mailbox.html", {"messages_caught": read_messages(settings.MAILBOX_DIR)})
+    # With DEBUG on, every email is addressed to DEVELOPMENT_EMAIL; X-Original-To says whom
+    # it was meant for.
+    caught = [
+        (name, message, message["X-Original-To"]) for name, message in read_messages(settings.MAILBOX_DIR)
+    ]
+    return render(request, "demo/mailbox.html", {"messages_caught": caught})
 
 
 @staff_member_required
@@ -20,5 +25,11 @@ def mailbox_message(request, name):
     return render(
         request,
         "demo/mailbox_message.html",
-        {"message": message, "message_id": message["Message-ID"], "text": text, "html": html},
+        {
+            "message": message,
+            "message_id": message["Message-ID"],
+            "meant_for": message["X-Original-To"],
+            "text": text,
+            "html": html,
+        },
     )
