@@ -141,7 +141,7 @@ def _deliver_channel(alias, rows, *, should_stop, using):
         return _record(rows, [Outcome.permanent_failure(error)] * len(rows), using=using)
     backend = notify_backends[alias]
     outcomes = load_targets(rows)
-    outcomes.update(_skip_unreachable([row for row in rows if row.pk not in outcomes]))
+    outcomes.update(skip_unreachable([row for row in rows if row.pk not in outcomes]))
     outcomes.update(skip_read_in_app([row for row in rows if row.pk not in outcomes], using=using))
     deliveries = []
     for rows_of_message in _group_by_message([row for row in rows if row.pk not in outcomes]):
@@ -152,7 +152,7 @@ def _deliver_channel(alias, rows, *, should_stop, using):
                 row.body, row.url = rendered.body, rendered.url
                 deliveries.append(Delivery(notification=row, rendered=rendered))
     if deliveries:
-        outcomes.update(_hand_over(backend, deliveries, should_stop=should_stop, using=using))
+        outcomes.update(hand_over(backend, deliveries, should_stop=should_stop, using=using))
     withheld = [row for row in rows if row.pk in outcomes and outcomes[row.pk].withheld]
     if withheld:
         release_claim(
@@ -162,7 +162,7 @@ def _deliver_channel(alias, rows, *, should_stop, using):
     return _record(recorded, [outcomes[row.pk] for row in recorded], using=using)
 
 
-def _hand_over(backend, deliveries, *, should_stop, using):
+def hand_over(backend, deliveries, *, should_stop, using):
     """``{pk: Outcome}`` of sending ``deliveries`` under a kept claim."""
     claim = ClaimKeeper(deliveries, should_stop=should_stop, using=using)
     # Rows another worker took while these were rendered are not ours to send. Until half the
@@ -176,7 +176,7 @@ def _hand_over(backend, deliveries, *, should_stop, using):
     return outcomes
 
 
-def _skip_unreachable(rows):
+def skip_unreachable(rows):
     """``{pk: Outcome}`` of rows whose recipient may no longer be reached: a user deactivated
     since, or one the target no longer lets see it.
 

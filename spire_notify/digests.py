@@ -262,7 +262,7 @@ def send_digests(digests, *, should_stop=None, using="default"):
 
 
 def _send_channel(alias, digests, *, should_stop, using):
-    from .automations import _hand_over, _skip_unreachable
+    from .automations import hand_over, skip_unreachable
 
     if alias not in notify_backends or not notify_backends[alias].supports_digest:
         error = f"NOTIFY_BACKENDS has no backend {alias!r} that sends digests."
@@ -272,7 +272,7 @@ def _send_channel(alias, digests, *, should_stop, using):
     backend = notify_backends[alias]
     items = [item for digest in digests for item in digest.held_items]
     load_targets(items)
-    unreachable = _skip_unreachable(items)
+    unreachable = skip_unreachable(items)
     outcomes, deliveries = {}, []
     for digest in digests:
         digest.dropped = [
@@ -288,7 +288,7 @@ def _send_channel(alias, digests, *, should_stop, using):
         else:
             deliveries.append(Delivery(notification=digest, rendered=rendered))
     if deliveries:
-        outcomes.update(_hand_over(backend, deliveries, should_stop=should_stop, using=using))
+        outcomes.update(hand_over(backend, deliveries, should_stop=should_stop, using=using))
     withheld = [digest for digest in digests if outcomes[digest.pk].withheld]
     if withheld:
         _release(withheld, reason=outcomes[withheld[0].pk].error, using=using)

@@ -59,7 +59,7 @@ def notify(message, recipients, *, channels=None, send_after=None, using=None):
         if isinstance(key, str) or getattr(key, "is_active", True)
     }
     groups = language_groups(wanted)
-    messages = {language: _message_in(message, language) for language in groups}
+    messages = {language: message_in(message, language) for language in groups}
     if not messages:
         return []
     wanted = wanted_modes(next(iter(messages.values())).event, wanted)
@@ -91,7 +91,7 @@ def notify(message, recipients, *, channels=None, send_after=None, using=None):
     return notifications
 
 
-def _message_in(message, language):
+def message_in(message, language):
     """``message`` as written for readers of ``language``, validated: a builder is called in
     that language; a plain ``Message`` is the same text for every language."""
     if callable(message):

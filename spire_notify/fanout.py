@@ -52,11 +52,11 @@ def notify_audience(message, audience, channels, *, send_after=None, using=None,
 
     Returns the notifications written, as a lazy ``QuerySet`` (evaluating it loads them).
     """
-    from .dispatch import _message_in, notify
+    from .dispatch import message_in, notify
 
     chooser = language_chooser()
     # Validated; without a chooser, in the one language every recipient reads.
-    built = _message_in(message, settings.LANGUAGE_CODE if chooser else language_for(None))
+    built = message_in(message, settings.LANGUAGE_CODE if chooser else language_for(None))
     User = get_user_model()
     if audience.model is not User:
         raise TypeError(f"notify() takes a QuerySet of {User.__name__}, not of {audience.model.__name__}.")
