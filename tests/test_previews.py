@@ -4,7 +4,6 @@ import html
 
 import lxml.html
 import pytest
-from django.core import signing
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -41,11 +40,7 @@ def test_lists_every_email_template_with_both_engines(staff_client):
 
 
 @pytest.mark.parametrize(("template", "engine"), EVERY_PREVIEW)
-def test_shows_subject_text_and_html_exactly_as_the_email_backend_sends_them(
-    staff_client, template, engine, monkeypatch
-):
-    # The unsubscribe link is signed with the time in seconds: both renderings sign in the same one.
-    monkeypatch.setattr(signing.TimestampSigner, "timestamp", lambda signer: "1xX0PU")
+def test_shows_subject_text_and_html_exactly_as_the_email_backend_sends_them(staff_client, template, engine):
     message = samples()[template]()
     backend = EmailBackend(alias="email", engine=engine)
     sent = backend.render(message, SAMPLE_RECIPIENT)

@@ -1,6 +1,7 @@
 """One-click unsubscribe (RFC 8058): signed tokens, the headers, and the endpoint as a mail
 provider and as a person reach it."""
 
+import time
 import urllib.error
 import urllib.request
 
@@ -52,6 +53,14 @@ def test_a_token_names_one_recipient_type_and_channel():
     assert (wanted.recipient, wanted.type_key, wanted.channel) == (("user", 7), NEW, "email")
     guest = read_token(make_token("Guest@Example.org", NEW, "email"))
     assert guest.recipient == ("email", "guest@example.org")
+
+
+def test_the_same_recipient_type_and_channel_get_the_same_link_whenever_it_is_made(monkeypatch):
+    # Tokens do not expire, so a timestamp in them would only make one email's two renderings differ.
+    first = make_token(Recipient(user_id=7), NEW, "email")
+    now = time.time()
+    monkeypatch.setattr(signing.time, "time", lambda: now + 3600)
+    assert make_token(Recipient(user_id=7), NEW, "email") == first
 
 
 def test_a_tampered_or_foreign_token_is_refused():
