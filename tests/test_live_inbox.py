@@ -3,13 +3,14 @@ ASGI application: each event arrives within a second of the commit that caused i
 
 import http.client
 import json
+import threading
 import time
 
 import pytest
 from django.db import connections
 
 from spire_notify import Message, notify
-from spire_notify.live import check_live_updates
+from spire_notify.live import check_live_updates, publish
 from tests.asgi_server import AsgiLiveServer
 
 TICKET = Message(
@@ -58,6 +59,23 @@ class EventStream:
             if name == wanted:
                 return data
 
+    def wait_until_listening(self, user):
+        """Until its first event arrives, a new stream drops what is published to it (django-eventstream
+        re-reads its storage instead, and there is none): publish pings until one arrives."""
+        arrived = threading.Event()
+
+        def ping():
+            while not arrived.wait(0.05):
+                publish(user.pk, "ping", None)
+
+        pinger = threading.Thread(target=ping)
+        pinger.start()
+        try:
+            self.wait_for("ping")
+        finally:
+            arrived.set()
+            pinger.join()
+
     def close(self):
         self.connection.close()
 
@@ -68,6 +86,7 @@ def signed_in_stream(server, client, user):
     assert stream.response.status == 200
     assert stream.response.getheader("Content-Type") == "text/event-stream"
     stream.wait_for("stream-open")
+    stream.wait_until_listening(user)
     return stream
 
 

@@ -72,13 +72,14 @@ def sign_in(browser, server):
 
 
 def open_inbox(context):
-    """The inbox in a new tab, with every request it makes from now on recorded."""
+    """The inbox in a new tab, with every request it makes after its catch-up recorded."""
     page = context.new_page()
+    # Once its stream is open the page asks for the count once, for what was written before it opened.
+    with page.expect_request(lambda request: COUNT_PATH in request.url):
+        page.goto("/notifications/")
+    page.locator('[data-notification-badge][data-live="open"]').wait_for(state="attached")
     page.requests = []
     page.on("request", lambda request: page.requests.append(request.url))
-    page.goto("/notifications/")
-    # The stream is open once the server has answered it: events from now on reach the page.
-    page.locator('[data-notification-badge][data-live="open"]').wait_for(state="attached")
     page.evaluate("window.openedOnce = true")
     return page
 
@@ -144,6 +145,24 @@ def test_reading_in_one_tab_clears_the_badge_in_the_other(sign_in, make_user):
     )
     expect(watching.locator('form[action$="/read/"]')).to_have_count(0)
     assert polls(watching) == []
+
+
+def test_what_is_written_before_the_stream_opens_reaches_the_badge(sign_in, make_user):
+    from playwright.sync_api import expect
+
+    developer = make_user("dev", email="dev@example.com")
+    page = sign_in(developer).new_page()
+
+    def written_while_the_stream_connects(route):
+        notify(Message(event="e", title="Deploy failed", body="Build 7"), {developer: ["app"]})
+        route.continue_()
+
+    page.route("**/notifications/live/", written_while_the_stream_connects, times=1)
+    page.goto("/notifications/")
+    # The page was rendered with no unread notification; its stream opened after the commit.
+    badge = page.locator("[data-unread-count]")
+    expect(badge).to_have_text("1", timeout=LIVE_MS)
+    expect(page.locator('[data-notification-badge][data-live="open"]')).to_be_attached()
 
 
 def vapid_settings():

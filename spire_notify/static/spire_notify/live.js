@@ -69,13 +69,13 @@
   }
 
   var source = new EventSource(badge.dataset.eventsUrl);
-  var opened = 0;
 
   source.addEventListener("stream-open", function () {
-    // After a reconnect, events sent while the stream was down are gone: fetch the count once.
-    opened += 1;
+    // Events sent before the stream opened are gone: those between rendering the page and opening
+    // it, those while it was down, and those django-eventstream drops as a stream starts (it keeps
+    // no events to read back). Each time it opens, fetch the count once.
     badge.dataset.live = "open";
-    if (opened > 1) { announce("refresh"); }
+    announce("refresh");
   });
   source.addEventListener("notifications", function (event) {
     var data = JSON.parse(event.data);
