@@ -8,6 +8,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.core.mail import EmailMultiAlternatives
 from django.test import override_settings
+from hypothesis import example, given
+from hypothesis import settings as hypothesis_settings
 
 from spire_notify import Message, Recipient
 from spire_notify.backends.base import Delivery, Outcome
@@ -15,10 +17,10 @@ from spire_notify.backends.email import EmailBackend
 from spire_notify.compat import get_mailer
 from spire_notify.helpdesk.models import DESCRIPTION_MAX_CHARS
 from spire_notify.models import Notification
-from spire_notify.pinned.django_smtp import send_through_mailer
+from spire_notify.pinned.django_smtp import FlattenedMIME, flatten_without_recipient, send_through_mailer
 from tests.django_versions import flattened_smtp
 from tests.mail_settings import smtp_settings
-from tests.test_backend_email import ParsedEmailHTML
+from tests.test_backend_email import ParsedEmailHTML, any_text, ticket_message
 
 pytestmark = pytest.mark.django_db
 
@@ -281,6 +283,91 @@ def test_fast_path_delivers_what_djangos_smtp_mailer_would(smtp_server):
         return headers, message.get_content_type(), parts
 
     assert comparable(fast) == comparable(django_path)
+
+
+# A personalised message (each email greets its recipient and links to their own unsubscribe
+# page): its MIME is flattened once all the same, each recipient's bodies encoded into it.
+
+
+def counting_mime_builds(monkeypatch):
+    built = []
+    build_mime = EmailMultiAlternatives.message
+
+    def counted_build_mime(email_message, **kwargs):
+        built.append(email_message.to)
+        return build_mime(email_message, **kwargs)
+
+    monkeypatch.setattr(EmailMultiAlternatives, "message", counted_build_mime)
+    return built
+
+
+@flattened_smtp
+@override_settings(DEBUG=False)
+def test_fast_path_flattens_a_personalised_message_once(smtp_server, monkeypatch):
+    built = counting_mime_builds(monkeypatch)
+    recipients = [Recipient(user_id=i, email=f"user{i}@example.com", name=f"Person {i}") for i in range(4)]
+    assert send_directly(recipients, ticket_message()) == [Outcome.success()] * 4
+    assert built == [["user0@example.com"]]
+    for i, envelope in enumerate(smtp_server.envelopes):
+        message = received(envelope)
+        text, html = message.iter_parts()
+        assert text_of(text).startswith(f"Hello Person {i},\n")
+        assert f"Hello Person {i}," in html.get_content()
+        unsubscribe = str(message["List-Unsubscribe"]).strip("<>")
+        assert unsubscribe in ParsedEmailHTML(html.get_content()).links
+        assert message.defects == []
+    assert len({str(received(envelope)["List-Unsubscribe"]) for envelope in smtp_server.envelopes}) == 4
+
+
+@flattened_smtp
+@override_settings(DEBUG=False)
+def test_a_greeting_that_changes_a_parts_encoding_is_flattened_on_its_own(smtp_server, monkeypatch):
+    built = counting_mime_builds(monkeypatch)
+    recipients = [
+        Recipient(user_id=1, email="ann@example.com", name="Ann"),
+        # Not ASCII: the text part, 7bit for Ann, is 8bit for Jörg.
+        Recipient(user_id=2, email="joerg@example.com", name="Jörg"),
+    ]
+    assert send_directly(recipients, ticket_message()) == [Outcome.success()] * 2
+    assert built == [["ann@example.com"], ["joerg@example.com"]]
+    ann, joerg = (received(envelope) for envelope in smtp_server.envelopes)
+    assert [part["Content-Transfer-Encoding"] for part in ann.iter_parts()] == ["7bit", "quoted-printable"]
+    assert [part["Content-Transfer-Encoding"] for part in joerg.iter_parts()] == ["8bit", "quoted-printable"]
+    assert text_of(next(joerg.iter_parts())).startswith("Hello Jörg,\n")
+
+
+def comparable_bytes(raw):
+    """A flattened MIME with its boundary named BOUNDARY and its Date left out (the two
+    flattenings compared were made at different moments, each with a random boundary)."""
+    boundary = email.message_from_bytes(raw, policy=email.policy.default).get_boundary().encode()
+    lines = raw.replace(boundary, b"BOUNDARY").split(b"\r\n")
+    return b"\r\n".join(line for line in lines if not line.startswith(b"Date: "))
+
+
+@flattened_smtp
+@hypothesis_settings(deadline=None)
+@given(first=any_text, second=any_text)
+@example(first="Ann", second="Bob")
+@example(first="Ann", second="Jörg")
+@example(first="Ann", second="A" * 120)
+def test_bodies_encoded_into_the_shared_mime_are_the_bytes_of_the_emails_own(first, second):
+    """The fast path sends exactly what flattening the recipient's own email would, or (when a
+    body would change a part's headers) flattens that email."""
+    recipients = [
+        Recipient(user_id=1, email="one@example.com", name=first),
+        Recipient(user_id=2, email="two@example.com", name=second),
+    ]
+    one, two = (
+        rendered.content
+        for rendered in EmailBackend(alias="email", domain="example.com").render_many(
+            ticket_message(), recipients
+        )
+    )
+    encoded = FlattenedMIME(one).with_bodies_of(two)
+    if encoded is not None:
+        assert comparable_bytes(encoded) == comparable_bytes(flatten_without_recipient(two))
+    if first == second or (second.isascii() and len(second) < 40 and first.isascii() and len(first) < 40):
+        assert encoded is not None
 
 
 class DroppingHandler(RecordingHandler):

@@ -5,7 +5,10 @@ Django (or library) version that changes any of it, before a user meets the chan
 them on every supported Django.
 """
 
+import email.policy
 import inspect
+from email import contentmanager
+from email.message import EmailMessage
 from email.utils import parseaddr
 
 import django
@@ -42,6 +45,24 @@ def test_insert_rows_writes_what_bulk_create_would(make_user):
     stored = Notification.objects.order_by("pk")
     assert [(row.pk, row.title, row.payload) for row in stored] == [(r.pk, r.title, r.payload) for r in rows]
     assert all(row._state.adding is False and row._state.db == "default" for row in rows)
+
+
+def test_set_content_encodes_text_with_encode_text():
+    """FlattenedMIME encodes a recipient's bodies with email.contentmanager._encode_text, as
+    set_content() does: the same signature, and the payload set_content() stores."""
+    assert list(inspect.signature(contentmanager._encode_text).parameters) == [
+        "string",
+        "charset",
+        "cte",
+        "policy",
+    ]
+    for text in ("Hello Ann,\n", "Hello Jörg,\n", "<p>" + "x" * 200 + "</p>\n"):
+        part = EmailMessage(policy=email.policy.SMTP)
+        part.set_content(text, charset="utf-8")
+        assert contentmanager._encode_text(text, "utf-8", None, email.policy.SMTP) == (
+            part["Content-Transfer-Encoding"],
+            part._payload,
+        )
 
 
 def test_the_smtp_mailer_keeps_its_smtp_connection_and_its_send():

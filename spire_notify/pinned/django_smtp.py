@@ -1,9 +1,14 @@
 """The email backend's path into Django's SMTP mailer: each message's MIME flattened once.
 
 Django's SMTP mailer builds and flattens the whole MIME tree of every email it sends, which
-costs more than the SMTP conversation itself. Emails that differ only in ``To``, Message-ID and
-per-recipient headers (List-Unsubscribe) share the rest, so it is flattened once per send and
-each recipient's headers are put in front of the shared bytes.
+costs more than the SMTP conversation itself. The emails of one message share almost all of it:
+they differ in ``To``, Message-ID and per-recipient headers (List-Unsubscribe), and in the few
+words of their bodies that greet the recipient or link to their unsubscribe page. So the MIME
+is built and flattened once per message, each recipient's headers are put in front of it, and
+a recipient whose bodies differ has only those bodies encoded again, as ``email`` would encode
+them, into the same bytes (``FlattenedMIME``). Where that encoding would change a part's
+headers (a greeting that needs 8bit where the shared part is 7bit), the recipient's email is
+flattened on its own.
 
 Private APIs of Django's ``django.core.mail.backends.smtp.EmailBackend`` used here, pinned per
 supported Django by tests/test_pinned.py:
@@ -16,11 +21,16 @@ supported Django by tests/test_pinned.py:
 - ``EmailMessage.message(policy=…)`` (Django 6.0+). Django 5.2 has no such argument, so there
   the path is off (``spire_notify.compat.FLATTENED_SMTP``) and every email goes through the
   mailer's own ``send_messages()``; ``envelope_address()`` keeps 5.2's ``sanitize_address()``
-  for the envelope all the same.
+  for the envelope all the same;
+- and of the standard library: ``email.contentmanager._encode_text()``, the function
+  ``set_content()`` (so Django's ``message()``) encodes a text part with, called here to encode
+  a recipient's bodies exactly as the whole MIME would have them.
 """
 
 import email.policy
 import re
+from dataclasses import dataclass
+from email.contentmanager import _encode_text
 from email.headerregistry import Address
 
 from django.conf import settings
@@ -59,11 +69,11 @@ def sends_through_smtp(connection):
 
 
 class FlattenedSMTPSender:
-    """Sends emails over one SMTP mailer, flattening the MIME of each distinct message once."""
+    """Sends emails over one SMTP mailer, flattening the MIME of each message once."""
 
     def __init__(self, connection):
         self.connection = connection
-        self.flattened = {}  # shared_parts(email) -> (envelope sender, MIME without To and Message-ID)
+        self.flattened = {}  # shared_parts(email) -> (envelope sender, FlattenedMIME)
 
     def send(self, email_message, message_id):
         key = shared_parts(email_message)
@@ -74,9 +84,12 @@ class FlattenedSMTPSender:
         if key not in self.flattened:
             self.flattened[key] = (
                 envelope_address(self.connection, email_message.from_email, email_message.encoding),
-                flatten_without_recipient(email_message),
+                FlattenedMIME(email_message),
             )
         sender, shared = self.flattened[key]
+        body = shared.with_bodies_of(email_message)
+        if body is None:
+            body = flatten_without_recipient(email_message)
         [to] = email_message.to
         envelope_recipient, headers = recipient_envelope_and_header(self.connection, to)
         headers += SMTP_POLICY.fold_binary("Message-ID", message_id)
@@ -84,7 +97,7 @@ class FlattenedSMTPSender:
             headers += SMTP_POLICY.fold_binary(name, value)
         # After a failed reconnect there is no connection; send_messages() would try again too.
         self.connection.open()
-        self.connection.connection.sendmail(sender, [envelope_recipient], headers + shared)
+        self.connection.connection.sendmail(sender, [envelope_recipient], headers + body)
 
 
 def send_through_mailer(connection, email_message, message_id):
@@ -98,9 +111,9 @@ PER_RECIPIENT_HEADERS = {"List-Unsubscribe", "List-Unsubscribe-Post", "X-Origina
 
 
 def shared_parts(email_message):
-    """What the MIME of ``email_message`` is made of besides its one ``To``, its Message-ID and
-    its per-recipient headers, or ``None`` when it has more (Cc, Bcc, attachments, other
-    headers) than the fast path sends."""
+    """What the MIME of ``email_message`` shares with the other emails of its message: all but
+    its one ``To``, its Message-ID, its per-recipient headers and the text of its bodies; or
+    ``None`` when it has more (Cc, Bcc, attachments, other headers) than the fast path sends."""
     if (
         type(email_message) is not EmailMultiAlternatives
         or email_message.recipients() != email_message.to
@@ -110,16 +123,98 @@ def shared_parts(email_message):
         or email_message.reply_to
         or email_message.attachments
         or not set(email_message.extra_headers) <= PER_RECIPIENT_HEADERS
+        or any(not alternative[1].startswith("text/") for alternative in email_message.alternatives)
     ):
         return None
     return (
         email_message.subject,
-        email_message.body,
         email_message.from_email,
         email_message.encoding,
         email_message.content_subtype,
-        tuple(email_message.alternatives),
+        bool(email_message.body),
+        tuple(mimetype for _, mimetype in email_message.alternatives),
     )
+
+
+def text_bodies(email_message):
+    """The texts of the MIME parts ``message()`` makes of ``email_message``, in their order: the
+    body (unless it is empty and there are alternatives), then each alternative."""
+    body = [email_message.body] if email_message.body or not email_message.alternatives else []
+    return body + [content for content, _ in email_message.alternatives]
+
+
+@dataclass(frozen=True)
+class EncodedBody:
+    """One text part of a flattened MIME: its text, and its encoded bytes at ``start:end``."""
+
+    text: str
+    transfer_encoding: str
+    start: int
+    end: int
+
+
+class FlattenedMIME:
+    """The MIME of one email as bytes, without ``To``, Message-ID and per-recipient headers,
+    knowing where each text part's encoded body lies in them.
+
+    ``with_bodies_of(other)`` is the same bytes for another email of the same
+    ``shared_parts()`` whose bodies may differ: each different body is encoded as
+    ``set_content()`` encodes it and put in place of the original. ``None`` when that would not
+    be the bytes ``other``'s own MIME flattens to: a body whose encoding differs from the
+    original's (its ``Content-Transfer-Encoding`` header would differ) or that holds the boundary.
+    """
+
+    def __init__(self, email_message):
+        self.charset = email_message.encoding or settings.DEFAULT_CHARSET
+        mime = email_message.message(policy=SMTP_POLICY)
+        for name in ("To", "Message-ID", *email_message.extra_headers):
+            del mime[name]
+        self.bytes = mime.as_bytes()
+        self.boundary = (mime.get_boundary() or "").encode()
+        self.texts = text_bodies(email_message)
+        self.bodies = self._locate(self.texts, [part for part in mime.walk() if not part.is_multipart()])
+
+    def _locate(self, texts, parts):
+        """Where each body's encoding lies in the bytes, found in order; ``None`` if one is not
+        where ``set_content()`` would have put it (then only identical emails share the bytes)."""
+        if len(texts) != len(parts):
+            return None
+        bodies, offset = [], 0
+        for text, part in zip(texts, parts, strict=True):
+            transfer_encoding, encoded = self._encode(text)
+            start = self.bytes.find(encoded, offset)
+            if start < 0 or part["Content-Transfer-Encoding"] != transfer_encoding:
+                return None
+            offset = start + len(encoded)
+            bodies.append(EncodedBody(text, transfer_encoding, start, offset))
+        return bodies
+
+    def _encode(self, text):
+        transfer_encoding, data = _encode_text(text, self.charset, None, SMTP_POLICY)
+        # What the generator writes of the payload: every line end as the policy's, in bytes.
+        return transfer_encoding, LINE_END.sub("\r\n", data).encode("ascii", "surrogateescape")
+
+    def with_bodies_of(self, email_message):
+        texts = text_bodies(email_message)
+        if texts == self.texts:
+            return self.bytes
+        if self.bodies is None or len(texts) != len(self.bodies):
+            return None
+        pieces, offset = [], 0
+        for text, body in zip(texts, self.bodies, strict=True):
+            if text == body.text:
+                continue
+            transfer_encoding, encoded = self._encode(text)
+            if transfer_encoding != body.transfer_encoding or (self.boundary and self.boundary in encoded):
+                return None
+            pieces += [self.bytes[offset : body.start], encoded]
+            offset = body.end
+        pieces.append(self.bytes[offset:])
+        return b"".join(pieces)
+
+
+# The line ends the generator turns into the policy's (email.feedparser's NLCRE).
+LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 def flatten_without_recipient(email_message):
