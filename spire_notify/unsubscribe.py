@@ -61,7 +61,7 @@ def unsubscribe_headers(recipient, type_key, channel, *, domain, protocol="https
     if notification_type is None or notification_type.mandatory:
         return {}
     url = unsubscribe_url(recipient, type_key, channel, domain=domain, protocol=protocol)
-    return {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": ONE_CLICK}
+    return list_headers(url)
 
 
 def footer_links(recipient, type_key, channel, *, domain, protocol="https"):
@@ -112,4 +112,38 @@ class EmailLinks:
         """What ``unsubscribe_headers()`` answers, from the ``footer()`` of the same recipient."""
         if not footer["unsubscribe_url"]:
             return {}
-        return {"List-Unsubscribe": f"<{footer['unsubscribe_url']}>", "List-Unsubscribe-Post": ONE_CLICK}
+        return list_headers(footer["unsubscribe_url"])
+
+
+def list_headers(url):
+    return {
+        "List-Unsubscribe": UnfoldedHeader("List-Unsubscribe", f"<{url}>"),
+        "List-Unsubscribe-Post": ONE_CLICK,
+    }
+
+
+class UnfoldedHeader(str):
+    """A header value the ``email`` package writes on one line, as it is.
+
+    List-Unsubscribe holds a URL longer than the 78 characters a header line should have, with
+    no space to fold at. The email package's modern policies (Django 6.0+ builds emails with
+    them) then write it as RFC 2047 encoded-words, and Gmail ignores a List-Unsubscribe so
+    written: no one-click unsubscribe. RFC 5322 allows lines of up to 998 characters, and this
+    value (ASCII, printable) is written as one such line. A policy uses a value that carries its
+    ``name`` and ``fold()`` as the header itself; as a ``str`` it is the value everywhere else.
+    """
+
+    def __new__(cls, name, value):
+        if not (value.isascii() and value.isprintable() and len(name) + 2 + len(value) <= 998):
+            # Not one plain line: the policy's own folding (and encoding) is the right one.
+            return value
+        header = super().__new__(cls, value)
+        header.name = name
+        return header
+
+    def __getnewargs__(self):
+        # What copying and pickling build it from (the locmem mailer copies every message).
+        return self.name, str(self)
+
+    def fold(self, *, policy):
+        return f"{self.name}: {self}{policy.linesep}"

@@ -2,6 +2,7 @@
 
 import email
 import email.policy
+import re
 import socket
 
 import pytest
@@ -20,7 +21,7 @@ from spire_notify.models import Notification
 from spire_notify.pinned.django_smtp import FlattenedMIME, flatten_without_recipient, send_through_mailer
 from tests.django_versions import flattened_smtp
 from tests.mail_settings import smtp_settings
-from tests.test_backend_email import ParsedEmailHTML, any_text, ticket_message
+from tests.test_backend_email import DEVELOPER, ParsedEmailHTML, any_text, ticket_message
 
 pytestmark = pytest.mark.django_db
 
@@ -334,6 +335,30 @@ def test_a_greeting_that_changes_a_parts_encoding_is_flattened_on_its_own(smtp_s
     assert [part["Content-Transfer-Encoding"] for part in ann.iter_parts()] == ["7bit", "quoted-printable"]
     assert [part["Content-Transfer-Encoding"] for part in joerg.iter_parts()] == ["8bit", "quoted-printable"]
     assert text_of(next(joerg.iter_parts())).startswith("Hello Jörg,\n")
+
+
+def header_as_sent(raw, name):
+    """A header's value as the bytes carry it: unfolded, but no encoded-word decoded."""
+    value = email.message_from_bytes(raw, policy=email.policy.compat32)[name]
+    return re.sub(r"\r?\n[ \t]", " ", value).strip()
+
+
+@override_settings(DEBUG=False)
+@pytest.mark.parametrize("path", ["fast", "django"])
+def test_the_unsubscribe_url_is_sent_as_it_is_never_as_encoded_words(smtp_server, path):
+    """Gmail ignores a List-Unsubscribe made of RFC 2047 encoded-words, which is how the email
+    package folds a line longer than 78 characters with no space to fold at (Django 6.x)."""
+    backend = EmailBackend(alias="email", domain="example.com")
+    [rendered] = backend.render_many(ticket_message(), [DEVELOPER])
+    if path == "fast":
+        send_directly([DEVELOPER], ticket_message())
+    else:
+        send_through_mailer(get_mailer("default"), rendered.content, "<notification.1@example.com>")
+    [envelope] = smtp_server.envelopes
+    url = rendered.content.extra_headers["List-Unsubscribe"]
+    assert len(f"List-Unsubscribe: {url}") > 78
+    assert header_as_sent(envelope.original_content, "List-Unsubscribe") == url
+    assert header_as_sent(envelope.original_content, "List-Unsubscribe-Post") == "List-Unsubscribe=One-Click"
 
 
 def comparable_bytes(raw):

@@ -1,6 +1,9 @@
 """One-click unsubscribe (RFC 8058): signed tokens, the headers, and the endpoint as a mail
 provider and as a person reach it."""
 
+import copy
+import email.policy
+import pickle
 import time
 import urllib.error
 import urllib.request
@@ -17,6 +20,7 @@ from spire_notify.message import Recipient
 from spire_notify.models import NotificationPreference
 from spire_notify.preferences import get_preference, set_preference
 from spire_notify.unsubscribe import (
+    UnfoldedHeader,
     footer_links,
     make_token,
     read_token,
@@ -84,6 +88,20 @@ def test_the_url_is_absolute_and_follows_where_the_project_mounts_the_urls():
         assert unsubscribe_url(Recipient(user_id=7), NEW, "email", domain="d.test", protocol="http") == (
             f"http://d.test/elsewhere/notices/unsubscribe/{token}/"
         )
+
+
+def test_the_list_unsubscribe_header_is_one_line_whatever_the_policy():
+    header = UnfoldedHeader("List-Unsubscribe", "<https://example.com/" + "t" * 200 + "/>")
+    for policy in (email.policy.SMTP, email.policy.default, email.policy.SMTPUTF8):
+        one_line = f"List-Unsubscribe: {header}{policy.linesep}".encode()
+        assert policy.fold_binary("List-Unsubscribe", header) == one_line
+    assert copy.deepcopy(header) == header and copy.deepcopy(header).name == "List-Unsubscribe"
+    assert pickle.loads(pickle.dumps(header)).fold(policy=email.policy.SMTP) == header.fold(
+        policy=email.policy.SMTP
+    )
+    # What one line cannot carry is left to the policy's folding.
+    for value in ("<https://bücher.example/>", "<https://example.com/" + "t" * 990 + ">", "<a>\r\nBcc: x"):
+        assert type(UnfoldedHeader("List-Unsubscribe", value)) is str
 
 
 def test_the_headers_of_an_email():
