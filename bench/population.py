@@ -53,6 +53,18 @@ def wipe_notifications():
             cursor.execute(f"DELETE FROM {table}")
 
 
+def analyze_notifications():
+    """Bring the planner's statistics of the notification tables up to date, as autovacuum's
+    autoanalyze does after a large write (PostgreSQL; SQLite plans without them)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for model in (AppNotification, EmailNotification, Notification):
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
+
 def requester():
     User = get_user_model()
     return User.objects.get_or_create(username="bench-requester", defaults={"email": "req@example.com"})[0]
