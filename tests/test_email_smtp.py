@@ -191,19 +191,24 @@ def received_bytes(raw):
     return email.message_from_bytes(raw, policy=email.policy.default)
 
 
+def counting_mime_builds(monkeypatch):
+    built = []
+    build_mime = EmailMultiAlternatives.message
+
+    def counted_build_mime(email_message, **kwargs):
+        built.append(email_message.to)
+        return build_mime(email_message, **kwargs)
+
+    monkeypatch.setattr(EmailMultiAlternatives, "message", counted_build_mime)
+    return built
+
+
 @flattened_smtp
 @override_settings(DEBUG=False)
 def test_fast_path_sends_one_flattening_to_each_recipient_with_its_own_to_and_message_id(
     smtp_server, monkeypatch
 ):
-    flattenings = []
-    build_mime = EmailMultiAlternatives.message
-
-    def counted_build_mime(email_message, **kwargs):
-        flattenings.append(email_message.to)
-        return build_mime(email_message, **kwargs)
-
-    monkeypatch.setattr(EmailMultiAlternatives, "message", counted_build_mime)
+    flattenings = counting_mime_builds(monkeypatch)
     recipients = [Recipient(user_id=i, email=f"user{i}@example.com") for i in range(5)]
     assert (
         send_directly(recipients, Message(event="new", title="Outage", path="/x/")) == [Outcome.success()] * 5
@@ -288,18 +293,6 @@ def test_fast_path_delivers_what_djangos_smtp_mailer_would(smtp_server):
 
 # A personalised message (each email greets its recipient and links to their own unsubscribe
 # page): its MIME is flattened once all the same, each recipient's bodies encoded into it.
-
-
-def counting_mime_builds(monkeypatch):
-    built = []
-    build_mime = EmailMultiAlternatives.message
-
-    def counted_build_mime(email_message, **kwargs):
-        built.append(email_message.to)
-        return build_mime(email_message, **kwargs)
-
-    monkeypatch.setattr(EmailMultiAlternatives, "message", counted_build_mime)
-    return built
 
 
 @flattened_smtp
