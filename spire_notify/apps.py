@@ -7,5 +7,8 @@ class SpireNotifyConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        # Registers the system checks, and the live inbox's checks and signal receivers.
+        # Registers the system checks and the live inbox's checks; the live inbox listens for
+        # notifications only while NOTIFY_LIVE_UPDATES is on.
         from . import checks, live  # noqa: F401
+
+        live.connect_receivers()

@@ -22,6 +22,7 @@ from collections import defaultdict
 
 from django.contrib.auth.decorators import login_required
 from django.core.checks import Error, Tags, register
+from django.core.signals import setting_changed
 from django.db.models import Count
 from django.dispatch import receiver
 from django.http import HttpResponse
@@ -98,10 +99,7 @@ def writes_inbox(alias):
     return alias in notify_backends and notify_backends[alias].detail_relation() == inbox_relation()
 
 
-@receiver(notifications_sent, dispatch_uid="spire_notify.live.publish_new")
 def publish_new(sender, notifications, **kwargs):
-    if not enabled():
-        return
     by_user = defaultdict(list)
     for notification in notifications:
         if notification.user_id is not None and writes_inbox(notification.channel):
@@ -114,11 +112,32 @@ def publish_new(sender, notifications, **kwargs):
         publish(user_id, "notifications", {"unread": counts.get(user_id, 0), "notifications": items})
 
 
-@receiver(notifications_read, dispatch_uid="spire_notify.live.publish_read")
 def publish_read(sender, user_id, notifications=None, **kwargs):
-    if not enabled():
-        return
     publish(user_id, "read", {"unread": unread_counts([user_id]).get(user_id, 0), "read": notifications})
+
+
+RECEIVERS = (
+    (notifications_sent, publish_new, "spire_notify.live.publish_new"),
+    (notifications_read, publish_read, "spire_notify.live.publish_read"),
+)
+
+
+def connect_receivers():
+    """Listen for written and read notifications while live updates are on, and only then:
+    with nobody listening, the rows an audience was sent are never read back (100,000 rows
+    loaded at the commit of an outage notice, for receivers that would publish nothing)."""
+    for signal, receiver_function, uid in RECEIVERS:
+        if enabled():
+            signal.connect(receiver_function, dispatch_uid=uid)
+        else:
+            signal.disconnect(dispatch_uid=uid)
+
+
+@receiver(setting_changed, dispatch_uid="spire_notify.live.follow_setting")
+def follow_setting(setting, **kwargs):
+    # Settings change at run time only in tests (override_settings), which this follows.
+    if setting == "NOTIFY_LIVE_UPDATES":
+        connect_receivers()
 
 
 @register(Tags.compatibility)

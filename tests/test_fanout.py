@@ -191,6 +191,34 @@ def test_in_app_rows_signal_sent_after_commit(audience, message, django_capture_
     assert sorted(heard) == [("member0", "app"), ("member1", "app")]
 
 
+@override_settings(NOTIFY_LIVE_UPDATES=False)
+def test_with_no_receiver_the_rows_are_never_read_back(audience, message, django_capture_on_commit_callbacks):
+    """With live updates off (the default) nothing of spire_notify listens for sent rows: an
+    audience of 100,000 must not be loaded, row by row, at its commit."""
+    users = audience(3)
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+        notify(message, users, channels=["app"])
+    table = Notification._meta.db_table
+    assert [
+        query["sql"] for query in queries if query["sql"].startswith("SELECT") and table in query["sql"]
+    ] == []
+    assert Notification.objects.filter(status="sent").count() == 3
+
+
+@override_settings(NOTIFY_LIVE_UPDATES=True)
+def test_with_live_updates_on_the_live_inbox_hears_the_audiences_rows(
+    audience, message, django_capture_on_commit_callbacks, monkeypatch
+):
+    from spire_notify import live
+
+    published = []
+    monkeypatch.setattr(live, "publish", lambda user_id, event, data: published.append((user_id, event)))
+    users = audience(2)
+    with django_capture_on_commit_callbacks(execute=True):
+        notify(message, users, channels=["app"])
+    assert sorted(published) == sorted((user.pk, "notifications") for user in users)
+
+
 def language_of(user):
     return "de" if user.username.endswith("1") else "en"
 
