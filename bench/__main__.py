@@ -13,6 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .smtp_sink import SinkProcess
 from .table import format_report
 
 DATABASES = ("sqlite", "postgres")
@@ -33,22 +34,6 @@ def postgres_unreachable():
     except Exception as error:
         return f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error) else ''}"
     return None
-
-
-class SmtpSink:
-    def __enter__(self):
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench.smtp_sink"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        self.port = int(self.process.stdout.readline())
-        return self
-
-    def __exit__(self, *exc_info):
-        self.process.stdin.close()
-        self.process.wait(timeout=30)
 
 
 def run_suite(engine, mode, workdir, smtp_port, only):
@@ -83,7 +68,7 @@ def main(argv=None):
     options = parser.parse_args(argv)
     mode = "smoke" if options.smoke else "full"
     results = {}
-    with tempfile.TemporaryDirectory(prefix="spire-bench-") as workdir, SmtpSink() as sink:
+    with tempfile.TemporaryDirectory(prefix="spire-bench-") as workdir, SinkProcess() as sink:
         for engine in options.db or DATABASES:
             reason = postgres_unreachable() if engine == "postgres" else None
             if reason:

@@ -1,10 +1,12 @@
 """A local SMTP server that accepts and discards every message: ``python -m bench.smtp_sink``.
 
 It runs in its own process so that parsing SMTP does not take the GIL from the worker being
-measured. It prints its port on the first line of stdout, then serves until stdin closes.
+measured (``SinkProcess`` starts it). It prints its port on the first line of stdout, then
+serves until stdin closes.
 """
 
 import socket
+import subprocess
 import sys
 
 from aiosmtpd.controller import Controller
@@ -13,6 +15,24 @@ from aiosmtpd.controller import Controller
 class DiscardingHandler:
     async def handle_DATA(self, server, session, envelope):
         return "250 Message accepted"
+
+
+class SinkProcess:
+    """``python -m bench.smtp_sink`` in a process of its own, for the length of a ``with``."""
+
+    def __enter__(self):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bench.smtp_sink"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.port = int(self.process.stdout.readline())
+        return self
+
+    def __exit__(self, *exc_info):
+        self.process.stdin.close()
+        self.process.wait(timeout=30)
 
 
 def free_port():

@@ -74,3 +74,18 @@ def test_smoke_run_query_counts_do_not_grow(smoke_run):
         assert list(page["values"]["queries"]) == ["10", "1000"]
         assert len(set(page["values"]["queries"].values())) == 1
         assert max(page["values"]["queries"].values()) <= 6
+
+
+@pytest.mark.timeout(300)
+def test_the_worker_profile_runs_and_names_the_send_loop():
+    finished = subprocess.run(
+        [sys.executable, "-m", "bench.profile_worker", "--emails", "20", "--top", "200"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert finished.stdout.startswith("{'sent': 20, 'errored': 0, 'failed': 0, 'skipped': 0} in ")
+    assert "django_smtp.py" in finished.stdout and "(send)" in finished.stdout
