@@ -21,18 +21,24 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = ["P1", "P2", "P3", "P4", "P5", "P6", "P7"]
 
 
-def run_smoke(database, tmp_path):
-    results_file = tmp_path / "results.json"
+def run_module(module, *arguments, timeout=600):
+    """``python -m module arguments`` from the checkout; its output, once it exited with 0."""
     finished = subprocess.run(
-        [sys.executable, "-m", "bench", "--smoke", "--db", database, "--json", str(results_file)],
+        [sys.executable, "-m", module, *arguments],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=timeout,
         check=False,
     )
     assert finished.returncode == 0, finished.stdout + finished.stderr
-    return finished.stdout, json.loads(results_file.read_text())[database]
+    return finished.stdout
+
+
+def run_smoke(database, tmp_path):
+    results_file = tmp_path / "results.json"
+    output = run_module("bench", "--smoke", "--db", database, "--json", str(results_file))
+    return output, json.loads(results_file.read_text())[database]
 
 
 def rows_of(result, benchmark):
@@ -78,14 +84,6 @@ def test_smoke_run_query_counts_do_not_grow(smoke_run):
 
 @pytest.mark.timeout(300)
 def test_the_worker_profile_runs_and_names_the_send_loop():
-    finished = subprocess.run(
-        [sys.executable, "-m", "bench.profile_worker", "--emails", "20", "--top", "200"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert finished.returncode == 0, finished.stdout + finished.stderr
-    assert finished.stdout.startswith("{'sent': 20, 'errored': 0, 'failed': 0, 'skipped': 0} in ")
-    assert "django_smtp.py" in finished.stdout and "(send)" in finished.stdout
+    output = run_module("bench.profile_worker", "--emails", "20", "--top", "200", timeout=300)
+    assert output.startswith("{'sent': 20, 'errored': 0, 'failed': 0, 'skipped': 0} in ")
+    assert "django_smtp.py" in output and "(send)" in output
