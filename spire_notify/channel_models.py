@@ -1,8 +1,8 @@
 """What the optional channels keep per user: Apprise URLs and browser push subscriptions.
 
 Both hold secrets of the user (a ntfy topic, a Slack webhook token, a push endpoint that
-anyone who knows it can post to): nothing in spire-notify shows them back in full, and the
-admin lists only who has how many.
+anyone who knows it can post to): nothing in spire-notify shows them back in full, and neither
+is in the admin.
 """
 
 from urllib.parse import urlsplit
