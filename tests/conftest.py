@@ -3,6 +3,7 @@ from django.contrib.auth.models import Group, Permission
 
 from spire_notify.backends import locmem
 from spire_notify.helpdesk.choices import HelpDeskTicketPriorityChoices, HelpDeskTicketPurposeChoices
+from spire_notify.helpdesk.enums import TicketEventType
 from spire_notify.helpdesk.models import HelpDeskTicket
 
 
@@ -49,6 +50,20 @@ def manager(make_user, manager_group):
 @pytest.fixture
 def requester(make_user):
     return make_user("requester")
+
+
+@pytest.fixture
+def ticket(requester):
+    """A ticket saved directly, so that creating it notifies nobody."""
+    return HelpDeskTicket.objects.create(
+        created_by=requester, purpose="App", priority="High", description="Printer on fire"
+    )
+
+
+@pytest.fixture
+def message(ticket):
+    """The NEW message of ``ticket``, as its notification service builds it."""
+    return ticket.services.notification.build_message(TicketEventType.NEW)
 
 
 @pytest.fixture

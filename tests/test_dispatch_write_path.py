@@ -6,25 +6,11 @@ from django.db import transaction
 
 from spire_notify import notify
 from spire_notify.dispatch import insert_rows
-from spire_notify.helpdesk.enums import TicketEventType
 from spire_notify.helpdesk.models import HelpDeskTicket
 from spire_notify.models import AppNotification, EmailNotification, Notification
 from tests.django_versions import sqlite_999_parameters
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def ticket(requester):
-    # Saved directly, so that creating it notifies nobody.
-    return HelpDeskTicket.objects.create(
-        created_by=requester, purpose="App", priority="High", description="Printer on fire"
-    )
-
-
-@pytest.fixture
-def message(ticket):
-    return ticket.services.notification.build_message(TicketEventType.NEW)
 
 
 def test_every_row_reads_back_with_the_values_of_the_message(make_user, ticket, message):

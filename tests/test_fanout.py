@@ -9,7 +9,6 @@ from django.test.utils import CaptureQueriesContext, override_settings
 
 from spire_notify import notify, types
 from spire_notify.fanout import notify_audience
-from spire_notify.helpdesk.enums import TicketEventType
 from spire_notify.helpdesk.models import HelpDeskTicket
 from spire_notify.message import Message
 from spire_notify.models import AppNotification, EmailNotification, Notification
@@ -20,18 +19,6 @@ from tests.delivery_harness import postgres_only
 pytestmark = pytest.mark.django_db(transaction=False)
 
 COMPARED = ("event", "title", "payload", "content_type_id", "object_id", "status", "attempts", "body", "url")
-
-
-@pytest.fixture
-def ticket(requester):
-    return HelpDeskTicket.objects.create(
-        created_by=requester, purpose="App", priority="High", description="Printer on fire"
-    )
-
-
-@pytest.fixture
-def message(ticket):
-    return ticket.services.notification.build_message(TicketEventType.NEW)
 
 
 @pytest.fixture
