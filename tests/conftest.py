@@ -1,6 +1,7 @@
 import pytest
 from django.contrib.auth.models import Group, Permission
 
+from spire_notify import types
 from spire_notify.backends import locmem
 from spire_notify.helpdesk.choices import HelpDeskTicketPriorityChoices, HelpDeskTicketPurposeChoices
 from spire_notify.helpdesk.enums import TicketEventType
@@ -50,6 +51,14 @@ def manager(make_user, manager_group):
 @pytest.fixture
 def requester(make_user):
     return make_user("requester")
+
+
+@pytest.fixture
+def security_notice():
+    """A mandatory notification type (email by default), registered for one test."""
+    types.register("accounts.security", name="Security notice", default_channels=["email"], mandatory=True)
+    yield "accounts.security"
+    types.unregister("accounts.security")
 
 
 @pytest.fixture

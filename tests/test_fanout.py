@@ -38,13 +38,6 @@ def weekly():
     types.unregister("reports.weekly")
 
 
-@pytest.fixture
-def security():
-    types.register("accounts.security", name="Security notice", default_channels=["email"], mandatory=True)
-    yield "accounts.security"
-    types.unregister("accounts.security")
-
-
 def stored(rows):
     return {
         (row.user_id, row.channel): tuple(getattr(row, name) for name in COMPARED)
@@ -105,9 +98,9 @@ def test_a_channel_off_by_default_reaches_only_who_switched_it_on(audience, week
     ]
 
 
-def test_a_mandatory_type_ignores_off(audience, security):
+def test_a_mandatory_type_ignores_off(audience, security_notice):
     users = audience(2)
-    notify(Message(event=security, title="New sign-in"), users, channels=["email"])
+    notify(Message(event=security_notice, title="New sign-in"), users, channels=["email"])
     assert Notification.objects.filter(channel="email").count() == 2
 
 

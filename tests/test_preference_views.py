@@ -5,20 +5,12 @@ import pytest
 from django.test import Client, override_settings
 from django.urls import reverse
 
-from spire_notify import types
 from spire_notify.preferences import get_preference, set_preference
 
 pytestmark = pytest.mark.django_db
 
 PAGE = reverse("spire_notify:preferences")
 NEW = "helpdesk.ticket.new"
-
-
-@pytest.fixture
-def security_notice():
-    types.register("accounts.security", name="Security notice", default_channels=["email"], mandatory=True)
-    yield "accounts.security"
-    types.unregister("accounts.security")
 
 
 @pytest.fixture

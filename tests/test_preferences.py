@@ -24,13 +24,6 @@ NEW = "helpdesk.ticket.new"
 
 
 @pytest.fixture
-def security_notice():
-    types.register("accounts.security", name="Security notice", default_channels=["email"], mandatory=True)
-    yield "accounts.security"
-    types.unregister("accounts.security")
-
-
-@pytest.fixture
 def app_only_digest():
     types.register("reports.weekly", name="Weekly report", default_channels=["app"])
     yield "reports.weekly"

@@ -14,7 +14,6 @@ from django.core import signing
 from django.test import override_settings
 from django.urls import include, path, reverse
 
-from spire_notify import types
 from spire_notify.exceptions import MandatoryNotificationType
 from spire_notify.message import Recipient
 from spire_notify.models import NotificationPreference
@@ -31,13 +30,6 @@ from spire_notify.unsubscribe import (
 NEW = "helpdesk.ticket.new"
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 urlpatterns = [path("elsewhere/notices/", include("spire_notify.urls"))]
-
-
-@pytest.fixture
-def security_notice():
-    types.register("accounts.security", name="Security notice", default_channels=["email"], mandatory=True)
-    yield "accounts.security"
-    types.unregister("accounts.security")
 
 
 def token_path(recipient, type_key=NEW, channel="email"):

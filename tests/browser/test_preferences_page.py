@@ -4,7 +4,6 @@ WCAG 2 A/AA rules at desktop and phone widths."""
 
 import pytest
 
-from spire_notify import types
 from spire_notify.preferences import get_preference
 from spire_notify.unsubscribe import unsubscribe_url
 from tests.browser.axe import AXE, axe_violations
@@ -26,13 +25,6 @@ pytestmark = [
 
 NEW = "helpdesk.ticket.new"
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-def security_notice():
-    types.register("accounts.security", name="Security notice", default_channels=["email"], mandatory=True)
-    yield "accounts.security"
-    types.unregister("accounts.security")
 
 
 def assert_accessible(page):
