@@ -2,9 +2,11 @@
 
 It runs in its own process so that parsing SMTP does not take the GIL from the worker being
 measured (``SinkProcess`` starts it). It prints its port on the first line of stdout, then
-serves until stdin closes.
+serves until stdin closes. It advertises ``PIPELINING``, as Postfix, Exim and the large relays
+do; ``BENCH_SINK_PIPELINING=0`` turns that off, to measure a server without it.
 """
 
+import os
 import socket
 import subprocess
 import sys
@@ -13,6 +15,13 @@ from aiosmtpd.controller import Controller
 
 
 class DiscardingHandler:
+    def __init__(self, pipelining):
+        self.pipelining = pipelining
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        return responses[:-1] + ["250-PIPELINING"] * self.pipelining + responses[-1:]
+
     async def handle_DATA(self, server, session, envelope):
         return "250 Message accepted"
 
@@ -44,7 +53,8 @@ def free_port():
 def main():
     port = free_port()
     # The default 32 MiB line limit is fine; a larger data limit keeps 5 KB emails unchunked.
-    controller = Controller(DiscardingHandler(), hostname="127.0.0.1", port=port)
+    pipelining = os.environ.get("BENCH_SINK_PIPELINING", "1") != "0"
+    controller = Controller(DiscardingHandler(pipelining), hostname="127.0.0.1", port=port)
     controller.start()
     print(port, flush=True)
     try:

@@ -3,6 +3,7 @@
 import email
 import email.policy
 import re
+import smtplib
 import socket
 
 import pytest
@@ -11,6 +12,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.test import override_settings
 from hypothesis import example, given
 from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from spire_notify import Message, Recipient
 from spire_notify.backends.base import Delivery, Outcome
@@ -19,7 +21,9 @@ from spire_notify.compat import get_mailer
 from spire_notify.helpdesk.models import DESCRIPTION_MAX_CHARS
 from spire_notify.models import Notification
 from spire_notify.pinned.django_smtp import FlattenedMIME, flatten_without_recipient, send_through_mailer
+from spire_notify.pinned.smtp_pipelining import can_pipeline, send_pipelined
 from tests.django_versions import flattened_smtp
+from tests.faulty_smtp import FaultySMTPServer
 from tests.mail_settings import smtp_settings
 from tests.test_backend_email import DEVELOPER, ParsedEmailHTML, any_text, ticket_message
 
@@ -27,15 +31,29 @@ pytestmark = pytest.mark.django_db
 
 REFUSED = "gone@example.com"
 UNAVAILABLE = "busy@example.com"
+BLOCKED_SENDER = "blocked@example.com"
 
 
 class RecordingHandler:
-    """Accepts mail like a relay would, except: refuses REFUSED at RCPT with a 550 and answers
-    451 at DATA for mail to UNAVAILABLE."""
+    """Accepts mail like a relay would, except: refuses REFUSED at RCPT with a 550, answers
+    451 at DATA for mail to UNAVAILABLE and refuses BLOCKED_SENDER at MAIL with a 553. With
+    ``pipelining``, it advertises PIPELINING, as Postfix and most relays do."""
 
-    def __init__(self):
+    def __init__(self, pipelining=False):
+        self.pipelining = pipelining
         self.envelopes = []
         self.peers = []
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        return responses[:-1] + ["250-PIPELINING"] * self.pipelining + responses[-1:]
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if address == BLOCKED_SENDER:
+            return "553 5.7.1 <blocked@example.com>: Sender address rejected"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address == REFUSED:
@@ -57,9 +75,9 @@ def free_port():
         return probe.getsockname()[1]
 
 
-@pytest.fixture
-def smtp_server():
-    handler = RecordingHandler()
+@pytest.fixture(params=[False, True], ids=["one-command-at-a-time", "pipelining"])
+def smtp_server(request):
+    handler = RecordingHandler(pipelining=request.param)
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
@@ -418,3 +436,77 @@ def test_fast_path_reconnects_after_a_dropped_connection():
         ["user1@example.com"],
         ["user2@example.com"],
     ]
+
+
+# Pipelining (spire_notify.pinned.smtp_pipelining): MAIL, RCPT and DATA in one write where the
+# server advertises PIPELINING; the smtp_server tests above run with and without it.
+
+
+@flattened_smtp
+@override_settings(DEBUG=False)
+def test_a_server_that_answers_only_pipelined_commands_gets_every_email():
+    recipients = [Recipient(user_id=i, email=f"user{i}@example.com") for i in range(3)]
+    with FaultySMTPServer("pipelining_only") as server, override_settings(**server.mail_settings(timeout=5)):
+        outcomes = send_directly(recipients, Message(event="new", title="Outage"))
+    assert outcomes == [Outcome.success()] * 3
+    assert server.received == [
+        "<notification.1@example.com>",
+        "<notification.2@example.com>",
+        "<notification.3@example.com>",
+    ]
+
+
+@override_settings(DEBUG=False)
+def test_a_client_that_waits_for_each_reply_gets_nothing_through_to_that_server():
+    """The server above tells the two ways apart: Django's own SMTP path, which waits for each
+    reply, times out there."""
+    email_message = EmailMultiAlternatives("Outage", "Body", "helpdesk@example.com", ["user@example.com"])
+    with FaultySMTPServer("pipelining_only") as server, override_settings(**server.mail_settings(timeout=1)):
+        with pytest.raises(smtplib.SMTPServerDisconnected, match="timed out"):
+            get_mailer("default").send_messages([email_message])
+    assert server.received == []
+
+
+@flattened_smtp
+@override_settings(DEBUG=False)
+def test_a_refused_sender_fails_each_email_alone(smtp_server):
+    recipients = [Recipient(user_id=i, email=f"user{i}@example.com") for i in range(2)]
+    outcomes = send_directly(recipients, Message(event="new", title="Outage"), from_email=BLOCKED_SENDER)
+    assert (
+        outcomes
+        == [
+            Outcome.permanent_failure(
+                "SMTPSenderRefused: 553 5.7.1 <blocked@example.com>: Sender address rejected"
+            )
+        ]
+        * 2
+    )
+    assert smtp_server.envelopes == []
+
+
+@pytest.fixture(scope="module")
+def pipelining_server():
+    handler = RecordingHandler(pipelining=True)
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        with smtplib.SMTP("127.0.0.1", controller.port, timeout=10) as smtp:
+            assert can_pipeline(smtp)
+            yield handler, smtp
+    finally:
+        controller.stop()
+
+
+@hypothesis_settings(deadline=None, max_examples=50)
+@given(lines=st.lists(st.text(alphabet=".ab \r\n", max_size=12), max_size=6))
+@example(lines=[".", "..", ".a"])
+@example(lines=["no line end"])
+def test_a_pipelined_message_arrives_byte_for_byte(pipelining_server, lines):
+    """Lines that begin with a dot are doubled on the wire and arrive as they were."""
+    handler, smtp = pipelining_server
+    data = "\r\n".join(line.replace("\r", "").replace("\n", "") for line in lines).encode() + b"\r\n"
+    handler.envelopes.clear()
+    send_pipelined(smtp, "helpdesk@example.com", "user@example.com", data)
+    [envelope] = handler.envelopes
+    assert (envelope.mail_from, envelope.rcpt_tos) == ("helpdesk@example.com", ["user@example.com"])
+    assert envelope.original_content == data

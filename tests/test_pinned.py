@@ -7,6 +7,7 @@ them on every supported Django.
 
 import email.policy
 import inspect
+import smtplib
 from email import contentmanager
 from email.message import EmailMessage
 from email.utils import parseaddr
@@ -19,15 +20,21 @@ from django.db.models import Field
 from django.db.models.base import ModelState
 from django.template import engines
 from django.test import override_settings
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from premailer import Premailer
 
 from spire_notify.compat import FLATTENED_SMTP, get_mailer
 from spire_notify.models import Notification
 from spire_notify.pinned.django_bulk_insert import insert_rows
 from spire_notify.pinned.django_smtp import envelope_address, sends_through_smtp
+from spire_notify.pinned.email_text_encoding import TextPartEncoder
 from spire_notify.pinned.jinja2_blocks import render_jinja2_blocks
 from spire_notify.pinned.premailer_css import OfflinePremailer
+from spire_notify.pinned.smtp_pipelining import can_pipeline, send_pipelined
 from tests.delivery_harness import SmtpSink
+from tests.faulty_smtp import FaultySMTPServer
 
 
 def test_bulk_insert_internals_are_there():
@@ -104,3 +111,71 @@ def test_premailer_parses_css_in_the_one_method_offline_premailer_replaces():
     html = '<html><head><style>@import url("http://127.0.0.1:9/x.css"); p {color: red}</style></head><body><p>x</p></body></html>'
     inlined = OfflinePremailer(html, allow_network=False, disable_validation=True).transform()
     assert '<p style="color:red">x</p>' in inlined
+
+
+def test_pipelining_writes_the_commands_sendmail_writes():
+    """spire_notify.pinned.smtp_pipelining builds its commands from smtplib's pieces
+    (quoteaddr, send, getreply, has_extn, rset): on the wire, the same lines as sendmail(), but
+    for the case of the keywords, which SMTP ignores and Python 3.13 changed."""
+    data = b"Subject: x\r\n\r\n.starts with a dot\r\n"
+    with FaultySMTPServer("ok") as server, smtplib.SMTP("127.0.0.1", server.port, timeout=10) as smtp:
+        smtp.sendmail("Ann <ann@example.com>", ["bob@example.com"], data)
+        by_sendmail = server.commands[1:]
+        del server.commands[:]
+        send_pipelined(smtp, "Ann <ann@example.com>", "bob@example.com", data)
+        assert keywords_folded(server.commands) == keywords_folded(by_sendmail)
+        assert can_pipeline(smtp) is False  # the "ok" server does not advertise it
+        smtp.rset()
+    assert keywords_folded(by_sendmail) == [
+        b"mail from:<ann@example.com>\r\n",
+        b"rcpt to:<bob@example.com>\r\n",
+        b"data\r\n",
+    ]
+    assert server.received == [None, None]
+
+
+def keywords_folded(lines):
+    return [b":".join([keyword.lower(), *rest]) for keyword, *rest in (line.split(b":", 1) for line in lines)]
+
+
+# Texts like the parts of one message's emails: lines of every length (quoted-printable starts
+# past 78 bytes), characters that are escaped, line ends of every kind, trailing blanks.
+any_line = st.text(alphabet=st.sampled_from("ab =.\t\r\n\x0b\x85üé😀<>\"'"), max_size=120)
+line_text = st.one_of(any_line, st.builds("{}{}{}".format, any_line, st.just("<td>" + "x" * 74), any_line))
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(
+    shared=st.lists(line_text, max_size=14),
+    variants=st.lists(st.tuples(st.integers(0, 14), line_text), max_size=4),
+)
+def test_the_line_by_line_encoder_encodes_as_set_content_does(shared, variants):
+    """TextPartEncoder (spire_notify.pinned.email_text_encoding) gives what
+    email.contentmanager._encode_text gives, for a text and for variants of it sharing its lines."""
+    encoder = TextPartEncoder("utf-8", email.policy.SMTP)
+    texts = ["\n".join(shared)]
+    for position, line in variants:
+        lines = list(shared)
+        lines[position:position] = [line]
+        texts.append("\n".join(lines))
+    for text in texts:
+        assert encoder.encode(text) == contentmanager._encode_text(text, "utf-8", None, email.policy.SMTP)
+
+
+def test_the_line_by_line_encoder_knows_each_case_of_the_choice():
+    encoder = TextPartEncoder("utf-8", email.policy.SMTP)
+    long_line = "<p>" + "x" * 100 + "</p>"
+    cases = {
+        "Hello Ann,\n": "7bit",
+        "Hello Jörg,\n": "8bit",
+        long_line + "\n": "quoted-printable",
+        "\n".join([long_line] * 12 + ["Hallo Jörg"]): "quoted-printable",
+        "😀" * 40: "base64",
+        # The choice is made on the first 10 lines: here the 10th tips it to base64.
+        "\n".join(["x" * 80] + [""] * 8 + ["😀" * 40]): "base64",
+        "\n".join(["x" * 80] + [""] * 9 + ["😀" * 40]): "quoted-printable",
+        "\n".join(["😀" * 20] + [""] * 9 + ["x" * 1000]): "base64",
+    }
+    for text, transfer_encoding in cases.items():
+        assert encoder.encode(text) == contentmanager._encode_text(text, "utf-8", None, email.policy.SMTP)
+        assert encoder.encode(text)[0] == transfer_encoding
