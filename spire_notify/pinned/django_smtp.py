@@ -200,7 +200,8 @@ class FlattenedMIME:
     def _encode(self, text):
         transfer_encoding, data = self.encoder.encode(text)
         # What the generator writes of the payload: every line end as the policy's, in bytes.
-        return transfer_encoding, LINE_END.sub("\r\n", data).encode("ascii", "surrogateescape")
+        # _encode_text() splits the text into lines first, so its line ends are all "\n".
+        return transfer_encoding, data.replace("\n", "\r\n").encode("ascii", "surrogateescape")
 
     def with_bodies_of(self, email_message):
         texts = text_bodies(email_message)
@@ -219,10 +220,6 @@ class FlattenedMIME:
             offset = body.end
         pieces.append(self.bytes[offset:])
         return b"".join(pieces)
-
-
-# The line ends the generator turns into the policy's (email.feedparser's NLCRE).
-LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 def flatten_without_recipient(email_message):
