@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bench.__main__ import postgres_unreachable
+from bench.profile_worker import PHASES
 from spire_notify.compat import HAS_MAILERS
 
 # The benchmarks measure the newest Django: they send through named MAILERS (Django 6.1).
@@ -87,3 +88,18 @@ def test_the_worker_profile_runs_and_names_the_send_loop():
     output = run_module("bench.profile_worker", "--emails", "20", "--top", "200", timeout=300)
     assert output.startswith("{'sent': 20, 'errored': 0, 'failed': 0, 'skipped': 0} in ")
     assert "django_smtp.py" in output and "(send)" in output
+
+
+@pytest.mark.timeout(300)
+def test_the_worker_phases_are_timed_and_nest_in_the_run():
+    output = run_module(
+        "bench.profile_worker", "--phases", "--emails", "20", "--batch-size", "5", timeout=300
+    )
+    header, _, *steps = output.strip().splitlines()
+    assert header.startswith("{'sent': 20, 'errored': 0, 'failed': 0, 'skipped': 0} in ")
+    assert "5 rows a batch" in header
+    milliseconds = {line[:36].strip(): float(line[36:].split()[0]) for line in steps}
+    assert list(milliseconds) == [label.strip() for label, _, _ in PHASES]
+    assert all(value > 0 for value in milliseconds.values()), milliseconds
+    # The SMTP exchange happens inside the hand-over, which is inside the run.
+    assert milliseconds["the SMTP exchange"] < milliseconds["hand over"]
