@@ -4,9 +4,9 @@
 reply, then the message and waits again: four round trips an email. A server that advertises
 ``PIPELINING`` (Postfix, Exim, Gmail, SES and every large relay do) takes the three commands in
 one write; only the message must wait for ``DATA``'s ``354``. Over a link with a few milliseconds
-of latency, that halves the time a worker waits per email. smtplib does not pipeline, and no
-maintained client does so synchronously (aiosmtplib does not either), so the sequence is here,
-built from smtplib's own pieces so that what goes on the wire is what ``sendmail()`` sends.
+of latency, that halves the time a worker waits per email. smtplib, which Django's SMTP mailer
+holds open, does not pipeline, so the sequence is here, built from smtplib's own pieces on the
+mailer's own connection, so that what goes on the wire is what ``sendmail()`` sends.
 
 ``send_pipelined()`` raises what ``sendmail()`` raises for the same replies
 (``SMTPSenderRefused``, ``SMTPRecipientsRefused``, ``SMTPDataError``), closing the connection on
