@@ -85,6 +85,23 @@ def test_query_count_with_200_recipients_equals_the_count_with_one(
     assert Notification.objects.count() == (1 * 2 + 100) + (100 * 2 + 100)
 
 
+def test_each_channels_statement_checks_the_roles_once(many_recipients, requester):
+    """The audience is developers and managers already: the in-app statement, for both roles,
+    does not check them a second time (P2, docs/performance.md)."""
+    addresses = many_recipients(1)
+    with override_settings(ADMINS=addresses), CaptureQueriesContext(connection) as queries:
+        HelpDeskTicket().services.create(
+            created_by=requester, purpose="app", priority="high", description="d"
+        )
+    writes = [
+        query["sql"]
+        for query in queries
+        if query["sql"].startswith(("INSERT", "WITH")) and "auth_user_user_permissions" in query["sql"]
+    ]
+    assert [sql.count('"auth_user_user_permissions"') for sql in writes] == [1, 1]
+    assert Notification.objects.filter(channel="app").count() == 2
+
+
 def test_developer_gets_app_and_email_manager_gets_app(developer, manager, requester, create_and_deliver):
     ticket = create_and_deliver()
     assert rows() == [("dev", "app", "sent"), ("dev", "email", "sent"), ("manager", "app", "sent")]
