@@ -174,9 +174,7 @@ class FlattenedMIME:
     def __init__(self, email_message):
         self.charset = email_message.encoding or settings.DEFAULT_CHARSET
         self.encoder = TextPartEncoder(self.charset, SMTP_POLICY)
-        mime = email_message.message(policy=SMTP_POLICY)
-        for name in ("To", "Message-ID", *email_message.extra_headers):
-            del mime[name]
+        mime = mime_without_recipient(email_message)
         self.bytes = mime.as_bytes()
         self.boundary = (mime.get_boundary() or "").encode()
         self.texts = text_bodies(email_message)
@@ -222,11 +220,16 @@ class FlattenedMIME:
         return b"".join(pieces)
 
 
-def flatten_without_recipient(email_message):
+def mime_without_recipient(email_message):
+    """The MIME of ``email_message`` without its ``To``, Message-ID and per-recipient headers."""
     mime = email_message.message(policy=SMTP_POLICY)
     for name in ("To", "Message-ID", *email_message.extra_headers):
         del mime[name]
-    return mime.as_bytes()
+    return mime
+
+
+def flatten_without_recipient(email_message):
+    return mime_without_recipient(email_message).as_bytes()
 
 
 def recipient_envelope_and_header(connection, address):

@@ -50,11 +50,7 @@ def send_pipelined(smtp, sender, recipient, data):
     smtp.send(end_of_data(data))
     code, reply = smtp.getreply()
     if code != 250:
-        if code == SERVICE_CLOSING:
-            smtp.close()
-        else:
-            reset(smtp)
-        raise smtplib.SMTPDataError(code, reply)
+        replies.refused(code, smtplib.SMTPDataError(code, reply))
 
 
 def commands(*lines):
@@ -66,9 +62,10 @@ def commands(*lines):
 
 
 class PipelinedReplies:
-    """The replies to ``MAIL``, ``RCPT`` and ``DATA``, read in order; ``refused()`` reads the
-    ones still owed (a ``354`` among them is answered with an empty message, as RFC 2920 asks),
-    resets the session and raises."""
+    """The replies to ``MAIL``, ``RCPT`` and ``DATA``, read in order. ``refused()`` ends the
+    email on a refusal (of a command, or of the message once none is owed): on ``421`` it closes
+    the connection; otherwise it reads the replies still owed (a ``354`` among them is answered
+    with an empty message, as RFC 2920 asks) and resets the session. Then it raises."""
 
     def __init__(self, smtp):
         self.smtp = smtp
