@@ -146,9 +146,9 @@ class WebhookBackend(BaseNotificationBackend):
             TIMESTAMP_HEADER: str(timestamp),
             SIGNATURE_HEADER: sign(self.secret, webhook_id, timestamp, body),
         }
-        with Deadline(endpoint.connection, self.timeout):
+        with Deadline(endpoint.connection, self.timeout) as deadline:
             endpoint.connection.request("POST", endpoint.path, body=body, headers=headers)
-            response = endpoint.connection.getresponse()
+            response = deadline.getresponse()
             reply = read_capped(endpoint.connection, response)
         outcome = classify_response(response.status, response.reason, reply)
         if not outcome.sent:
@@ -197,22 +197,32 @@ class RejectedDelivery(Exception):
 
 
 class Deadline:
-    """Shuts the connection's socket down once ``seconds`` have passed.
+    """Shuts the request's socket down once ``seconds`` have passed.
 
     A socket timeout bounds each read, not a request: a reply trickled a byte at a time never
     times out. Shutting the socket down from a timer ends whatever read is blocked at once.
+    A reply that closes the connection (any HTTP/1.0 one, or ``Connection: close``) takes the
+    socket from the connection as ``getresponse()`` returns, and is read from it alone: so the
+    deadline keeps hold of the socket the reply comes on, through its own ``getresponse()``.
     """
 
     def __init__(self, connection, seconds):
         self.connection = connection
+        self.reply_socket = None
         self.timer = threading.Timer(seconds, self._expire)
         self.expired = False
 
+    def getresponse(self):
+        """The connection's reply, whose socket the deadline can still shut."""
+        self.reply_socket = self.connection.sock
+        return self.connection.getresponse()
+
     def _expire(self):
         self.expired = True
-        if self.connection.sock is not None:
+        sock = self.connection.sock or self.reply_socket
+        if sock is not None:
             try:
-                self.connection.sock.shutdown(socket.SHUT_RDWR)
+                sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
 
