@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from django.core.checks import Error
 
 from .base import BaseNotificationBackend, Outcome, Rendered, describe_error
+from .webhook_secrets import secret_key, secret_messages, secrets_of
 
 ID_HEADER = "webhook-id"
 TIMESTAMP_HEADER = "webhook-timestamp"
@@ -43,16 +44,9 @@ class InvalidWebhook(Exception):
     """What ``verify()`` raises for a request to reject; the message says why."""
 
 
-def secret_key(secret: str) -> bytes:
-    """The HMAC key of ``secret``: a Standard Webhooks ``whsec_<base64>`` secret is decoded,
-    any other string is used as its UTF-8 bytes."""
-    if secret.startswith("whsec_"):
-        return base64.b64decode(secret.removeprefix("whsec_"))
-    return secret.encode()
-
-
 def sign(secret: str, webhook_id: str, timestamp: int, body: bytes) -> str:
-    """The ``webhook-signature`` value of one request."""
+    """The signature of one request with one secret (``webhook_secrets`` says how a secret
+    becomes a key); the ``webhook-signature`` header holds one per secret, space-separated."""
     signed = f"{webhook_id}.{timestamp}.".encode() + body
     digest = hmac.new(secret_key(secret), signed, hashlib.sha256).digest()
     return "v1," + base64.b64encode(digest).decode()
@@ -97,8 +91,9 @@ class WebhookBackend(BaseNotificationBackend):
     """Options:
 
     - ``url``: the ``http://`` or ``https://`` endpoint that receives every notification (required).
-    - ``secret``: the shared signing key, a plain string or a ``whsec_…`` one (required;
-      the ``spire_notify.E030`` check).
+    - ``secret``: the shared signing key, a Standard Webhooks ``whsec_…`` secret (required;
+      ``manage.py webhook_secret`` makes one). A plain string signs as before, with a warning;
+      a list of secrets signs each request with every one, to switch from one to the next.
     - ``timeout``: seconds one request may take in all, from connecting to the end of the
       reply (default 10).
     """
@@ -144,7 +139,9 @@ class WebhookBackend(BaseNotificationBackend):
             "Content-Type": "application/json",
             ID_HEADER: webhook_id,
             TIMESTAMP_HEADER: str(timestamp),
-            SIGNATURE_HEADER: sign(self.secret, webhook_id, timestamp, body),
+            SIGNATURE_HEADER: " ".join(
+                sign(secret, webhook_id, timestamp, body) for secret in secrets_of(self.secret)
+            ),
         }
         with Deadline(endpoint.connection, self.timeout) as deadline:
             endpoint.connection.request("POST", endpoint.path, body=body, headers=headers)
@@ -166,16 +163,7 @@ class WebhookBackend(BaseNotificationBackend):
         return isinstance(error, (OSError, http.client.HTTPException))
 
     def check(self, **kwargs):
-        errors = []
-        if not self.secret:
-            errors.append(
-                Error(
-                    f"NOTIFY_BACKENDS[{self.alias!r}]: the webhook has no 'secret'; receivers could "
-                    "not tell its requests from forged ones.",
-                    hint="Set OPTIONS['secret'] to a long random string shared with the receiver.",
-                    id="spire_notify.E030",
-                )
-            )
+        errors = secret_messages(self.alias, self.secret)
         if urlsplit(self.url).scheme not in {"http", "https"} or not urlsplit(self.url).hostname:
             errors.append(
                 Error(
