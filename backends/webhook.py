@@ -72,6 +72,14 @@ def verify(secret, headers, body, *, now=None, tolerance=TOLERANCE_SECONDS):
     return webhook_id
 
 
+def is_http_url(url):
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a malformed IPv6 host
+        return False
+    return parts.scheme in {"http", "https"} and bool(parts.hostname)
+
+
 def target_reference(target):
     """``"app_label.model:pk"`` of the message's object, without touching the database."""
     if target is None:
@@ -164,11 +172,12 @@ class WebhookBackend(BaseNotificationBackend):
 
     def check(self, **kwargs):
         errors = secret_messages(self.alias, self.secret)
-        if urlsplit(self.url).scheme not in {"http", "https"} or not urlsplit(self.url).hostname:
+        if not is_http_url(self.url):
             errors.append(
                 Error(
-                    f"NOTIFY_BACKENDS[{self.alias!r}]: the webhook 'url' {self.url!r} is not an "
-                    "http:// or https:// URL.",
+                    # Not quoted: the URL may carry a token, and check output ends up in logs.
+                    f"NOTIFY_BACKENDS[{self.alias!r}]: the webhook 'url' is not an http:// or "
+                    "https:// URL with a host.",
                     hint="Set OPTIONS['url'] to the receiver's endpoint, e.g. 'https://hooks.example.com/notify'.",
                     id="spire_notify.E031",
                 )

@@ -182,12 +182,22 @@ def test_check_requires_a_secret_and_an_http_url():
         ),
         (
             "spire_notify.E031",
-            "NOTIFY_BACKENDS['hook']: the webhook 'url' 'ftp://hooks.example.com/' "
-            "is not an http:// or https:// URL.",
+            "NOTIFY_BACKENDS['hook']: the webhook 'url' is not an http:// or https:// URL with a host.",
         ),
     ]
     with pytest.raises(ImproperlyConfigured, match=r"^spire_notify\.E030: "):
         backend.validate()
+
+
+def test_check_reports_a_url_that_cannot_be_parsed_instead_of_failing():
+    backend = WebhookBackend(alias="hook", url="https://[::1/notify", secret=SECRET)
+
+    assert [(error.id, error.msg) for error in backend.check()] == [
+        (
+            "spire_notify.E031",
+            "NOTIFY_BACKENDS['hook']: the webhook 'url' is not an http:// or https:// URL with a host.",
+        )
+    ]
 
 
 def test_a_configured_webhook_passes_its_check():
