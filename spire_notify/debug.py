@@ -4,7 +4,8 @@ Django's ``SafeExceptionReporterFilter`` hides a setting by the name of its key 
 ``KEY``, ``TOKEN``, …), so it hides a webhook's ``secret`` and a ``vapid_private_key``, and
 shows a webhook's ``url`` and Apprise ``urls`` in full: a token in a query string, a ntfy topic,
 a Slack webhook path. The settings are on the DEBUG error page and in the error emails Django
-sends to ``ADMINS`` with DEBUG off.
+sends to ``ADMINS`` with DEBUG off, and the error page shows the local variables of every frame,
+where spire-notify's own code holds the options of the backend it builds or uses.
 
 Django takes the filter from ``DEFAULT_EXCEPTION_REPORTER_FILTER`` (or from an attribute a
 middleware sets on each request), so a project names this class there; the ``spire_notify.W031``
@@ -14,6 +15,8 @@ check warns while it does not.
 from django.views.debug import SafeExceptionReporterFilter
 
 from .channel_models import mask_url
+
+OWN_PACKAGE = "spire_notify."
 
 
 class MaskingExceptionReporterFilter(SafeExceptionReporterFilter):
@@ -25,6 +28,14 @@ class MaskingExceptionReporterFilter(SafeExceptionReporterFilter):
         if key == "NOTIFY_BACKENDS":
             return mask_urls_in(cleansed)
         return cleansed
+
+    def get_traceback_frame_variables(self, request, tb_frame):
+        variables = super().get_traceback_frame_variables(request, tb_frame)
+        if not tb_frame.f_globals.get("__name__", "").startswith(OWN_PACKAGE):
+            return variables
+        # spire-notify's frames hold backend options as they are built and used (``config``,
+        # ``options``, ``secret``, ``url``): hidden and masked as they are in the settings.
+        return [(name, mask_urls_in(self.cleanse_setting(name, value))) for name, value in variables]
 
 
 def mask_urls_in(value):

@@ -4,6 +4,8 @@ The page is Django's real technical 500 response, rendered through the test clie
 that raises; the error email is the one Django's default logging sends to ``ADMINS``.
 """
 
+import html
+
 import pytest
 from django.conf import settings
 from django.core import mail
@@ -16,6 +18,7 @@ from hypothesis import strategies as st
 from spire_notify.channel_models import mask_url
 from spire_notify.checks import check_exception_reporter_filter
 from spire_notify.debug import MaskingExceptionReporterFilter, mask_urls_in
+from spire_notify.handler import notify_backends
 
 WEBHOOK_URL = "https://hooks.example.com/notify?token=hook-token-7f3a9c"
 APPRISE_URLS = [
@@ -46,11 +49,17 @@ def failing_view(request):
     raise RuntimeError("the view failed")
 
 
-urlpatterns = [path("fails/", failing_view)]
+def misconfigured_backend_view(request):
+    """Builds a backend whose options have a typo: the traceback runs through spire-notify's
+    frames, whose local variables hold the options."""
+    notify_backends.create_backend("ops-webhook")
 
 
-def error_page(accept):
-    response = Client(raise_request_exception=False).get("/fails/", headers={"accept": accept})
+urlpatterns = [path("fails/", failing_view), path("misconfigured/", misconfigured_backend_view)]
+
+
+def error_page(accept, url="/fails/"):
+    response = Client(raise_request_exception=False).get(url, headers={"accept": accept})
     assert response.status_code == 500
     return response.content.decode()
 
@@ -71,6 +80,28 @@ def test_the_debug_error_page_shows_no_secret_of_notify_backends(accept):
         assert mask_url(url) in page
     # What is not a secret stays readable: a page to debug with.
     assert "spire_notify.backends.apprise.AppriseBackend" in page
+
+
+@override_settings(
+    DEBUG=True,
+    ROOT_URLCONF=__name__,
+    NOTIFY_BACKENDS=NOTIFY_BACKENDS
+    | {
+        "ops-webhook": {
+            **NOTIFY_BACKENDS["ops-webhook"],
+            "OPTIONS": {"url": WEBHOOK_URL, "secret": WEBHOOK_SECRET, "retries": 3},
+        }
+    },
+    DEFAULT_EXCEPTION_REPORTER_FILTER=MASKING_FILTER,
+)
+@pytest.mark.parametrize("accept", ["text/html", "text/plain"])
+def test_the_local_variables_of_spire_notify_frames_show_no_secret(accept):
+    page = html.unescape(error_page(accept, "/misconfigured/"))
+
+    assert "NOTIFY_BACKENDS['ops-webhook']: unknown option 'retries'" in page
+    assert "create_backend" in page and "options" in page
+    assert [secret for secret in SECRETS if secret in page] == []
+    assert mask_url(WEBHOOK_URL) in page
 
 
 @override_settings(
