@@ -5,7 +5,8 @@ forged, altered, stale or replayed delivery:
 
 - ``webhook-id``: ``notification-<id>``, the same on every retry of one notification;
 - ``webhook-timestamp``: when this attempt was sent, in Unix seconds;
-- ``webhook-signature``: ``v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">``.
+- ``webhook-signature``: ``v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">``, one per
+  secret (several while switching from one to the next; ``webhook_secrets`` has the keys).
 
 ``verify()`` is the receiver's half: it checks the signature and that the timestamp is recent;
 the receiver keeps the ids it accepted for as long as that tolerance, and drops a repeat.
