@@ -16,8 +16,11 @@ from django.utils.module_loading import import_string
 
 from . import conf
 from .compat import task_backends
+from .debug import MaskingExceptionReporterFilter, mask_urls_in
 from .exceptions import InvalidNotifyBackend
 from .handler import notify_backends
+
+MASKING_FILTER_PATH = f"{MaskingExceptionReporterFilter.__module__}.{MaskingExceptionReporterFilter.__name__}"
 
 BACKEND_HINTS = {
     "E001": 'NOTIFY_BACKENDS maps aliases to {"BACKEND": "dotted.path", "OPTIONS": {...}}.',
@@ -179,6 +182,37 @@ def _sends_from_default_address(alias):
         return False  # check_backends reports it
     # A backend that takes a From address has the option; unset, DEFAULT_FROM_EMAIL is used.
     return hasattr(backend, "from_email") and not backend.from_email
+
+
+@register(Tags.security)
+def check_exception_reporter_filter(app_configs=None, **kwargs):
+    """Django's error page (DEBUG) and its error emails to ADMINS list the settings, and its own
+    filter shows the URLs of NOTIFY_BACKENDS in full; only a project setting can change that."""
+    path = settings.DEFAULT_EXCEPTION_REPORTER_FILTER
+    if _masks_notify_backends(path):
+        return []
+    configured = conf.backend_settings()
+    aliases = configured if isinstance(configured, dict) else {}
+    return [
+        Warning(
+            f"DEFAULT_EXCEPTION_REPORTER_FILTER is {path!r}, which shows the URLs of "
+            f"NOTIFY_BACKENDS[{alias!r}] in full on Django's DEBUG error page and in error emails "
+            "to ADMINS.",
+            hint=f"Set DEFAULT_EXCEPTION_REPORTER_FILTER = {MASKING_FILTER_PATH!r}, or make your own "
+            "filter a subclass of it.",
+            id="spire_notify.W031",
+        )
+        for alias, entry in aliases.items()
+        if mask_urls_in(entry) != entry
+    ]
+
+
+def _masks_notify_backends(path):
+    try:
+        reporter_filter = import_string(path)
+    except ImportError:
+        return False  # the warning names the path: Django fails on it at the first error page
+    return isinstance(reporter_filter, type) and issubclass(reporter_filter, MaskingExceptionReporterFilter)
 
 
 @register(Tags.compatibility)

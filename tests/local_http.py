@@ -1,6 +1,14 @@
-"""A real HTTP server on 127.0.0.1 that records what it receives and answers as told: the far
-end of the chat and push channels in their tests."""
+"""Real HTTP servers on 127.0.0.1 for the channels' tests.
 
+- ``RecordingServer`` records what it receives and answers as told: the far end of the chat and
+  push channels.
+- ``DrippingServer`` answers with bytes scripted to the letter (any framing: ``Content-Length``,
+  chunked, close-delimited, HTTP/1.0) and writes them a byte at a time, as a slow or hostile
+  receiver does: the far end of the webhook's deadline tests.
+"""
+
+import socket
+import socketserver
 import threading
 import time
 from dataclasses import dataclass, field
@@ -73,6 +81,84 @@ class RecordingServer:
         return self
 
     def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join()
+
+
+@dataclass(frozen=True)
+class DrippedReply:
+    """A reply as raw bytes. ``head`` (status line and headers) is written at once unless
+    ``drip_head``; ``body`` always a byte every ``interval`` seconds. ``close`` ends the
+    connection after the body, as a close-delimited reply must."""
+
+    head: bytes
+    body: bytes
+    drip_head: bool = False
+    close: bool = False
+    interval: float = 0.1
+
+
+class DrippingHandler(socketserver.StreamRequestHandler):
+    timeout = 30
+
+    def handle(self):
+        if not self.read_request():
+            return
+        reply = self.server.reply
+        self.server.answered.set()
+        try:
+            self.write(reply.head, reply.interval if reply.drip_head else 0)
+            self.write(reply.body, reply.interval)
+        except OSError:
+            return  # the client gave up and shut its socket: what the deadline tests wait for
+        if reply.close:
+            self.connection.shutdown(socket.SHUT_WR)
+
+    def read_request(self):
+        """Reads one request's head and ``Content-Length`` body; ``False`` once the client left."""
+        length = 0
+        while (line := self.rfile.readline(65537)) not in (b"\r\n", b"\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value)
+        if not line:
+            return False
+        self.rfile.read(length)
+        return True
+
+    def write(self, data, interval):
+        """Writes ``data`` at once, or a byte every ``interval`` seconds until the server stops."""
+        if not interval:
+            self.wfile.write(data)
+            return
+        for index in range(len(data)):
+            if self.server.stopping.wait(interval):
+                return
+            self.wfile.write(data[index : index + 1])
+
+
+class DrippingServer:
+    """Answers every request with ``reply``; ``answered`` is set once a request was read."""
+
+    def __init__(self, reply):
+        self.httpd = socketserver.ThreadingTCPServer(("127.0.0.1", 0), DrippingHandler)
+        self.httpd.daemon_threads = True
+        self.httpd.reply = reply
+        self.httpd.answered = self.answered = threading.Event()
+        self.httpd.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/hook"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.stopping.set()
         self.httpd.shutdown()
         self.httpd.server_close()
         self.thread.join()
