@@ -10,6 +10,7 @@ whose event is not a registered type goes out as its sender decided.
 written before its recipient switched its type off on its channel is skipped, not sent.
 """
 
+from django.db import transaction
 from django.db.models import CharField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -50,17 +51,20 @@ def set_preference(user, type_key, channel, mode):
         raise MandatoryNotificationType(type_key)
     if mode == DeliveryMode.DIGEST and not channel_gathers_digests(channel):
         raise ValueError(f"The channel {channel!r} sends no digests; choose 'immediate' or 'off'.")
-    if mode != DeliveryMode.DIGEST:
-        from .digests import release_held
+    # Together, so that no worker finds what is released due while the mode is still the old one.
+    with transaction.atomic():
+        if mode == DeliveryMode.IMMEDIATE:
+            from .digests import release_held
 
-        # Leaving digest mode sends what is held in one final digest, not never.
-        release_held(user, type_key, channel)
-    NotificationPreference.objects.update_or_create(
-        **_owner_fields(recipient_key(user)),
-        type_key=type_key,
-        channel=channel,
-        defaults={"mode": mode, "updated_at": timezone.now()},
-    )
+            # Back to "immediate", what is held goes out in one final digest; "off" releases
+            # nothing, and the worker skips what is held when its window ends (SWITCHED_OFF).
+            release_held(user, type_key, channel)
+        NotificationPreference.objects.update_or_create(
+            **_owner_fields(recipient_key(user)),
+            type_key=type_key,
+            channel=channel,
+            defaults={"mode": mode, "updated_at": timezone.now()},
+        )
 
 
 def get_preference(user, type_key, channel):
