@@ -22,9 +22,10 @@ Delivering (``deliver_digests()``, which ``process_notifications()`` runs after 
    sent again once its lease expires, with the same items and Message-ID: the one duplicate
    window of every transmitting channel.
 
-What a digest carries is decided when it is sent: items of a type switched off since, or that
-can no longer reach the user, are left out and end ``skipped`` with their reason; a digest left
-with nothing is ``skipped``, not sent.
+What a digest carries is decided when it is sent: items read in the app since (a held
+``Deferred`` row with ``unless_read``), of a type switched off since, or that can no longer
+reach the user are left out and end ``skipped`` with their reason; a digest left with nothing
+is ``skipped``, not sent.
 
 Switching back to ``"immediate"`` (``set_preference``) releases what is held: it goes out at the
 next run as one final digest. Switching to ``"off"`` releases nothing: what is held ends
@@ -50,6 +51,7 @@ from django.utils.translation import gettext
 from . import clock, conf
 from .backends.base import Delivery, Outcome, Rendered, describe_error
 from .claims import detail_relations, new_token
+from .escalation import READ_BEFORE_DIGEST, skip_read_in_app
 from .exceptions import Undeliverable
 from .handler import notify_backends
 from .models import DeliveryMode, Digest, Notification, NotificationStatus
@@ -278,8 +280,9 @@ def _send_channel(alias, digests, *, should_stop, using):
     items = [item for digest in digests for item in digest.held_items]
     load_targets(items)
     left_out = skip_unreachable(items)
-    wanted = [item for item in items if item.pk not in left_out]
-    left_out.update(skip_switched_off(wanted, kept_address=backend.kept_address, using=using))
+    left_out.update(
+        _no_longer_wanted([item for item in items if item.pk not in left_out], backend, using=using)
+    )
     outcomes, deliveries = {}, []
     for digest in digests:
         digest.dropped = [(item, left_out[item.pk]) for item in digest.held_items if item.pk in left_out]
@@ -298,6 +301,15 @@ def _send_channel(alias, digests, *, should_stop, using):
     if withheld:
         _release(withheld, reason=outcomes[withheld[0].pk].error, using=using)
     return _record([digest for digest in digests if not outcomes[digest.pk].withheld], outcomes, using=using)
+
+
+def _no_longer_wanted(items, backend, *, using):
+    """``{pk: Outcome}`` of the held items a digest leaves out: read in the app since (a held
+    ``Deferred`` row), or of a type its recipient switched off on its channel since. Two queries
+    per batch of digests at most."""
+    left_out = skip_read_in_app(items, reason=READ_BEFORE_DIGEST, using=using)
+    wanted = [item for item in items if item.pk not in left_out]
+    return left_out | skip_switched_off(wanted, kept_address=backend.kept_address, using=using)
 
 
 def _render(backend, digest):

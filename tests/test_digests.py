@@ -11,10 +11,11 @@ from django.test import override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from spire_notify import Message, clock, notify, types
+from spire_notify import Deferred, Message, clock, notify, types
 from spire_notify.automations import process_notifications
 from spire_notify.backends.email import EmailBackend
 from spire_notify.digests import NOTHING_LEFT, claim_digests, render_digest, send_digests, window_end
+from spire_notify.escalation import READ_BEFORE_DIGEST
 from spire_notify.models import Digest, Notification
 from spire_notify.preferences import SWITCHED_OFF, get_preference, set_preference
 from spire_notify.unsubscribe import unsubscribe_url
@@ -226,6 +227,53 @@ def test_a_digest_whose_items_were_all_switched_off_is_skipped_not_sent(digest_u
     digest = Digest.objects.get()
     assert (digest.status, digest.last_error) == ("skipped", NOTHING_LEFT)
     assert NOTHING_LEFT == "Skipped: none of its notifications was still to be sent."
+
+
+def escalate(user, number, **options):
+    """The in-app row and a deferred email of one order, as ``{channel: row}``."""
+    written = notify(order(number), {user: ["app", Deferred("email", timedelta(minutes=10), **options)]})
+    return {row.channel: row for row in written}
+
+
+def read(*in_app_rows):
+    Notification.objects.filter(pk__in=[row.pk for row in in_app_rows]).mark_all_as_read()
+
+
+def test_a_held_deferred_email_is_tied_to_its_in_app_row_unless_told_not_to(digest_user):
+    with clock.frozen_at(START):
+        tied, untied = escalate(digest_user, 1), escalate(digest_user, 2, unless_read=False)
+    assert (tied["email"].status, tied["email"].unless_read_id) == ("held", tied["app"].pk)
+    assert (untied["email"].status, untied["email"].unless_read_id) == ("held", None)
+
+
+def test_an_item_read_in_the_app_leaves_the_digest(digest_user):
+    with clock.frozen_at(START):
+        first, second, third = (escalate(digest_user, number) for number in (1, 2, 3))
+        clock.advance(3600)
+        read(second["app"])
+        clock.advance(MIDNIGHT - clock.now())
+        assert process_notifications() == {"sent": 2, "errored": 0, "failed": 0, "skipped": 1}
+    [digest_email] = mail.outbox
+    assert digest_email.subject == "New notifications: 2"
+    assert "Order #3" in digest_email.body and "Order #1" in digest_email.body
+    assert "Order #2" not in digest_email.body
+    left_out = Notification.objects.get(pk=second["email"].pk)
+    assert (left_out.status, left_out.last_error, left_out.digest_id) == ("skipped", READ_BEFORE_DIGEST, None)
+    assert READ_BEFORE_DIGEST == "Skipped: read in the app before its digest was sent."
+    carried = Notification.objects.filter(pk__in=[first["email"].pk, third["email"].pk])
+    assert {(row.status, row.digest_id) for row in carried} == {("sent", Digest.objects.get().pk)}
+
+
+def test_no_digest_is_sent_when_every_item_was_read(digest_user):
+    with clock.frozen_at(START):
+        rows = [escalate(digest_user, number) for number in (1, 2)]
+        read(*(row["app"] for row in rows))
+        clock.advance(DAY)
+        assert process_notifications() == {"sent": 0, "errored": 0, "failed": 0, "skipped": 2}
+    assert mail.outbox == []
+    assert Digest.objects.get().status == "skipped"
+    emails = Notification.objects.filter(channel="email")
+    assert {(row.status, row.last_error) for row in emails} == {("skipped", READ_BEFORE_DIGEST)}
 
 
 @pytest.mark.parametrize(

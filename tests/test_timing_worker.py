@@ -148,3 +148,28 @@ def test_a_deferred_email_written_before_a_one_click_unsubscribe_is_not_sent(sha
         "Skipped: the recipient switched this type of notification off on this channel.",
     )
     assert [mail["Message-ID"] for mail in sink.received()] == [first["Message-ID"]]
+
+
+def test_an_item_read_in_the_app_is_left_out_of_the_digest(shared_db, sink, make_user):
+    ada = make_user("ada")
+    set_preference(ada, MESSAGE.event, "email", "digest")
+    rows = [
+        notify(
+            Message(event=MESSAGE.event, title=f"Ticket #{number}", path=f"/t/{number}/"),
+            {ada: ["app", Deferred("email", TEN_MINUTES)]},
+        )
+        for number in (1, 2)
+    ]
+    read, unread = ({row.channel: row for row in written} for written in rows)
+    Notification.objects.filter(pk=read["app"].pk).mark_all_as_read()
+    run_worker(shared_db, sink, later_by=DAY)
+    [mail] = sink.received()
+    text = mail.get_body(("plain",)).get_content()
+    assert mail["Subject"] == "New notifications: 1"
+    assert "Ticket #2" in text and "Ticket #1" not in text
+    left_out = Notification.objects.get(pk=read["email"].pk)
+    assert (left_out.status, left_out.last_error) == (
+        "skipped",
+        "Skipped: read in the app before its digest was sent.",
+    )
+    assert Notification.objects.get(pk=unread["email"].pk).status == "sent"
