@@ -180,7 +180,8 @@ def skip_switched_off(rows, *, kept_address, using="default"):
     What counts is a choice the recipient stored: the type's defaults were applied when the row
     was written. A mandatory type, or an event no type registers, is never skipped.
     """
-    keys = {pk: key for pk, key in ((row.pk, _delivery_key(row, kept_address)) for row in rows) if key}
+    keys = {row.pk: _delivery_key(row, kept_address) for row in rows}
+    keys = {pk: key for pk, key in keys.items() if key is not None}
     if not keys:
         return {}
     switched_off = _switched_off(set(keys.values()), using=using)
