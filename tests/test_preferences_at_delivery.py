@@ -11,12 +11,15 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
+from django.db import transaction
 from django.test import Client, override_settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from spire_notify import Deferred, Message, clock, notify, types
 from spire_notify.automations import process_notifications
 from spire_notify.models import Notification, NotificationPreference
-from spire_notify.preferences import SWITCHED_OFF, set_preference, skip_switched_off
+from spire_notify.preferences import SWITCHED_OFF, get_preference, set_preference, skip_switched_off
 from spire_notify.unsubscribe import unsubscribe_url
 from tests.delivery_backends import ScriptedBackend
 from tests.delivery_harness import DUMMY_TASKS, SmtpSink
@@ -169,6 +172,52 @@ def test_the_preference_check_is_one_query_per_batch(make_user, django_assert_nu
         (None, guests[0], UPDATE),
     }
     assert {(outcome.skip, outcome.error) for outcome in outcomes.values()} == {(True, SWITCHED_OFF)}
+
+
+CHANNELS = ("app", "email")
+CHOICE = st.tuples(
+    st.integers(min_value=0, max_value=4),  # one of three users, then one of two guests
+    st.sampled_from([NEW, UPDATE]),
+    st.sampled_from(CHANNELS),
+    st.sampled_from(["immediate", "off", "digest"]),
+)
+
+
+@pytest.fixture
+def people(make_user):
+    return [make_user("ada"), make_user("bob"), make_user("cy"), "guest@example.org", "Other@Example.org"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(choices=st.lists(CHOICE, max_size=12))
+def test_the_batch_check_agrees_with_get_preference_whatever_was_chosen(people, choices):
+    """One row per recipient, type and channel: skipped exactly where get_preference() says off."""
+    with transaction.atomic():
+        for index, type_key, channel, mode in choices:
+            if (mode, channel) != ("digest", "app"):  # the in-app channel sends no digests
+                set_preference(people[index], type_key, channel, mode)
+        combinations = [
+            (who, event, channel) for who in people for event in (NEW, UPDATE) for channel in CHANNELS
+        ]
+        rows = {
+            number: Notification(
+                pk=number, user=None if isinstance(who, str) else who, channel=channel, event=event
+            )
+            for number, (who, event, channel) in enumerate(combinations)
+        }
+        written_for = {number: who for number, (who, _, _) in enumerate(combinations)}
+
+        def kept_address(row):
+            return written_for[row.pk] if row.user is None else ""
+
+        skipped = skip_switched_off(rows.values(), kept_address=kept_address)
+        expected = {
+            number
+            for number, (who, event, channel) in enumerate(combinations)
+            if get_preference(who, event, channel) == "off"
+        }
+        transaction.set_rollback(True)
+    assert set(skipped) == expected
 
 
 def test_no_query_where_no_preference_can_apply(make_user, security_notice, django_assert_num_queries):
