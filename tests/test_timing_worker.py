@@ -1,6 +1,9 @@
 """Issue 12 end to end: escalation and digests through the real worker (``process_notifications``
 in a subprocess) and a real SMTP server (aiosmtpd). Time moves with the worker's clock
-(``SPIRE_DELIVERY_CLOCK_OFFSET``), not with sleeps. On SQLite (a shared file) and PostgreSQL."""
+(``SPIRE_DELIVERY_CLOCK_OFFSET``), not with sleeps. On SQLite (a shared file) and PostgreSQL.
+
+Issue 18, items 7 and 8, the same way: a deferred email is not sent after the one-click
+unsubscribe of an earlier email, and an item read in the app is left out of the digest."""
 
 import email
 import email.policy
