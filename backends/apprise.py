@@ -39,6 +39,7 @@ from .webhook import RejectedDelivery
 
 try:
     import apprise
+    from apprise.utils.parse import parse_url as parse_apprise_url
 except ImportError:  # the optional extra is not installed: check E050 says so
     apprise = None
 
@@ -120,7 +121,7 @@ def validate_apprise_url(url):
 
 def request_shaping_parameters(url):
     """The parameters of ``url`` that would choose the request's method, headers or payload."""
-    parsed = apprise.utils.parse.parse_url(url, verify_host=False) or {}
+    parsed = parse_apprise_url(url, verify_host=False) or {}
     return sorted(
         key for key in parsed.get("qsd", {}) if key == "method" or key.startswith(REQUEST_SHAPING_PREFIXES)
     )

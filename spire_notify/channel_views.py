@@ -133,8 +133,7 @@ def push_subscription(request):
     if push_backend() is None:
         return JsonResponse({"error": "browser push is not configured"}, status=404)
     most = conf.get("NOTIFY_MAX_PUSH_SUBSCRIPTIONS")
-    others = PushSubscription.objects.filter(user=request.user).exclude(endpoint=subscription["endpoint"])
-    if others.count() >= most:
+    if other_browsers(request.user, subscription["endpoint"]) >= most:
         return JsonResponse(
             {
                 "error": f"{most} browsers already get push notifications for you, the most you may have; "
@@ -153,6 +152,12 @@ def push_subscription(request):
             status=409,
         )
     return JsonResponse({"subscribed": True}, status=201)
+
+
+def other_browsers(user, endpoint):
+    """How many browsers other than ``endpoint``'s the user has subscribed: a browser already
+    kept may always post again."""
+    return PushSubscription.objects.filter(user=user).exclude(endpoint=endpoint).count()
 
 
 def keep_subscription(request, subscription):
