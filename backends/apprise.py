@@ -31,7 +31,7 @@ from django.utils.text import Truncator
 
 from spire_notify import conf
 from spire_notify.destinations import connections_checked, url_refusal
-from spire_notify.masking import mask_url, urls_redacted
+from spire_notify.masking import HIDDEN, mask_url, urls_redacted
 
 from .base import BaseNotificationBackend, Outcome, Rendered, always_send, describe_error
 from .links import SiteLinks
@@ -265,7 +265,9 @@ class AppriseBackend(SiteLinks, BaseNotificationBackend):
                 timeout=self.timeout,
             )
             failures += [
-                f"{service.name} ({masked[service.url_id]}) failed" for service in result if not service
+                f"{service.name} ({masked.get(service.url_id, HIDDEN)}) failed"
+                for service in result
+                if not service
             ]
         return failures
 

@@ -25,8 +25,9 @@ SHORTEST_SECRET_PART = 4
 # What separates the parts of a URL (and, decoded, of a header value such as "Bearer …").
 URL_SEPARATORS = re.compile(r"[/?&#=:@,;+\s]+")
 # The loggers that write the URLs they are given: Apprise's (warnings name a ntfy topic),
-# urllib3's (the path of each request, at DEBUG), pywebpush's (the endpoint, when verbose).
-LIBRARY_LOGGERS = ("apprise", "urllib3.connectionpool", "pywebpush")
+# urllib3's (the path of each request, and of each retry, at DEBUG), pywebpush's (the endpoint,
+# when verbose).
+LIBRARY_LOGGERS = ("apprise", "urllib3.connectionpool", "urllib3.util.retry", "pywebpush")
 
 _secret_urls = contextvars.ContextVar("spire_notify_secret_urls", default=())
 
