@@ -6,6 +6,7 @@ import json
 import logging
 import time
 from types import SimpleNamespace
+from urllib.parse import quote
 
 import pytest
 from apprise.conversion.format import markdown_to_html
@@ -18,7 +19,7 @@ from lxml import html
 from spire_notify import Message, Recipient, notify
 from spire_notify.automations import process_notifications
 from spire_notify.backends import apprise as apprise_module
-from spire_notify.backends.apprise import AppriseBackend, escape_markdown
+from spire_notify.backends.apprise import AppriseBackend, escape_markdown, user_url_refusal
 from spire_notify.backends.base import Delivery, Outcome
 from spire_notify.models import AppriseAddress, Notification
 from spire_notify.testing import BackendContract
@@ -423,3 +424,29 @@ def test_a_failing_team_url_is_masked_in_last_error_and_in_the_logs(receiver, ma
     assert Notification.objects.get().last_error == "Apprise: JSON (json://••••9c55) failed"
     assert caplog.records
     assert leaked(logged_text(caplog)) == []
+
+
+PARAMETER_NAME = st.text(
+    alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", min_size=1, max_size=20
+)
+
+
+@given(
+    shaping=st.lists(
+        st.one_of(
+            st.tuples(st.sampled_from("+-:"), PARAMETER_NAME).map("".join),
+            st.just("method"),
+            st.just("METHOD"),
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+    value=PARAMETER_NAME,
+)
+@override_settings(NOTIFY_APPRISE_USER_SCHEMES=["json", "ntfy"])
+def test_any_parameter_that_shapes_the_request_is_refused_in_a_users_url(shaping, value):
+    # As typed ("+X-Auth=…") and percent-encoded ("%2BX-Auth=…"): Apprise reads both alike.
+    for spell in (str, lambda name: quote(name, safe="")):
+        query = "&".join(f"{spell(name)}={value}" for name in shaping)
+        for url in (f"json://8.8.8.8/hook?{query}", f"ntfy://8.8.8.8/topic?{query}"):
+            assert user_url_refusal(url).startswith("it sets the request's method or headers ("), url
