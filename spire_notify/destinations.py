@@ -109,7 +109,10 @@ def host_refusal(host, port=None):
 
 def url_refusal(url):
     """Why the host of ``url`` may not be reached, or ``None``."""
-    host = urlsplit(url).hostname
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:  # "[::1": a bracket left open
+        return "a host that cannot be read"
     return host_refusal(host) if host else None
 
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spire_notify.checks import check_user_destinations
-from spire_notify.destinations import RefusedDestination, connections_checked, host_refusal
+from spire_notify.destinations import RefusedDestination, connections_checked, host_refusal, url_refusal
 from spire_notify.masking import HIDDEN, SHORTEST_SECRET_PART, redact
 from tests.local_http import RecordingServer
 
@@ -91,6 +91,10 @@ class AddressClassifierTests(SimpleTestCase):
         # 6to4 and NAT64 addresses are judged by the IPv4 address they carry, tested above.
         if address.sixtofour is None:
             self.assertIsNone(host_refusal(str(address)))
+
+    def test_a_url_whose_host_cannot_be_read_is_refused(self):
+        self.assertEqual(url_refusal("ntfys://[::1/topic"), "a host that cannot be read")
+        self.assertEqual(url_refusal("ntfys://[::1]/topic"), "::1, a loopback address")
 
     def test_names_are_judged_by_every_address_they_resolve_to(self):
         self.assertEqual(host_refusal("localhost"), "127.0.0.1, a loopback address")
