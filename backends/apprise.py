@@ -127,6 +127,13 @@ def request_shaping_parameters(url):
     )
 
 
+def names_a_host(url):
+    """Whether the service of ``url`` (one Apprise accepts) reads a host to connect to in it, as
+    its URL templates say: ntfy's, Gotify's, Matrix's do; Discord's, Slack's, Telegram's name
+    ids and tokens there (``tgram://170000000:AAH…``) and post to their own API."""
+    return any("{host}" in template for template in service_of(url).templates)
+
+
 def user_url_refusal(url):
     """Why a user may not have ``url`` (an Apprise URL Apprise accepts) posted to, or ``None``."""
     scheme = urlsplit(url).scheme.lower()
@@ -135,7 +142,7 @@ def user_url_refusal(url):
     shaping = request_shaping_parameters(url)
     if shaping:
         return f"it sets the request's method or headers ({', '.join(shaping)})"
-    reason = url_refusal(url)
+    reason = url_refusal(url) if names_a_host(url) else None
     return f"it leads to {reason}" if reason else None
 
 

@@ -255,6 +255,24 @@ def test_request_shaping_parameters_are_refused_where_the_project_allows_json(
     assert not AppriseAddress.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        # A bot id that reads as 10.33.254.128, a webhook id as 0.1.226.64: ids, not hosts.
+        "tgram://170000000:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/12345",
+        "discord://123456/abcdefghijklmnopqrstuvwxyz0123456789",
+    ],
+)
+def test_services_that_post_to_their_own_api_are_not_judged_by_their_ids(
+    channels_on, ada, client, settings, url
+):
+    settings.NOTIFY_ALLOWED_PRIVATE_NETWORKS = []
+
+    client.post("/notifications/channels/", {"url": url})
+
+    assert list(AppriseAddress.objects.values_list("url", flat=True)) == [url]
+
+
 def test_a_private_network_the_project_allows_may_be_saved(channels_on, ada, client, settings):
     settings.NOTIFY_ALLOWED_PRIVATE_NETWORKS = ["10.0.0.0/8"]
 
