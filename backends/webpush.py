@@ -8,6 +8,11 @@ title, the short body and the site-relative URL as JSON, encrypted for the brows
 The push service answers for each browser: 404 or 410 means the subscription is gone for good
 (the user revoked permission, the browser dropped it), so it is deleted, and a row whose
 browsers are all gone fails permanently. A row is sent when at least one browser took it.
+
+An endpoint is posted by the browser, so it is the user's input: it may reach public addresses
+only (``spire_notify.destinations``), checked before each push and on every connection the
+push opens, redirects included. A refused endpoint fails for good, alone. Errors and log lines
+name an endpoint masked (``spire_notify.masking``).
 """
 
 import base64
@@ -16,6 +21,9 @@ from dataclasses import dataclass
 
 from django.core.checks import Error
 from django.utils.text import Truncator
+
+from spire_notify.destinations import RefusedDestination, connections_checked, url_refusal
+from spire_notify.masking import mask_url, redact, urls_redacted
 
 from .base import BaseNotificationBackend, Outcome, Rendered, describe_error
 from .webhook import RETRYABLE_STATUSES, RejectedDelivery
@@ -106,20 +114,38 @@ class WebPushBackend(BaseNotificationBackend):
         )
 
     def push(self, session, subscription, payload):
-        webpush(
-            subscription_info=subscription.subscription_info(),
-            data=payload,
-            vapid_private_key=session.vapid,
-            # A new dict each time: pywebpush writes the audience and expiry into it.
-            vapid_claims={"sub": self.vapid_subject},
-            ttl=self.ttl,
-            timeout=self.timeout,
-            requests_session=session.http,
-        )
+        """Push ``payload`` to one browser; raises ``RefusedDestination`` for an endpoint that
+        leads to an address it may not, and the push's own errors with the endpoint masked."""
+        endpoint = subscription.endpoint
+        reason = url_refusal(endpoint)
+        if reason:
+            raise RefusedDestination(f"refused the push endpoint {mask_url(endpoint)}: it leads to {reason}")
+        try:
+            with urls_redacted([endpoint]), connections_checked():
+                webpush(
+                    subscription_info=subscription.subscription_info(),
+                    data=payload,
+                    vapid_private_key=session.vapid,
+                    # A new dict each time: pywebpush writes the audience and expiry into it.
+                    vapid_claims={"sub": self.vapid_subject},
+                    ttl=self.ttl,
+                    timeout=self.timeout,
+                    requests_session=session.http,
+                )
+        except RefusedDestination as error:
+            # A redirect, or a name that resolves elsewhere now than a moment ago.
+            raise RefusedDestination(f"refused the push endpoint {mask_url(endpoint)}: {error}") from None
+        except (WebPushException, requests.RequestException) as error:
+            # requests names the endpoint's path (its secret part) in its messages; the status
+            # stays readable on the response.
+            message = error.message if isinstance(error, WebPushException) else str(error)
+            raise type(error)(redact(message, [endpoint]), response=error.response) from None
 
     def classify_error(self, error):
         if isinstance(error, RejectedDelivery):
             return error.outcome
+        if isinstance(error, RefusedDestination):
+            return Outcome.permanent_failure(str(error))
         return Outcome.temporary(describe_error(error))
 
     # -- keys -----------------------------------------------------------------------------
@@ -173,9 +199,16 @@ class WebPushBackend(BaseNotificationBackend):
         return errors
 
 
+def may_pass(status, error):
+    """Whether a failed push may succeed later: no answer, 5xx, "too many"; never a refusal."""
+    if isinstance(error, RefusedDestination):
+        return False
+    return status is None or status >= 500 or status in RETRYABLE_STATUSES
+
+
 def classify_push_failures(failures):
-    """Retried when any failure may pass (no answer, 5xx, "too many"); final otherwise."""
+    """Retried when any failure may pass; final otherwise."""
     text = "; ".join(describe_error(error).splitlines()[0] for _, error in failures)
-    if any(status is None or status >= 500 or status in RETRYABLE_STATUSES for status, _ in failures):
+    if any(may_pass(status, error) for status, error in failures):
         return Outcome.temporary(text)
     return Outcome.permanent_failure(text)

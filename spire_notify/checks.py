@@ -4,6 +4,7 @@ IDs are stable; the reference page of the docs lists each with its fix.
 """
 
 import importlib.util
+import ipaddress
 
 import jinja2
 from django.apps import apps
@@ -109,6 +110,64 @@ def check_recipient_language(app_configs=None, **kwargs):
             )
         ]
     return []
+
+
+@register(Tags.security)
+def check_user_destinations(app_configs=None, **kwargs):
+    """The settings that bound what users' URLs may make the worker do: a malformed one would
+    fail at the first delivery or save, not at startup."""
+    return [*_private_network_errors(), *_user_scheme_errors(), *_cap_errors()]
+
+
+def _private_network_errors():
+    entries = conf.get("NOTIFY_ALLOWED_PRIVATE_NETWORKS")
+    if isinstance(entries, str) or not isinstance(entries, list | tuple):
+        malformed = [entries]
+    else:
+        malformed = [entry for entry in entries if not _is_network(entry)]
+    return [
+        Error(
+            f"NOTIFY_ALLOWED_PRIVATE_NETWORKS: {entry!r} is not a network in CIDR notation.",
+            hint='List networks such as "192.168.10.0/24" or "fd00:1::/64"; [] allows public addresses only.',
+            id="spire_notify.E090",
+        )
+        for entry in malformed
+    ]
+
+
+def _is_network(entry):
+    try:
+        ipaddress.ip_network(entry, strict=False)
+    except (TypeError, ValueError):
+        return False
+    return isinstance(entry, str)
+
+
+def _user_scheme_errors():
+    schemes = conf.get("NOTIFY_APPRISE_USER_SCHEMES")
+    if isinstance(schemes, list | tuple | set | frozenset) and all(
+        isinstance(scheme, str) and scheme == scheme.lower() for scheme in schemes
+    ):
+        return []
+    return [
+        Error(
+            f"NOTIFY_APPRISE_USER_SCHEMES must be a list of lower-case Apprise schemes, not {schemes!r}.",
+            hint='For example ["ntfy", "ntfys", "discord", "slack"].',
+            id="spire_notify.E091",
+        )
+    ]
+
+
+def _cap_errors():
+    return [
+        Error(
+            f"{name} must be a positive whole number, not {conf.get(name)!r}.",
+            hint=f"Set {name} to e.g. {conf.DEFAULTS[name]}.",
+            id="spire_notify.E092",
+        )
+        for name in ("NOTIFY_MAX_APPRISE_ADDRESSES", "NOTIFY_MAX_PUSH_SUBSCRIPTIONS")
+        if not (type(conf.get(name)) is int and conf.get(name) > 0)
+    ]
 
 
 @register(Tags.templates)

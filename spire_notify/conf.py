@@ -31,6 +31,38 @@ DEFAULTS = {
     "NOTIFY_DIGEST_INTERVAL": 86400,
     # Dotted path of a callable (user or guest address) -> language code or None; None: LANGUAGE_CODE.
     "NOTIFY_RECIPIENT_LANGUAGE": None,
+    # Networks (CIDR) that users' Apprise URLs and push endpoints may reach although they are
+    # not public (a self-hosted ntfy on the LAN). Empty: users' URLs reach public addresses only,
+    # so that a user cannot make the worker call the site's internal services.
+    "NOTIFY_ALLOWED_PRIVATE_NETWORKS": [],
+    # The Apprise schemes users may save for themselves: chat and push services that post to
+    # their own API. Not the generic json://, form://, xml:// (any method, any header, any
+    # host), nor email or local ones; team URLs in NOTIFY_BACKENDS are not limited by it.
+    "NOTIFY_APPRISE_USER_SCHEMES": [
+        "discord",
+        "gchat",
+        "gotify",
+        "gotifys",
+        "matrix",
+        "matrixs",
+        "mmost",
+        "mmosts",
+        "ntfy",
+        "ntfys",
+        "pbul",
+        "pover",
+        "rocket",
+        "rockets",
+        "slack",
+        "tgram",
+        "workflows",
+        "zulip",
+    ],
+    # How many Apprise URLs one user may keep: a few phones and chats, not a fan-out list
+    # that turns one notification into thousands of requests.
+    "NOTIFY_MAX_APPRISE_ADDRESSES": 10,
+    # How many browsers one user may have subscribed to push.
+    "NOTIFY_MAX_PUSH_SUBSCRIPTIONS": 20,
 }
 
 

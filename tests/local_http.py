@@ -28,6 +28,7 @@ class Reply:
     status: int = 200
     body: bytes = b""
     delay: float = 0.0
+    headers: dict = field(default_factory=dict)  # a redirect's Location, say
 
 
 class RecordingHandler(BaseHTTPRequestHandler):
@@ -45,11 +46,13 @@ class RecordingHandler(BaseHTTPRequestHandler):
         if reply.delay:
             time.sleep(reply.delay)
         self.send_response(reply.status)
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(reply.body)))
         self.end_headers()
         self.wfile.write(reply.body)
 
-    do_POST = do_PUT = do_GET = _handle
+    do_POST = do_PUT = do_GET = do_DELETE = _handle
 
     def log_message(self, format, *args):
         pass
@@ -57,13 +60,15 @@ class RecordingHandler(BaseHTTPRequestHandler):
 
 @dataclass
 class RecordingServer:
-    """``replies`` maps a path prefix to its ``Reply``; any other path gets 200."""
+    """``replies`` maps a path prefix to its ``Reply``; any other path gets 200. ``host`` is any
+    address of the loopback network (127.0.0.2 stands for a second machine)."""
 
     received: list = field(default_factory=list)
     replies: dict = field(default_factory=dict)
+    host: str = "127.0.0.1"
 
     def __post_init__(self):
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), RecordingHandler)
+        self.httpd = ThreadingHTTPServer((self.host, 0), RecordingHandler)
         self.httpd.daemon_threads = True
         self.httpd.received = self.received
         self.httpd.reply_for = self.reply_for
@@ -71,7 +76,7 @@ class RecordingServer:
 
     @property
     def origin(self):
-        return f"127.0.0.1:{self.httpd.server_address[1]}"
+        return f"{self.host}:{self.httpd.server_address[1]}"
 
     def reply_for(self, path):
         return next((reply for prefix, reply in self.replies.items() if path.startswith(prefix)), Reply())

@@ -227,7 +227,7 @@ def test_enable_browser_notifications_registers_the_worker_and_asks_permission(s
 
     # What a browser with a push service posts next: the subscription, with the CSRF token.
     subscription = {
-        "endpoint": "https://push.example.net/send/abc123",
+        "endpoint": "https://127.0.0.1:9/send/abc123",
         "keys": {
             "p256dh": base64.urlsafe_b64encode(b"\x04" + os.urandom(64)).rstrip(b"=").decode(),
             "auth": base64.urlsafe_b64encode(os.urandom(16)).rstrip(b"=").decode(),
@@ -246,7 +246,7 @@ def test_enable_browser_notifications_registers_the_worker_and_asks_permission(s
     )
     assert answer == [201, "DENY"]
     assert list(PushSubscription.objects.values_list("user__username", "endpoint")) == [
-        ("dev", "https://push.example.net/send/abc123")
+        ("dev", "https://127.0.0.1:9/send/abc123")
     ]
 
 
