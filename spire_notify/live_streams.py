@@ -107,8 +107,9 @@ def still_signed_in(session_key, user):
 
 class SessionBoundStream:
     """A stream's content (django-eventstream's generator of events) that holds no database
-    connection, ends once the session that opened it ends, and gives its place back when the
-    response closes. Django calls ``close()`` when the response ends, however it ends."""
+    connection, ends once the session that opened it ends, and gives its place back when it
+    ends. Django calls ``close()`` when the response ends, even for a stream it never started
+    (the page went away before): that gives the place back too."""
 
     def __init__(self, events, *, session_key, user, place, session_ended):
         self.events = events
@@ -147,6 +148,9 @@ class SessionBoundStream:
                     return
                 yield chunk
         finally:
+            # A stream that ends by an error (a session check that cannot reach the database)
+            # never gets its response closed by Django: its place is given back here too.
+            self.place.give_back()
             if next_chunk is not None:
                 next_chunk.cancel()
                 await asyncio.wait({next_chunk})

@@ -113,11 +113,9 @@ class StreamRecorder:
                         self.events.append((name, json.loads("\n".join(data)) if data != [""] else None))
                     name, data = None, []
         except (OSError, http.client.HTTPException):
-            if not self.closing.is_set():
-                raise
-        else:
-            if not self.closing.is_set():
-                self.ended_by_server.set()
+            pass  # the server cut the stream short, or the test closed it
+        if not self.closing.is_set():
+            self.ended_by_server.set()
 
     def close(self):
         self.closing.set()
@@ -181,6 +179,43 @@ def test_a_stream_whose_session_lasts_carries_on_past_its_checks(
         ("notifications", "New Help Desk Ticket #7")
     ]
     assert not recorder.ended_by_server.is_set()
+
+
+def test_a_session_check_that_fails_ends_the_stream_and_gives_its_place_back(
+    live_server_asgi, client, make_user, settings
+):
+    settings.NOTIFY_LIVE_MAX_STREAMS_PER_USER = 1
+    settings.NOTIFY_LIVE_SESSION_CHECK_SECONDS = CHECK_SECONDS
+    engine = settings.SESSION_ENGINE
+    developer = make_user("dev")
+    recorder = StreamRecorder(signed_in_stream(live_server_asgi, client, developer))
+    try:
+        # The next check cannot read the session: the stream must end, not carry on unchecked.
+        settings.SESSION_ENGINE = "tests.no_such_session_engine"
+        stopped = recorder.ended_by_server.wait(timeout=CHECK_SECONDS + 2)
+    finally:
+        settings.SESSION_ENGINE = engine
+        recorder.close()
+    assert (stopped, recorder.events) == (True, [])
+    stream = EventStream(live_server_asgi, client.cookies["sessionid"].value)
+    try:
+        assert stream.response.status == 200
+    finally:
+        stream.close()
+
+
+def test_a_stream_closed_before_it_started_gives_its_place_back(client, make_user, settings):
+    settings.NOTIFY_LIVE_UPDATES = True
+    settings.NOTIFY_LIVE_MAX_STREAMS_PER_USER = 1
+    client.force_login(make_user("dev"))
+    # The test client hands the streaming response back unread: as a server does for a page
+    # that went away before its stream began.
+    first = client.get("/notifications/live/")
+    assert [first.status_code, client.get("/notifications/live/").status_code] == [200, 429]
+    first.close()
+    second = client.get("/notifications/live/")
+    assert second.status_code == 200
+    second.close()
 
 
 def test_streams_over_the_cap_are_refused_with_a_reason_and_a_closed_one_frees_its_place(
