@@ -204,7 +204,11 @@ def test_a_session_check_that_fails_ends_the_stream_and_gives_its_place_back(
         stream.close()
 
 
-def test_a_stream_closed_before_it_started_gives_its_place_back(client, make_user, settings):
+def test_a_stream_closed_before_it_started_gives_its_place_back(
+    transactional_db, client, make_user, settings
+):
+    # transactional_db: closing a response ends its request, which closes the connection of a
+    # test that holds it in a transaction.
     settings.NOTIFY_LIVE_UPDATES = True
     settings.NOTIFY_LIVE_MAX_STREAMS_PER_USER = 1
     client.force_login(make_user("dev"))
