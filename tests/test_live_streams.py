@@ -5,7 +5,9 @@ NOTIFY_LIVE_SESSION_CHECK_SECONDS of its session ending (logout, expiry, a passw
 
 Figures: ``SPIRE_TEST_DB=postgres pytest tests/test_live_streams.py -s -k flood`` prints, for 200
 streams of one user with and without Django's connection pool, the streams opened, the answers
-that were not 200, the database connections the server holds, and how the unread count answers.
+that were not 200, the database connections the server holds, and how the unread count answers
+during the flood and after it; ``-k session_ends`` prints how soon a stream ends after a logout,
+an expired session and a password change, and what it carried after.
 """
 
 import http.client
@@ -73,13 +75,20 @@ def attempt_stream(server, cookie):
     return stream.response.status, body
 
 
-def flood(server, cookie, count=FLOOD):
-    """Ask for ``count`` streams with one session cookie, ``OPENERS`` at a time."""
+def flood(server, cookie, *, count=FLOOD, page_every=None):
+    """Ask for ``count`` streams with one session cookie, ``OPENERS`` at a time; with
+    ``page_every``, ask for the unread count after every that many streams, in the same queue.
+    Returns the open streams, the refusals, and the unread counts' answers."""
     with ThreadPoolExecutor(OPENERS) as openers:
-        attempts = list(openers.map(lambda _: attempt_stream(server, cookie), range(count)))
+        attempts, pages = [], []
+        for number in range(1, count + 1):
+            attempts.append(openers.submit(attempt_stream, server, cookie))
+            if page_every and number % page_every == 0:
+                pages.append(openers.submit(unread_count, server.port, cookie))
+        attempts = [attempt.result() for attempt in attempts]
     opened = [stream for status, stream in attempts if status == 200]
     refused = [(status, body) for status, body in attempts if status != 200]
-    return opened, refused
+    return opened, refused, [page.result() for page in pages]
 
 
 def close_all(streams):
@@ -157,6 +166,9 @@ def test_a_stream_ends_within_the_check_interval_once_its_session_ends(
         time.sleep(0.3)
     finally:
         recorder.close()
+    print(
+        f"\n[live session end, {end_session.__name__}] ended: {stopped} after {stopped_after:.2f}s, {recorder.events}"
+    )
     assert (stopped, recorder.events) == (True, [("stream-error", SESSION_ENDED)])
     assert stopped_after < CHECK_SECONDS + 0.5
 
@@ -227,7 +239,7 @@ def test_streams_over_the_cap_are_refused_with_a_reason_and_a_closed_one_frees_i
 ):
     developer, manager = make_user("dev"), make_user("manager")
     cookie = session_cookie(client, developer)
-    opened, refused = flood(live_server_asgi, cookie)
+    opened, refused, _ = flood(live_server_asgi, cookie)
     try:
         assert (len(opened), Counter(refused)) == (10, {(429, TOO_MANY): FLOOD - 10})
         # The cap is per user: another user's stream opens.
@@ -362,7 +374,7 @@ def test_a_flood_of_200_streams_holds_no_connection_and_the_site_keeps_answering
         "SPIRE_LIVE_POOL_SIZE": str(pool_size or ""),
     }
     with UvicornProcess(env) as server, observer() as watch:
-        opened, refused = flood(server, cookie)
+        opened, refused, answers_during = flood(server, cookie, page_every=10)
         try:
             held = settled_server_connections(watch, db_name, at_most=pool_size or 0)
             # More requests at once than the pool has connections: each waits for one, briefly.
@@ -376,7 +388,8 @@ def test_a_flood_of_200_streams_holds_no_connection_and_the_site_keeps_answering
         "streams opened": len(opened),
         "refused": Counter(status for status, _ in refused),
         "connections held": held,
-        "unread-count answers": Counter(status for status, _ in answers.elements()),
+        "unread-count answers during the flood": Counter(status for status, _ in answers_during),
+        "unread-count answers, 30 at once, after": Counter(status for status, _ in answers.elements()),
     }
     print(
         f"\n[live flood, {'no pool' if pool_size is None else f'pool of {pool_size}'}] {figures}, {slowest:.2f}s"
@@ -387,8 +400,10 @@ def test_a_flood_of_200_streams_holds_no_connection_and_the_site_keeps_answering
         # Without a pool nothing stays open; a pool keeps idle connections for the next request,
         # never more than its size.
         "connections held": min(held, pool_size) if pool_size else 0,
-        "unread-count answers": {200: 30},
+        "unread-count answers during the flood": {200: FLOOD // 10},
+        "unread-count answers, 30 at once, after": {200: 30},
     }
+    assert set(answers_during) == {(200, '{"unread": 1}')}
     assert answers == {(200, '{"unread": 1}'): 30}
     assert slowest < 5
 
