@@ -25,6 +25,14 @@ DEFAULTS = {
     # Live inbox: the badge and the inbox list follow server-sent events instead of polling
     # (needs the "live" extra and an ASGI server; see docs/live-inbox.md).
     "NOTIFY_LIVE_UPDATES": False,
+    # Live streams one user may hold open at once, per process: enough for a person's tabs
+    # and devices; the next stream is refused and its page polls. Counted per process, so
+    # with N web processes a user may hold up to N times this.
+    "NOTIFY_LIVE_MAX_STREAMS_PER_USER": 10,
+    # How often an open live stream checks that its session still signs its user in, in
+    # seconds: the longest a stream outlives a logout, an expired session or a password
+    # change. Each check costs what one poll of the badge does (NOTIFY_BADGE_POLL_SECONDS).
+    "NOTIFY_LIVE_SESSION_CHECK_SECONDS": 15,
     # The django.tasks backend alias that delivery is enqueued on.
     "NOTIFY_TASK_BACKEND": "default",
     # The digest window in seconds: held notifications go out together when their window ends.
