@@ -11,16 +11,29 @@ backend fills the hooks ``open()``, ``send_one()``, ``close()`` and ``classify_e
 loop owns the connection's life, turns every exception into an ``Outcome``, reconnects after a
 lost connection, and asks the worker's guard before each hand-off whether the row may still be
 sent (the worker's claim on it may have lapsed, or the worker may be stopping).
+
+A backend that sends each row to several destinations (a user's browsers, their chat URLs)
+fills other hooks instead of ``send_one()``: ``destinations_of()`` loads the destinations of a
+whole batch, ``send_to_destination()`` sends to one. The loop then gives each row one total
+deadline (``NOTIFY_DELIVERY_DEADLINE_SECONDS``), asks the guard before every destination, keeps
+each destination's failure with that destination, and tells the guard which destinations took
+the row, so that a retry goes only to the others.
 """
 
+import hashlib
+import logging
+import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.checks import Error
 from django.core.exceptions import ImproperlyConfigured
 
+from spire_notify import conf
 from spire_notify.exceptions import InvalidNotifyBackend
+
+logger = logging.getLogger("spire_notify")
 
 
 @dataclass(frozen=True)
@@ -80,9 +93,72 @@ def describe_error(error: BaseException) -> str:
     return traceback.format_exception_only(error)[-1].strip()
 
 
-def always_send(delivery):
-    """The guard of a ``send()`` called outside a worker: every delivery may go."""
-    return None
+class SendGuard:
+    """What the send loop asks before each hand-off, and tells when a destination took a row.
+
+    This one, the guard of a ``send()`` called outside a worker, lets every delivery go (or
+    asks ``withhold(delivery)``, a plain callable's reason) and remembers nothing. The worker's
+    ``ClaimKeeper`` keeps the claim, and the receipts a retry reads.
+    """
+
+    def __init__(self, withhold=None):
+        self.withhold = withhold
+
+    def __call__(self, delivery):
+        """A reason to withhold ``delivery`` and the rest of the batch, or ``None``."""
+        return self.withhold(delivery) if self.withhold else None
+
+    def receipts(self, deliveries):
+        """``{notification pk: receipt keys of the destinations that took it}`` for a batch."""
+        return {}
+
+    def took(self, delivery, receipt_key):
+        """The destination of ``receipt_key`` took ``delivery``: a retry must not send it there."""
+
+
+always_send = SendGuard()
+
+
+def as_send_guard(guard):
+    """``guard`` as a ``SendGuard``: a plain callable only withholds."""
+    return guard if isinstance(guard, SendGuard) else SendGuard(guard)
+
+
+@dataclass
+class DestinationTally:
+    """How one row's sends to its destinations went, and the row's outcome from it.
+
+    The row is retried while any destination failed temporarily or was not tried before the
+    deadline (the retry skips the ones that took it); else it is sent if any destination took
+    it, now or on an earlier attempt; else it failed for good.
+    """
+
+    deadline_seconds: float
+    reached: bool = False
+    out_of_time: bool = False
+    temporary: list = field(default_factory=list)
+    permanent: list = field(default_factory=list)
+    gone: list = field(default_factory=list)
+
+    def failed(self, outcome):
+        (self.permanent if outcome.permanent else self.temporary).append(outcome.error)
+
+    def outcome(self):
+        if self.temporary or self.out_of_time:
+            deadline = (
+                [
+                    f"the delivery deadline ({self.deadline_seconds:g}s) passed before every "
+                    "destination was tried: the rest are tried on retry"
+                ]
+                if self.out_of_time
+                else []
+            )
+            return Outcome.temporary("; ".join([*dict.fromkeys(self.temporary), *deadline]))
+        if self.reached:
+            if self.permanent:
+                logger.warning("Sent, but not to every destination: %s", "; ".join(self.permanent))
+            return Outcome.success()
+        return Outcome.permanent_failure("; ".join(dict.fromkeys(self.permanent)))
 
 
 class BaseNotificationBackend:
@@ -180,11 +256,14 @@ class BaseNotificationBackend:
     def send(self, deliveries, *, guard=always_send) -> list["Outcome"]:
         """Transmit a batch over one connection; one ``Outcome`` per delivery, in order.
 
-        ``guard(delivery)`` is asked before each hand-off; a reason it returns withholds that
-        delivery (and, as the reasons are the worker's — a lapsed claim, a stop — the rest).
+        ``guard(delivery)`` is asked before each hand-off (before each destination, for a
+        backend that has them); a reason it returns withholds that delivery (and, as the
+        reasons are the worker's — a lapsed claim, a stop — the rest).
         """
+        guard = as_send_guard(guard)
         outcomes = []
         try:
+            destinations = self._batch_destinations(deliveries, guard)
             connection = self.open()
         except ImproperlyConfigured:
             raise
@@ -194,19 +273,16 @@ class BaseNotificationBackend:
         try:
             for delivery in deliveries:
                 reason = guard(delivery)
+                if not reason:
+                    if destinations is None:
+                        outcome, connection = self._send_one(connection, delivery)
+                    else:
+                        outcome = self._send_to_destinations(connection, delivery, destinations, guard)
+                    reason = outcome.error if outcome.withheld else None
                 if reason:
                     outcomes += [Outcome.not_sent(reason)] * (len(deliveries) - len(outcomes))
                     break
-                try:
-                    self.send_one(connection, delivery)
-                except ImproperlyConfigured:
-                    raise
-                except Exception as error:
-                    outcomes.append(self.classify_error(error))
-                    if self.connection_lost(error):
-                        connection = self.reopen(connection)
-                else:
-                    outcomes.append(Outcome.success())
+                outcomes.append(outcome)
         except BaseException:
             # Stopped mid-send (a stop that could not wait, a configuration error): no polite
             # goodbye, which could block on the very peer that is stuck.
@@ -214,6 +290,63 @@ class BaseNotificationBackend:
             raise
         self.close(connection)
         return outcomes
+
+    def _send_one(self, connection, delivery):
+        """The outcome of ``send_one()``, and the connection the next delivery goes over."""
+        try:
+            self.send_one(connection, delivery)
+        except ImproperlyConfigured:
+            raise
+        except Exception as error:
+            if self.connection_lost(error):
+                connection = self.reopen(connection)
+            return self.classify_error(error), connection
+        return Outcome.success(), connection
+
+    def _batch_destinations(self, deliveries, guard):
+        """``(destinations, receipts)`` of the batch, or ``None`` for a backend without
+        destinations."""
+        if not self.sends_to_destinations:
+            return None
+        return self.destinations_of(deliveries), guard.receipts(deliveries)
+
+    def _send_to_destinations(self, connection, delivery, destinations, guard):
+        """Send ``delivery`` to each of its destinations that has not taken it yet, within one
+        deadline, asking ``guard`` before each; the row's outcome (``DestinationTally``)."""
+        by_row, receipts = destinations
+        pk = delivery.notification.pk
+        row_destinations, taken = by_row.get(pk, []), receipts.get(pk, set())
+        if not row_destinations and not taken:
+            return self.no_destinations()
+        tally = DestinationTally(conf.get("NOTIFY_DELIVERY_DEADLINE_SECONDS"), reached=bool(taken))
+        deadline = time.monotonic() + tally.deadline_seconds
+        try:
+            for destination in row_destinations:
+                key = self.receipt_key(destination)
+                if key in taken:
+                    continue
+                if reason := guard(delivery):
+                    return Outcome.not_sent(reason)
+                # A send may take ``timeout``: one that could not end by the deadline waits.
+                if time.monotonic() + self.timeout > deadline:
+                    tally.out_of_time = True
+                    break
+                try:
+                    self.send_to_destination(connection, delivery, destination)
+                except ImproperlyConfigured:
+                    raise
+                except Exception as error:
+                    tally.failed(self.classify_error(error))
+                    if self.destination_gone(error):
+                        tally.gone.append(destination)
+                else:
+                    tally.reached = True
+                    guard.took(delivery, key)
+        finally:
+            # Whatever else failed or stopped the row, a gone destination is forgotten.
+            if tally.gone:
+                self.forget_destinations(tally.gone)
+        return tally.outcome()
 
     def open(self):
         """Open and return the connection of one batch (``None`` where there is none)."""
@@ -225,6 +358,40 @@ class BaseNotificationBackend:
 
     def close(self, connection):
         """Close what ``open()`` returned, politely (an SMTP QUIT, say)."""
+
+    # -- many destinations per row --------------------------------------------------------
+    #
+    # A backend with ``sends_to_destinations`` fills these instead of ``send_one()``, and has
+    # ``timeout``: the longest one destination's send may take.
+
+    sends_to_destinations = False
+
+    def destinations_of(self, deliveries) -> dict:
+        """``{notification pk: [destination, …]}`` for a batch, loaded at once."""
+        raise NotImplementedError("a backend that sends_to_destinations must define destinations_of()")
+
+    def destination_key(self, destination) -> str:
+        """What identifies ``destination`` across attempts (an endpoint, a URL)."""
+        raise NotImplementedError("a backend that sends_to_destinations must define destination_key()")
+
+    def receipt_key(self, destination) -> str:
+        """The key a receipt keeps: a digest of ``destination_key()``, which may be a secret."""
+        return hashlib.sha256(self.destination_key(destination).encode()).hexdigest()
+
+    def send_to_destination(self, connection, delivery, destination):
+        """Hand one delivery to one destination; raise on failure (``classify_error`` reads it)."""
+        raise NotImplementedError("a backend that sends_to_destinations must define send_to_destination()")
+
+    def destination_gone(self, error) -> bool:
+        """Whether ``error`` says the destination no longer exists (so it is forgotten)."""
+        return False
+
+    def forget_destinations(self, destinations):
+        """Delete the destinations that are gone for good."""
+
+    def no_destinations(self) -> "Outcome":
+        """The outcome of a row whose recipient has no destination at all."""
+        return Outcome.skipped("the recipient has no destination")
 
     def abort(self, connection):
         """Drop what ``open()`` returned at once, saying nothing to the peer; by default, ``close()``."""

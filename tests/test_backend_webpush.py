@@ -6,6 +6,7 @@ import base64
 import contextlib
 import json
 import os
+import time
 from types import SimpleNamespace
 
 import http_ece
@@ -23,7 +24,7 @@ from spire_notify.backends.base import Delivery
 from spire_notify.backends.webpush import WebPushBackend
 from spire_notify.models import Notification, PushSubscription
 from spire_notify.testing import BackendContract
-from tests.local_http import RecordingServer, Reply
+from tests.local_http import RecordingServer, Reply, SilentServer
 
 TICKET = Message(
     event="desk.ticket.new",  # a type of its own: the help desk's types default to app and email
@@ -277,3 +278,84 @@ class TestWebPushContract(BackendContract):
             origin = closed.origin
         self.subscribed_users(origin)
         yield {}
+
+
+def hanging_settings(push_settings, timeout):
+    return {
+        "push": {**push_settings["push"], "OPTIONS": {**push_settings["push"]["OPTIONS"], "timeout": timeout}}
+    }
+
+
+@pytest.mark.django_db
+@override_settings(NOTIFY_RETRY_BASE_DELAY=0)
+def test_one_bad_subscription_stays_with_its_own_browser_and_gone_ones_are_deleted(
+    push_service, push_settings, make_user
+):
+    push_service.replies["/push/not-found"] = Reply(status=404)
+    push_service.replies["/push/revoked"] = Reply(status=410)
+    ada = make_user("ada")
+    Browser(f"http://{push_service.origin}/push/healthy").subscribe(ada)
+    # No VAPID audience can be made of a bracketed host: py_vapid raises VapidException.
+    Browser(f"http://[::1]:{push_service.httpd.server_address[1]}/push/unsignable").subscribe(ada)
+    Browser(f"http://{push_service.origin}/push/not-found").subscribe(ada)
+    Browser(f"http://{push_service.origin}/push/revoked").subscribe(ada)
+    with override_settings(NOTIFY_BACKENDS=push_settings):
+        notify(TICKET, {ada: ["push"]})
+        # Retries are due at once: a worker run per attempt the row may get.
+        runs = [process_notifications() for _ in range(5)]
+
+    pushes = [request.path for request in push_service.received]
+    print(f"\n[item 4] pushes to the healthy browser: {pushes.count('/push/healthy')}, runs {runs}")
+    assert pushes.count("/push/healthy") == 1
+    row = Notification.objects.get()
+    assert (row.status, row.attempts, row.last_error) == ("sent", 1, "")
+    assert sorted(PushSubscription.objects.values_list("endpoint", flat=True)) == [
+        f"http://127.0.0.1:{push_service.httpd.server_address[1]}/push/healthy",
+        f"http://[::1]:{push_service.httpd.server_address[1]}/push/unsignable",
+    ]
+
+
+@pytest.mark.django_db
+@override_settings(NOTIFY_RETRY_BASE_DELAY=0, NOTIFY_MAX_ATTEMPTS=3)
+def test_a_retry_goes_only_to_the_browsers_that_did_not_take_the_row(push_service, push_settings, make_user):
+    push_service.replies["/push/busy"] = Reply(status=503)
+    ada = make_user("ada")
+    Browser(f"http://{push_service.origin}/push/laptop").subscribe(ada)
+    Browser(f"http://{push_service.origin}/push/busy").subscribe(ada)
+    with override_settings(NOTIFY_BACKENDS=push_settings):
+        notify(TICKET, {ada: ["push"]})
+        for _ in range(3):
+            process_notifications()
+
+    pushes = [request.path for request in push_service.received]
+    assert (pushes.count("/push/laptop"), pushes.count("/push/busy")) == (1, 3)
+    row = Notification.objects.get()
+    assert (row.status, row.attempts) == ("failed", 3)
+    assert (
+        row.last_error == "pywebpush.WebPushException: WebPushException: Push failed: 503 Service Unavailable"
+    )
+
+
+@pytest.mark.django_db
+@override_settings(NOTIFY_DELIVERY_DEADLINE_SECONDS=1)
+def test_a_row_to_many_hanging_browsers_ends_by_its_deadline(push_settings, make_user):
+    ada = make_user("ada")
+    with SilentServer() as hanging:
+        for number in range(20):
+            Browser(f"http://{hanging.origin}/push/{number}").subscribe(ada)
+        with override_settings(NOTIFY_BACKENDS=hanging_settings(push_settings, timeout=0.4)):
+            notify(TICKET, {ada: ["push"]})
+            started = time.monotonic()
+            process_notifications()
+            elapsed = time.monotonic() - started
+        reached = hanging.connections
+
+    print(f"\n[item 3] 20 hanging browsers, timeout 0.4s: the row took {elapsed:.2f}s, {reached} reached")
+    assert elapsed < 1.5
+    row = Notification.objects.get()
+    assert (row.status, row.last_error) == (
+        "errored",
+        f"requests.exceptions.ReadTimeout: HTTPConnectionPool(host='127.0.0.1', port={hanging.port}): "
+        "Read timed out. (read timeout=0.4); the delivery deadline (1s) passed before every "
+        "destination was tried: the rest are tried on retry",
+    )
