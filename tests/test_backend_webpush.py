@@ -4,6 +4,7 @@ decrypts the aes128gcm payload with the browser's private key)."""
 
 import base64
 import contextlib
+import hashlib
 import json
 import os
 import time
@@ -20,7 +21,7 @@ from django.test import override_settings
 from spire_notify import Message, Recipient, notify
 from spire_notify.automations import process_notifications
 from spire_notify.backends import webpush as webpush_module
-from spire_notify.backends.base import Delivery
+from spire_notify.backends.base import Delivery, Outcome
 from spire_notify.backends.webpush import WebPushBackend
 from spire_notify.models import Notification, PushSubscription
 from spire_notify.testing import BackendContract
@@ -309,9 +310,14 @@ def test_one_bad_subscription_stays_with_its_own_browser_and_gone_ones_are_delet
     assert pushes.count("/push/healthy") == 1
     row = Notification.objects.get()
     assert (row.status, row.attempts, row.last_error) == ("sent", 1, "")
+    healthy = f"http://127.0.0.1:{push_service.httpd.server_address[1]}/push/healthy"
     assert sorted(PushSubscription.objects.values_list("endpoint", flat=True)) == [
-        f"http://127.0.0.1:{push_service.httpd.server_address[1]}/push/healthy",
+        healthy,
         f"http://[::1]:{push_service.httpd.server_address[1]}/push/unsignable",
+    ]
+    # What the retry would read: the healthy browser took it, kept by a digest of its endpoint.
+    assert list(row.destination_receipts.values_list("destination", flat=True)) == [
+        hashlib.sha256(healthy.encode()).hexdigest()
     ]
 
 
@@ -359,3 +365,25 @@ def test_a_row_to_many_hanging_browsers_ends_by_its_deadline(push_settings, make
         "Read timed out. (read timeout=0.4); the delivery deadline (1s) passed before every "
         "destination was tried: the rest are tried on retry",
     )
+
+
+@pytest.mark.django_db
+def test_a_claim_that_lapses_between_browsers_withholds_the_rest_of_the_row_and_batch(
+    push_service, server_key, make_user
+):
+    ada, grace = make_user("ada"), make_user("grace")
+    for name in ("laptop", "phone", "tablet"):
+        Browser(f"http://{push_service.origin}/push/ada-{name}").subscribe(ada)
+    Browser(f"http://{push_service.origin}/push/grace").subscribe(grace)
+    backend = WebPushBackend(alias="push", vapid_private_key=pem(server_key), vapid_subject=SUBJECT)
+    rendered = backend.render(TICKET, Recipient(user_id=ada.pk))
+    deliveries = [
+        Delivery(notification=SimpleNamespace(pk=1, user_id=ada.pk), rendered=rendered),
+        Delivery(notification=SimpleNamespace(pk=2, user_id=grace.pk), rendered=rendered),
+    ]
+
+    # The worker's claim runs out once the first browser has the push.
+    outcomes = backend.send(deliveries, guard=lambda delivery: "lapsed" if push_service.received else None)
+
+    assert outcomes == [Outcome.not_sent("lapsed"), Outcome.not_sent("lapsed")]
+    assert [request.path for request in push_service.received] == ["/push/ada-laptop"]

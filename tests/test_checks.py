@@ -288,3 +288,48 @@ def test_spire_notify_urls_not_included_is_a_warning():
         "spire_notify.urls is not included in the URLconf: there is no inbox, no preferences page, "
         "and emails carry no unsubscribe link."
     )
+
+
+PUSH = "spire_notify.backends.webpush.WebPushBackend"
+PUSH_KEY = "VnmBFPNhAxVL6Ut2vAkykJSy1v8a3nmI-iAwqsmIdNs"  # a P-256 private key, base64url
+
+
+@pytest.mark.parametrize("deadline", [0, -5, "60", 151, True])
+def test_a_delivery_deadline_that_does_not_fit_half_the_lease(deadline):
+    with override_settings(NOTIFY_DELIVERY_DEADLINE_SECONDS=deadline, NOTIFY_LEASE_SECONDS=300):
+        message = only_message()
+
+    assert (message.id, message.msg, message.hint) == (
+        "spire_notify.E100",
+        f"NOTIFY_DELIVERY_DEADLINE_SECONDS is {deadline!r}; it must be a number of seconds above 0 "
+        "and at most half of NOTIFY_LEASE_SECONDS (300), so that a row sent to many destinations "
+        "ends within its worker's claim.",
+        "Set NOTIFY_DELIVERY_DEADLINE_SECONDS to e.g. 60, or raise NOTIFY_LEASE_SECONDS.",
+    )
+
+
+def test_a_destination_backend_whose_timeout_outlasts_the_delivery_deadline():
+    backends = {
+        "push": {
+            "BACKEND": PUSH,
+            "OPTIONS": {
+                "vapid_private_key": PUSH_KEY,
+                "vapid_subject": "mailto:ops@example.com",
+                "timeout": 30,
+            },
+        },
+        # Bulk mode posts once per message, not per destination: its timeout is not the deadline's.
+        "team": {
+            "BACKEND": "spire_notify.backends.apprise.AppriseBackend",
+            "OPTIONS": {"urls": ["json://127.0.0.1/hook"], "domain": "x.example", "timeout": 30},
+        },
+    }
+    with override_settings(NOTIFY_BACKENDS=backends, NOTIFY_DELIVERY_DEADLINE_SECONDS=20):
+        message = only_message()
+
+    assert (message.id, message.msg, message.hint) == (
+        "spire_notify.E101",
+        "NOTIFY_BACKENDS['push']: 'timeout' (30 s) is longer than NOTIFY_DELIVERY_DEADLINE_SECONDS "
+        "(20 s): not one destination could be sent to within a row's deadline.",
+        "Lower the backend's 'timeout', or raise NOTIFY_DELIVERY_DEADLINE_SECONDS.",
+    )
