@@ -6,7 +6,7 @@ Two modes, chosen by the ``urls`` option:
   recipients, as Noticed's bulk deliveries do; the rows of that message share its outcome.
 - **per user** (no ``urls``): each user's own Apprise URLs (``AppriseAddress`` rows, which the
   user edits at ``notifications/channels/``); a user with none is skipped. Each URL is a
-  destination of the base class's send loop: posted to on its own, within the row's one
+  destination (``backends/destinations.py``): posted to on its own, within the row's one
   deadline, its failure kept with it, and not posted to again when the row is retried.
 
 A message is its title, a one-line short body and the absolute link, as Markdown to services
@@ -24,7 +24,8 @@ from functools import cache
 from django.core.checks import Error
 from django.utils.text import Truncator
 
-from .base import BaseNotificationBackend, Outcome, Rendered, always_send, describe_error
+from .base import Outcome, Rendered, always_send, describe_error
+from .destinations import DestinationsBackend
 from .links import SiteLinks
 from .webhook import RejectedDelivery
 
@@ -104,7 +105,7 @@ def validate_apprise_url(url):
     return apprise is not None and service_of(url) is not None
 
 
-class AppriseBackend(SiteLinks, BaseNotificationBackend):
+class AppriseBackend(SiteLinks, DestinationsBackend):
     """Options:
 
     - ``urls``: Apprise URLs of a team channel (bulk mode); leave it out for per-user mode.

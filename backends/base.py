@@ -13,27 +13,18 @@ lost connection, and asks the worker's guard before each hand-off whether the ro
 sent (the worker's claim on it may have lapsed, or the worker may be stopping).
 
 A backend that sends each row to several destinations (a user's browsers, their chat URLs)
-fills other hooks instead of ``send_one()``: ``destinations_of()`` loads the destinations of a
-whole batch, ``send_to_destination()`` sends to one. The loop then gives each row one total
-deadline (``NOTIFY_DELIVERY_DEADLINE_SECONDS``), asks the guard before every destination, keeps
-each destination's failure with that destination, and tells the guard which destinations took
-the row, so that a retry goes only to the others.
+subclasses ``DestinationsBackend`` (``backends/destinations.py``), which fills the loop's
+``prepare_batch()`` and ``hand_over()`` hooks instead of ``send_one()``.
 """
 
-import hashlib
-import logging
-import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.checks import Error
 from django.core.exceptions import ImproperlyConfigured
 
-from spire_notify import conf
 from spire_notify.exceptions import InvalidNotifyBackend
-
-logger = logging.getLogger("spire_notify")
 
 
 @dataclass(frozen=True)
@@ -124,43 +115,6 @@ def as_send_guard(guard):
     return guard if isinstance(guard, SendGuard) else SendGuard(guard)
 
 
-@dataclass
-class DestinationTally:
-    """How one row's sends to its destinations went, and the row's outcome from it.
-
-    The row is retried while any destination failed temporarily or was not tried before the
-    deadline (the retry skips the ones that took it); else it is sent if any destination took
-    it, now or on an earlier attempt; else it failed for good.
-    """
-
-    deadline_seconds: float
-    reached: bool = False
-    out_of_time: bool = False
-    temporary: list = field(default_factory=list)
-    permanent: list = field(default_factory=list)
-    gone: list = field(default_factory=list)
-
-    def failed(self, outcome):
-        (self.permanent if outcome.permanent else self.temporary).append(outcome.error)
-
-    def outcome(self):
-        if self.temporary or self.out_of_time:
-            deadline = (
-                [
-                    f"the delivery deadline ({self.deadline_seconds:g}s) passed before every "
-                    "destination was tried: the rest are tried on retry"
-                ]
-                if self.out_of_time
-                else []
-            )
-            return Outcome.temporary("; ".join([*dict.fromkeys(self.temporary), *deadline]))
-        if self.reached:
-            if self.permanent:
-                logger.warning("Sent, but not to every destination: %s", "; ".join(self.permanent))
-            return Outcome.success()
-        return Outcome.permanent_failure("; ".join(dict.fromkeys(self.permanent)))
-
-
 class BaseNotificationBackend:
     """Subclasses accept their OPTIONS as keyword arguments and pass the rest up.
 
@@ -180,6 +134,8 @@ class BaseNotificationBackend:
       recipients may choose the ``"digest"`` mode (``spire_notify.digests``).
     - ``admin_inline``: the ``InlineModelAdmin`` of ``detail_model`` in the notification admin;
       by default a plain stacked inline of it.
+    - ``sends_to_destinations``: each row goes to several destinations, one by one
+      (``DestinationsBackend``).
     """
 
     transmits = True
@@ -188,6 +144,7 @@ class BaseNotificationBackend:
     address_field = None
     needs_account = False
     admin_inline = None
+    sends_to_destinations = False
 
     def __init__(self, *, alias, **options):
         self.alias = alias
@@ -263,7 +220,7 @@ class BaseNotificationBackend:
         guard = as_send_guard(guard)
         outcomes = []
         try:
-            destinations = self._batch_destinations(deliveries, guard)
+            batch = self.prepare_batch(deliveries, guard)
             connection = self.open()
         except ImproperlyConfigured:
             raise
@@ -274,10 +231,7 @@ class BaseNotificationBackend:
             for delivery in deliveries:
                 reason = guard(delivery)
                 if not reason:
-                    if destinations is None:
-                        outcome, connection = self._send_one(connection, delivery)
-                    else:
-                        outcome = self._send_to_destinations(connection, delivery, destinations, guard)
+                    outcome, connection = self.hand_over(connection, delivery, guard=guard, batch=batch)
                     reason = outcome.error if outcome.withheld else None
                 if reason:
                     outcomes += [Outcome.not_sent(reason)] * (len(deliveries) - len(outcomes))
@@ -291,8 +245,13 @@ class BaseNotificationBackend:
         self.close(connection)
         return outcomes
 
-    def _send_one(self, connection, delivery):
-        """The outcome of ``send_one()``, and the connection the next delivery goes over."""
+    def prepare_batch(self, deliveries, guard):
+        """What ``hand_over()`` needs of the whole batch, loaded before the connection opens."""
+        return None
+
+    def hand_over(self, connection, delivery, *, guard, batch):
+        """``(outcome, connection)``: ``send_one()``'s outcome, and the connection the next
+        delivery goes over (a new one after a lost connection)."""
         try:
             self.send_one(connection, delivery)
         except ImproperlyConfigured:
@@ -302,51 +261,6 @@ class BaseNotificationBackend:
                 connection = self.reopen(connection)
             return self.classify_error(error), connection
         return Outcome.success(), connection
-
-    def _batch_destinations(self, deliveries, guard):
-        """``(destinations, receipts)`` of the batch, or ``None`` for a backend without
-        destinations."""
-        if not self.sends_to_destinations:
-            return None
-        return self.destinations_of(deliveries), guard.receipts(deliveries)
-
-    def _send_to_destinations(self, connection, delivery, destinations, guard):
-        """Send ``delivery`` to each of its destinations that has not taken it yet, within one
-        deadline, asking ``guard`` before each; the row's outcome (``DestinationTally``)."""
-        by_row, receipts = destinations
-        pk = delivery.notification.pk
-        row_destinations, taken = by_row.get(pk, []), receipts.get(pk, set())
-        if not row_destinations and not taken:
-            return self.no_destinations()
-        tally = DestinationTally(conf.get("NOTIFY_DELIVERY_DEADLINE_SECONDS"), reached=bool(taken))
-        deadline = time.monotonic() + tally.deadline_seconds
-        try:
-            for destination in row_destinations:
-                key = self.receipt_key(destination)
-                if key in taken:
-                    continue
-                if reason := guard(delivery):
-                    return Outcome.not_sent(reason)
-                # A send may take ``timeout``: one that could not end by the deadline waits.
-                if time.monotonic() + self.timeout > deadline:
-                    tally.out_of_time = True
-                    break
-                try:
-                    self.send_to_destination(connection, delivery, destination)
-                except ImproperlyConfigured:
-                    raise
-                except Exception as error:
-                    tally.failed(self.classify_error(error))
-                    if self.destination_gone(error):
-                        tally.gone.append(destination)
-                else:
-                    tally.reached = True
-                    guard.took(delivery, key)
-        finally:
-            # Whatever else failed or stopped the row, a gone destination is forgotten.
-            if tally.gone:
-                self.forget_destinations(tally.gone)
-        return tally.outcome()
 
     def open(self):
         """Open and return the connection of one batch (``None`` where there is none)."""
@@ -358,40 +272,6 @@ class BaseNotificationBackend:
 
     def close(self, connection):
         """Close what ``open()`` returned, politely (an SMTP QUIT, say)."""
-
-    # -- many destinations per row --------------------------------------------------------
-    #
-    # A backend with ``sends_to_destinations`` fills these instead of ``send_one()``, and has
-    # ``timeout``: the longest one destination's send may take.
-
-    sends_to_destinations = False
-
-    def destinations_of(self, deliveries) -> dict:
-        """``{notification pk: [destination, …]}`` for a batch, loaded at once."""
-        raise NotImplementedError("a backend that sends_to_destinations must define destinations_of()")
-
-    def destination_key(self, destination) -> str:
-        """What identifies ``destination`` across attempts (an endpoint, a URL)."""
-        raise NotImplementedError("a backend that sends_to_destinations must define destination_key()")
-
-    def receipt_key(self, destination) -> str:
-        """The key a receipt keeps: a digest of ``destination_key()``, which may be a secret."""
-        return hashlib.sha256(self.destination_key(destination).encode()).hexdigest()
-
-    def send_to_destination(self, connection, delivery, destination):
-        """Hand one delivery to one destination; raise on failure (``classify_error`` reads it)."""
-        raise NotImplementedError("a backend that sends_to_destinations must define send_to_destination()")
-
-    def destination_gone(self, error) -> bool:
-        """Whether ``error`` says the destination no longer exists (so it is forgotten)."""
-        return False
-
-    def forget_destinations(self, destinations):
-        """Delete the destinations that are gone for good."""
-
-    def no_destinations(self) -> "Outcome":
-        """The outcome of a row whose recipient has no destination at all."""
-        return Outcome.skipped("the recipient has no destination")
 
     def abort(self, connection):
         """Drop what ``open()`` returned at once, saying nothing to the peer; by default, ``close()``."""

@@ -5,7 +5,7 @@ A user has one ``PushSubscription`` per browser that enabled notifications (the 
 title, the short body and the site-relative URL as JSON, encrypted for the browser
 (aes128gcm); the service worker ``push-sw.js`` shows it and opens the URL on click.
 
-Each browser is a destination of the base class's send loop: one total deadline per row, the
+Each browser is a destination (``backends/destinations.py``): one total deadline per row, the
 worker's claim checked before each browser, and a failure kept with its own browser. The push
 service answers for each: 404 or 410 means the subscription is gone for good (the user revoked
 permission, the browser dropped it), so it is deleted whatever else fails. A row is retried
@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from django.core.checks import Error
 from django.utils.text import Truncator
 
-from .base import BaseNotificationBackend, Outcome, Rendered, describe_error
+from .base import Outcome, Rendered, describe_error
+from .destinations import DestinationsBackend
 from .webhook import RETRYABLE_STATUSES
 
 try:
@@ -48,7 +49,7 @@ class PushSession:
     vapid: object
 
 
-class WebPushBackend(BaseNotificationBackend):
+class WebPushBackend(DestinationsBackend):
     """Options:
 
     - ``vapid_private_key``: the application server's private key, as PEM or as the base64url
@@ -62,7 +63,6 @@ class WebPushBackend(BaseNotificationBackend):
     """
 
     needs_account = True
-    sends_to_destinations = True
 
     def __init__(self, *, alias, vapid_private_key="", vapid_subject="", ttl=86400, timeout=10, **options):
         super().__init__(alias=alias, **options)

@@ -294,9 +294,18 @@ PUSH = "spire_notify.backends.webpush.WebPushBackend"
 PUSH_KEY = "VnmBFPNhAxVL6Ut2vAkykJSy1v8a3nmI-iAwqsmIdNs"  # a P-256 private key, base64url
 
 
+def push_backends(**options):
+    push_options = {"vapid_private_key": PUSH_KEY, "vapid_subject": "mailto:ops@example.com", **options}
+    return {"push": {"BACKEND": PUSH, "OPTIONS": push_options}}
+
+
 @pytest.mark.parametrize("deadline", [0, -5, "60", 151, True])
 def test_a_delivery_deadline_that_does_not_fit_half_the_lease(deadline):
-    with override_settings(NOTIFY_DELIVERY_DEADLINE_SECONDS=deadline, NOTIFY_LEASE_SECONDS=300):
+    with override_settings(
+        NOTIFY_BACKENDS=push_backends(timeout=0.5),
+        NOTIFY_DELIVERY_DEADLINE_SECONDS=deadline,
+        NOTIFY_LEASE_SECONDS=300,
+    ):
         message = only_message()
 
     assert (message.id, message.msg, message.hint) == (
@@ -310,14 +319,7 @@ def test_a_delivery_deadline_that_does_not_fit_half_the_lease(deadline):
 
 def test_a_destination_backend_whose_timeout_outlasts_the_delivery_deadline():
     backends = {
-        "push": {
-            "BACKEND": PUSH,
-            "OPTIONS": {
-                "vapid_private_key": PUSH_KEY,
-                "vapid_subject": "mailto:ops@example.com",
-                "timeout": 30,
-            },
-        },
+        **push_backends(timeout=30),
         # Bulk mode posts once per message, not per destination: its timeout is not the deadline's.
         "team": {
             "BACKEND": "spire_notify.backends.apprise.AppriseBackend",
@@ -333,3 +335,13 @@ def test_a_destination_backend_whose_timeout_outlasts_the_delivery_deadline():
         "(20 s): not one destination could be sent to within a row's deadline.",
         "Lower the backend's 'timeout', or raise NOTIFY_DELIVERY_DEADLINE_SECONDS.",
     )
+
+
+def test_the_delivery_deadline_is_not_asked_of_a_project_without_destination_backends():
+    # A short lease, for a worker that only sends email: nothing is sent to many destinations.
+    with override_settings(NOTIFY_LEASE_SECONDS=4, NOTIFY_DELIVERY_DEADLINE_SECONDS=60):
+        assert our_messages() == []
+    with override_settings(
+        NOTIFY_BACKENDS=push_backends(timeout=1), NOTIFY_LEASE_SECONDS=4, NOTIFY_DELIVERY_DEADLINE_SECONDS=60
+    ):
+        assert [message.id for message in our_messages()] == ["spire_notify.E100"]
