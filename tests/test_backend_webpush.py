@@ -387,3 +387,26 @@ def test_a_claim_that_lapses_between_browsers_withholds_the_rest_of_the_row_and_
 
     assert outcomes == [Outcome.not_sent("lapsed"), Outcome.not_sent("lapsed")]
     assert [request.path for request in push_service.received] == ["/push/ada-laptop"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("users", [1, 4])
+def test_the_browsers_of_a_whole_batch_are_loaded_in_one_query(
+    users, push_service, server_key, make_user, django_assert_num_queries
+):
+    backend = WebPushBackend(alias="push", vapid_private_key=pem(server_key), vapid_subject=SUBJECT)
+    rendered = backend.render(TICKET, Recipient(user_id=1))
+    deliveries = []
+    for number in range(users):
+        user = make_user(f"user{number}")
+        Browser(f"http://{push_service.origin}/push/{number}-laptop").subscribe(user)
+        Browser(f"http://{push_service.origin}/push/{number}-phone").subscribe(user)
+        deliveries.append(
+            Delivery(notification=SimpleNamespace(pk=number + 1, user_id=user.pk), rendered=rendered)
+        )
+
+    with django_assert_num_queries(1):
+        outcomes = backend.send(deliveries)
+
+    assert outcomes == [Outcome.success()] * users
+    assert len(push_service.received) == 2 * users
