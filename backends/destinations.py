@@ -14,7 +14,8 @@ destinations in turn, under rules that hold for every such backend:
   fails.
 - **A destination that took the row is not sent it again**: the guard keeps a receipt as each
   takes it (the worker's is a ``DestinationReceipt`` row), and a retry skips the destinations
-  that have one.
+  that have one. A retry also starts where the attempts before it had to stop, so the
+  destinations behind a run of ones that never answer are reached too.
 
 The row's outcome: retried while any destination failed temporarily or was not tried before
 the deadline; else sent if any destination took it, now or on an earlier attempt; else failed.
@@ -126,7 +127,7 @@ class DestinationsBackend(BaseNotificationBackend):
         tally = DestinationTally(conf.get("NOTIFY_DELIVERY_DEADLINE_SECONDS"), reached=bool(taken))
         deadline = time.monotonic() + tally.deadline_seconds
         try:
-            for destination in destinations:
+            for destination in self.in_turn(destinations, delivery, tally.deadline_seconds):
                 key = self.receipt_key(destination)
                 if key in taken:
                     continue
@@ -142,6 +143,16 @@ class DestinationsBackend(BaseNotificationBackend):
             if tally.gone:
                 self.forget_destinations(tally.gone)
         return tally.outcome(), connection
+
+    def in_turn(self, destinations, delivery, deadline_seconds):
+        """The row's destinations, from where its earlier attempts may have stopped: each
+        attempt starts past the most that hanging ones let the attempts before it try, so that
+        destinations behind ones that never answer are reached on a retry."""
+        per_attempt = max(1, int(deadline_seconds // self.timeout))
+        # A row handed over outside the worker (the contract kit's) is on its first attempt.
+        earlier_attempts = max(getattr(delivery.notification, "attempts", 1) - 1, 0)
+        start = earlier_attempts * per_attempt % len(destinations) if destinations else 0
+        return destinations[start:] + destinations[:start]
 
     def _send_to(self, connection, delivery, destination, key, *, guard, tally):
         try:

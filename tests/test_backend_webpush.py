@@ -410,3 +410,22 @@ def test_the_browsers_of_a_whole_batch_are_loaded_in_one_query(
 
     assert outcomes == [Outcome.success()] * users
     assert len(push_service.received) == 2 * users
+
+
+@pytest.mark.django_db
+@override_settings(NOTIFY_DELIVERY_DEADLINE_SECONDS=1, NOTIFY_RETRY_BASE_DELAY=0)
+def test_retries_reach_the_browsers_behind_ones_that_never_answer(push_service, push_settings, make_user):
+    ada = make_user("ada")
+    with SilentServer() as hanging:
+        for number in range(4):
+            Browser(f"http://{hanging.origin}/push/{number}").subscribe(ada)
+        Browser(f"http://{push_service.origin}/push/healthy").subscribe(ada)
+        with override_settings(NOTIFY_BACKENDS=hanging_settings(push_settings, timeout=0.4)):
+            notify(TICKET, {ada: ["push"]})
+            # Two browsers that hang fit in one deadline: the third attempt gets to the healthy one.
+            for _ in range(3):
+                process_notifications()
+
+    assert [request.path for request in push_service.received] == ["/push/healthy"]
+    row = Notification.objects.get()
+    assert (row.status, row.attempts) == ("errored", 3)
