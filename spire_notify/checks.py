@@ -247,17 +247,27 @@ def check_delivery_deadline(app_configs=None, **kwargs):
                 id="spire_notify.E100",
             )
         ]
-    return [
-        Error(
-            f"NOTIFY_BACKENDS[{alias!r}]: 'timeout' ({backend.timeout!r} s) is longer than "
+    errors = (_destination_timeout_error(alias, backend.timeout, deadline) for alias, backend in backends)
+    return [error for error in errors if error is not None]
+
+
+def _destination_timeout_error(alias, timeout, deadline):
+    if not (_is_seconds(timeout) and timeout > 0):
+        return Error(
+            f"NOTIFY_BACKENDS[{alias!r}]: 'timeout' is {timeout!r}; it must be a number of seconds above 0, "
+            "which bounds each destination's send within a row's deadline.",
+            hint="Set the backend's 'timeout' to e.g. 10.",
+            id="spire_notify.E102",
+        )
+    if timeout > deadline:
+        return Error(
+            f"NOTIFY_BACKENDS[{alias!r}]: 'timeout' ({timeout!r} s) is longer than "
             f"NOTIFY_DELIVERY_DEADLINE_SECONDS ({deadline!r} s): not one destination could be sent to "
             "within a row's deadline.",
             hint="Lower the backend's 'timeout', or raise NOTIFY_DELIVERY_DEADLINE_SECONDS.",
             id="spire_notify.E101",
         )
-        for alias, backend in backends
-        if _is_seconds(backend.timeout) and backend.timeout > deadline
-    ]
+    return None
 
 
 def _is_seconds(value):

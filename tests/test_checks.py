@@ -345,3 +345,16 @@ def test_the_delivery_deadline_is_not_asked_of_a_project_without_destination_bac
         NOTIFY_BACKENDS=push_backends(timeout=1), NOTIFY_LEASE_SECONDS=4, NOTIFY_DELIVERY_DEADLINE_SECONDS=60
     ):
         assert [message.id for message in our_messages()] == ["spire_notify.E100"]
+
+
+@pytest.mark.parametrize("timeout", [0, None, "10"])
+def test_a_destination_backend_whose_timeout_is_not_a_number_of_seconds(timeout):
+    with override_settings(NOTIFY_BACKENDS=push_backends(timeout=timeout)):
+        message = only_message()
+
+    assert (message.id, message.msg, message.hint) == (
+        "spire_notify.E102",
+        f"NOTIFY_BACKENDS['push']: 'timeout' is {timeout!r}; it must be a number of seconds above 0, "
+        "which bounds each destination's send within a row's deadline.",
+        "Set the backend's 'timeout' to e.g. 10.",
+    )
