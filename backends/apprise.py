@@ -6,7 +6,7 @@ Two modes, chosen by the ``urls`` option:
   recipients, as Noticed's bulk deliveries do; the rows of that message share its outcome.
 - **per user** (no ``urls``): each user's own Apprise URLs (``AppriseAddress`` rows, which the
   user edits at ``notifications/channels/``); a user with none is skipped. Each URL is a
-  destination (``backends/destinations.py``): posted to on its own, within the row's one
+  destination (``backends/per_destination.py``): posted to on its own, within the row's one
   deadline, its failure kept with it, and not posted to again when the row is retried.
 
 A message is its title, a one-line short body and the absolute link, as Markdown to services
@@ -25,8 +25,8 @@ from django.core.checks import Error
 from django.utils.text import Truncator
 
 from .base import Outcome, Rendered, always_send, describe_error
-from .destinations import DestinationsBackend
 from .links import SiteLinks
+from .per_destination import DestinationsBackend
 from .webhook import RejectedDelivery
 
 try:

@@ -13,7 +13,7 @@ lost connection, and asks the worker's guard before each hand-off whether the ro
 sent (the worker's claim on it may have lapsed, or the worker may be stopping).
 
 A backend that sends each row to several destinations (a user's browsers, their chat URLs)
-subclasses ``DestinationsBackend`` (``backends/destinations.py``), which fills the loop's
+subclasses ``DestinationsBackend`` (``backends/per_destination.py``), which fills the loop's
 ``prepare_batch()`` and ``hand_over()`` hooks instead of ``send_one()``.
 """
 

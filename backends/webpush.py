@@ -5,7 +5,7 @@ A user has one ``PushSubscription`` per browser that enabled notifications (the 
 title, the short body and the site-relative URL as JSON, encrypted for the browser
 (aes128gcm); the service worker ``push-sw.js`` shows it and opens the URL on click.
 
-Each browser is a destination (``backends/destinations.py``): one total deadline per row, the
+Each browser is a destination (``backends/per_destination.py``): one total deadline per row, the
 worker's claim checked before each browser, and a failure kept with its own browser. The push
 service answers for each: 404 or 410 means the subscription is gone for good (the user revoked
 permission, the browser dropped it), so it is deleted whatever else fails. A row is retried
@@ -22,7 +22,7 @@ from django.core.checks import Error
 from django.utils.text import Truncator
 
 from .base import Outcome, Rendered, describe_error
-from .destinations import DestinationsBackend
+from .per_destination import DestinationsBackend
 from .webhook import RETRYABLE_STATUSES
 
 try:
