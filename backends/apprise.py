@@ -13,16 +13,27 @@ A message is its title, a one-line short body and the absolute link, as Markdown
 that prefer Markdown or HTML (Apprise turns it into HTML where needed) and as plain text to
 the others. A service Apprise rejects (a malformed or unknown URL) fails for good; a service
 that does not answer well is retried. Every call has a total deadline, ``timeout``.
+
+A user's URL is the user's input, not the operator's: it must be of a service in
+``NOTIFY_APPRISE_USER_SCHEMES``, may not set the request's method or headers, and may reach
+public addresses only (``spire_notify.destinations``), when saved and again when posted. URLs
+appear masked in recorded errors and in Apprise's log lines (``spire_notify.masking``).
 """
 
 import re
 import warnings
 from collections import defaultdict
+from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import cache
+from urllib.parse import urlsplit
 
 from django.core.checks import Error
 from django.utils.text import Truncator
+
+from spire_notify import conf
+from spire_notify.destinations import connections_checked, url_refusal
+from spire_notify.masking import HIDDEN, mask_url, urls_redacted
 
 from .base import Outcome, Rendered, always_send, describe_error
 from .links import SiteLinks
@@ -31,6 +42,7 @@ from .webhook import RejectedDelivery
 
 try:
     import apprise
+    from apprise.utils.parse import parse_url as parse_apprise_url
 except ImportError:  # the optional extra is not installed: check E050 says so
     apprise = None
 
@@ -42,6 +54,9 @@ MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]])")
 MARKDOWN_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 # What a line may not start with unescaped: a heading, a list item, a numbered list item.
 MARKDOWN_LINE_START = re.compile(r"^(#|[-+]|\d+(?=[.)]))")
+# Apprise reads these query parameters as the shape of the request itself: ``method=DELETE``,
+# ``+Header=value`` (a header), ``-key`` (a payload key dropped), ``:key=value`` (one set).
+REQUEST_SHAPING_PREFIXES = ("+", "-", ":")
 
 
 @dataclass(frozen=True)
@@ -93,7 +108,9 @@ def load_services():
 def service_of(url):
     """The Apprise service of ``url``, or ``None`` for a URL Apprise rejects."""
     load_services()
-    return apprise.Apprise.instantiate(url)
+    # Apprise logs each URL it loads, in full.
+    with urls_redacted([url]):
+        return apprise.Apprise.instantiate(url)
 
 
 def rejected_urls(urls):
@@ -103,6 +120,33 @@ def rejected_urls(urls):
 def validate_apprise_url(url):
     """Whether Apprise accepts ``url`` (known scheme, well formed); builds no connection."""
     return apprise is not None and service_of(url) is not None
+
+
+def request_shaping_parameters(url):
+    """The parameters of ``url`` that would choose the request's method, headers or payload."""
+    parsed = parse_apprise_url(url, verify_host=False) or {}
+    return sorted(
+        key for key in parsed.get("qsd", {}) if key == "method" or key.startswith(REQUEST_SHAPING_PREFIXES)
+    )
+
+
+def names_a_host(url):
+    """Whether the service of ``url`` (one Apprise accepts) reads a host to connect to in it, as
+    its URL templates say: ntfy's, Gotify's, Matrix's do; Discord's, Slack's, Telegram's name
+    ids and tokens there (``tgram://170000000:AAH…``) and post to their own API."""
+    return any("{host}" in template for template in service_of(url).templates)
+
+
+def user_url_refusal(url):
+    """Why a user may not have ``url`` (an Apprise URL Apprise accepts) posted to, or ``None``."""
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in conf.get("NOTIFY_APPRISE_USER_SCHEMES"):
+        return f"{scheme}:// is not among the services users may add"
+    shaping = request_shaping_parameters(url)
+    if shaping:
+        return f"it sets the request's method or headers ({', '.join(shaping)})"
+    reason = url_refusal(url) if names_a_host(url) else None
+    return f"it leads to {reason}" if reason else None
 
 
 class AppriseBackend(SiteLinks, DestinationsBackend):
@@ -192,19 +236,44 @@ class AppriseBackend(SiteLinks, DestinationsBackend):
         return Outcome.temporary(describe_error(error))
 
     def post(self, urls, content):
-        """Post ``content`` to every service of ``urls``; the outcome of them all."""
-        from spire_notify.channel_models import mask_url
+        """Post ``content`` to every service of ``urls``; the outcome of them all.
 
+        A user's URL is checked again here (the rules or its host's addresses may have changed
+        since it was saved), and every connection its service opens is checked as it opens.
+        """
+        checking = nullcontext([]) if self.bulk else connections_checked()
+        with urls_redacted(urls), checking as refused_connections:
+            by_format, masked, rejected = self.services(urls)
+            failures = self.notify_services(by_format, masked, content)
+        if refused_connections:
+            refusals = "; ".join(f"refused a connection to {reason}" for reason in refused_connections)
+            return Outcome.permanent_failure("Apprise: " + "; ".join([refusals, *failures]))
+        if failures:
+            return Outcome.temporary("Apprise: " + "; ".join(failures))
+        if rejected:
+            return Outcome.permanent_failure("Apprise rejects " + ", ".join(rejected))
+        return Outcome.success()
+
+    def services(self, urls):
+        """The services of ``urls`` by whether they take Markdown, their masked URLs by Apprise's
+        id of each (its results name a service by its full URL, secrets and all), and the
+        masked URLs refused."""
         by_format = {True: apprise.Apprise(), False: apprise.Apprise()}
-        rejected = []
+        masked, rejected = {}, []
         for url in urls:
             service = service_of(url)
-            if service is None:
-                rejected.append(mask_url(url))
+            refusal = None if self.bulk or service is None else user_url_refusal(url)
+            if service is None or refusal:
+                rejected.append(f"{mask_url(url)} ({refusal})" if refusal else mask_url(url))
                 continue
             service.socket_connect_timeout = min(service.socket_connect_timeout, self.timeout)
             service.socket_read_timeout = min(service.socket_read_timeout, self.timeout)
+            masked[service.url_id()] = mask_url(url)
             by_format[prefers_markdown(service)].add(service)
+        return by_format, masked, rejected
+
+    def notify_services(self, by_format, masked, content):
+        """Notify each group in its format; ``"<service> (<masked URL>) failed"`` per failure."""
         failures = []
         for markdown, services in by_format.items():
             if not len(services):
@@ -215,12 +284,12 @@ class AppriseBackend(SiteLinks, DestinationsBackend):
                 body_format=apprise.NotifyFormat.MARKDOWN if markdown else apprise.NotifyFormat.TEXT,
                 timeout=self.timeout,
             )
-            failures += [f"{service.name} ({service.url}) failed" for service in result if not service]
-        if failures:
-            return Outcome.temporary("Apprise: " + "; ".join(failures))
-        if rejected:
-            return Outcome.permanent_failure("Apprise rejects " + ", ".join(rejected))
-        return Outcome.success()
+            failures += [
+                f"{service.name} ({masked.get(service.url_id, HIDDEN)}) failed"
+                for service in result
+                if not service
+            ]
+        return failures
 
     # -- configuration --------------------------------------------------------------------
 
@@ -245,8 +314,6 @@ class AppriseBackend(SiteLinks, DestinationsBackend):
                 )
             )
         elif self.bulk:
-            from spire_notify.channel_models import mask_url
-
             errors += [
                 Error(
                     f"NOTIFY_BACKENDS[{self.alias!r}]: Apprise rejects the URL {mask_url(url)}.",

@@ -5,7 +5,8 @@ forged, altered, stale or replayed delivery:
 
 - ``webhook-id``: ``notification-<id>``, the same on every retry of one notification;
 - ``webhook-timestamp``: when this attempt was sent, in Unix seconds;
-- ``webhook-signature``: ``v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">``.
+- ``webhook-signature``: ``v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">``, one per
+  secret (several while switching from one to the next; ``webhook_secrets`` has the keys).
 
 ``verify()`` is the receiver's half: it checks the signature and that the timestamp is recent;
 the receiver keeps the ids it accepted for as long as that tolerance, and drops a repeat.
@@ -27,6 +28,7 @@ from urllib.parse import urlsplit
 from django.core.checks import Error
 
 from .base import BaseNotificationBackend, Outcome, Rendered, describe_error
+from .webhook_secrets import secret_key, secret_messages, secrets_of
 
 ID_HEADER = "webhook-id"
 TIMESTAMP_HEADER = "webhook-timestamp"
@@ -43,16 +45,9 @@ class InvalidWebhook(Exception):
     """What ``verify()`` raises for a request to reject; the message says why."""
 
 
-def secret_key(secret: str) -> bytes:
-    """The HMAC key of ``secret``: a Standard Webhooks ``whsec_<base64>`` secret is decoded,
-    any other string is used as its UTF-8 bytes."""
-    if secret.startswith("whsec_"):
-        return base64.b64decode(secret.removeprefix("whsec_"))
-    return secret.encode()
-
-
 def sign(secret: str, webhook_id: str, timestamp: int, body: bytes) -> str:
-    """The ``webhook-signature`` value of one request."""
+    """The signature of one request with one secret (``webhook_secrets`` says how a secret
+    becomes a key); the ``webhook-signature`` header holds one per secret, space-separated."""
     signed = f"{webhook_id}.{timestamp}.".encode() + body
     digest = hmac.new(secret_key(secret), signed, hashlib.sha256).digest()
     return "v1," + base64.b64encode(digest).decode()
@@ -78,6 +73,14 @@ def verify(secret, headers, body, *, now=None, tolerance=TOLERANCE_SECONDS):
     return webhook_id
 
 
+def is_http_url(url):
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a malformed IPv6 host
+        return False
+    return parts.scheme in {"http", "https"} and bool(parts.hostname)
+
+
 def target_reference(target):
     """``"app_label.model:pk"`` of the message's object, without touching the database."""
     if target is None:
@@ -97,8 +100,9 @@ class WebhookBackend(BaseNotificationBackend):
     """Options:
 
     - ``url``: the ``http://`` or ``https://`` endpoint that receives every notification (required).
-    - ``secret``: the shared signing key, a plain string or a ``whsec_…`` one (required;
-      the ``spire_notify.E030`` check).
+    - ``secret``: the shared signing key, a Standard Webhooks ``whsec_…`` secret (required;
+      ``manage.py webhook_secret`` makes one). A plain string signs as before, with a warning;
+      a list of secrets signs each request with every one, to switch from one to the next.
     - ``timeout``: seconds one request may take in all, from connecting to the end of the
       reply (default 10).
     """
@@ -144,11 +148,13 @@ class WebhookBackend(BaseNotificationBackend):
             "Content-Type": "application/json",
             ID_HEADER: webhook_id,
             TIMESTAMP_HEADER: str(timestamp),
-            SIGNATURE_HEADER: sign(self.secret, webhook_id, timestamp, body),
+            SIGNATURE_HEADER: " ".join(
+                sign(secret, webhook_id, timestamp, body) for secret in secrets_of(self.secret)
+            ),
         }
-        with Deadline(endpoint.connection, self.timeout):
+        with Deadline(endpoint.connection, self.timeout) as deadline:
             endpoint.connection.request("POST", endpoint.path, body=body, headers=headers)
-            response = endpoint.connection.getresponse()
+            response = deadline.getresponse()
             reply = read_capped(endpoint.connection, response)
         outcome = classify_response(response.status, response.reason, reply)
         if not outcome.sent:
@@ -166,21 +172,13 @@ class WebhookBackend(BaseNotificationBackend):
         return isinstance(error, (OSError, http.client.HTTPException))
 
     def check(self, **kwargs):
-        errors = []
-        if not self.secret:
+        errors = secret_messages(self.alias, self.secret)
+        if not is_http_url(self.url):
             errors.append(
                 Error(
-                    f"NOTIFY_BACKENDS[{self.alias!r}]: the webhook has no 'secret'; receivers could "
-                    "not tell its requests from forged ones.",
-                    hint="Set OPTIONS['secret'] to a long random string shared with the receiver.",
-                    id="spire_notify.E030",
-                )
-            )
-        if urlsplit(self.url).scheme not in {"http", "https"} or not urlsplit(self.url).hostname:
-            errors.append(
-                Error(
-                    f"NOTIFY_BACKENDS[{self.alias!r}]: the webhook 'url' {self.url!r} is not an "
-                    "http:// or https:// URL.",
+                    # Not quoted: the URL may carry a token, and check output ends up in logs.
+                    f"NOTIFY_BACKENDS[{self.alias!r}]: the webhook 'url' is not an http:// or "
+                    "https:// URL with a host.",
                     hint="Set OPTIONS['url'] to the receiver's endpoint, e.g. 'https://hooks.example.com/notify'.",
                     id="spire_notify.E031",
                 )
@@ -197,22 +195,32 @@ class RejectedDelivery(Exception):
 
 
 class Deadline:
-    """Shuts the connection's socket down once ``seconds`` have passed.
+    """Shuts the request's socket down once ``seconds`` have passed.
 
     A socket timeout bounds each read, not a request: a reply trickled a byte at a time never
     times out. Shutting the socket down from a timer ends whatever read is blocked at once.
+    A reply that closes the connection (any HTTP/1.0 one, or ``Connection: close``) takes the
+    socket from the connection as ``getresponse()`` returns, and is read from it alone: so the
+    deadline keeps hold of the socket the reply comes on, through its own ``getresponse()``.
     """
 
     def __init__(self, connection, seconds):
         self.connection = connection
+        self.reply_socket = None
         self.timer = threading.Timer(seconds, self._expire)
         self.expired = False
 
+    def getresponse(self):
+        """The connection's reply, whose socket the deadline can still shut."""
+        self.reply_socket = self.connection.sock
+        return self.connection.getresponse()
+
     def _expire(self):
         self.expired = True
-        if self.connection.sock is not None:
+        sock = self.connection.sock or self.reply_socket
+        if sock is not None:
             try:
-                self.connection.sock.shutdown(socket.SHUT_RDWR)
+                sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
 

@@ -11,6 +11,11 @@ service answers for each: 404 or 410 means the subscription is gone for good (th
 permission, the browser dropped it), so it is deleted whatever else fails. A row is retried
 while a browser failed temporarily (the retry skips the browsers that took it), sent once
 every browser took it or failed for good and at least one took it, and failed when none could.
+
+An endpoint is posted by the browser, so it is the user's input: it may reach public addresses
+only (``spire_notify.destinations``), checked before each push and on every connection the
+push opens, redirects included. A refused endpoint fails for good, alone. Errors and log lines
+name an endpoint masked (``spire_notify.masking``).
 """
 
 import base64
@@ -21,6 +26,9 @@ from dataclasses import dataclass
 from django.core.checks import Error
 from django.utils.text import Truncator
 
+from spire_notify.destinations import RefusedDestination, connections_checked, url_refusal
+from spire_notify.masking import mask_url, redact, urls_redacted
+
 from .base import Outcome, Rendered, describe_error
 from .per_destination import DestinationsBackend
 from .webhook import RETRYABLE_STATUSES
@@ -29,7 +37,7 @@ try:
     import requests
     from cryptography.hazmat.primitives import serialization
     from py_vapid import Vapid, VapidException
-    from pywebpush import webpush
+    from pywebpush import WebPushException, webpush
 except ImportError:  # the optional extra is not installed: check E060 says so
     webpush = None
 
@@ -113,20 +121,38 @@ class WebPushBackend(DestinationsBackend):
         return Outcome.skipped("the user has no browser subscribed to push")
 
     def push(self, session, subscription, payload):
-        webpush(
-            subscription_info=subscription.subscription_info(),
-            data=payload,
-            vapid_private_key=session.vapid,
-            # A new dict each time: pywebpush writes the audience and expiry into it.
-            vapid_claims={"sub": self.vapid_subject},
-            ttl=self.ttl,
-            timeout=self.timeout,
-            requests_session=session.http,
-        )
+        """Push ``payload`` to one browser; raises ``RefusedDestination`` for an endpoint that
+        leads to an address it may not, and the push's own errors with the endpoint masked."""
+        endpoint = subscription.endpoint
+        reason = url_refusal(endpoint)
+        if reason:
+            raise RefusedDestination(f"refused the push endpoint {mask_url(endpoint)}: it leads to {reason}")
+        try:
+            with urls_redacted([endpoint]), connections_checked():
+                webpush(
+                    subscription_info=subscription.subscription_info(),
+                    data=payload,
+                    vapid_private_key=session.vapid,
+                    # A new dict each time: pywebpush writes the audience and expiry into it.
+                    vapid_claims={"sub": self.vapid_subject},
+                    ttl=self.ttl,
+                    timeout=self.timeout,
+                    requests_session=session.http,
+                )
+        except RefusedDestination as error:
+            # A redirect, or a name that resolves elsewhere now than a moment ago.
+            raise RefusedDestination(f"refused the push endpoint {mask_url(endpoint)}: {error}") from None
+        except (WebPushException, requests.RequestException) as error:
+            # requests names the endpoint's path (its secret part) in its messages; the status
+            # stays readable on the response.
+            message = error.message if isinstance(error, WebPushException) else str(error)
+            raise type(error)(redact(message, [endpoint]), response=error.response) from None
 
     def classify_error(self, error):
-        """Retried when it may pass (no answer, 5xx, "too many"); final for a refusal, a gone
-        subscription, or an endpoint no VAPID signature can be made for."""
+        """Retried when it may pass (no answer, 5xx, "too many"); final for a refused endpoint,
+        a gone subscription, another refusal, or an endpoint no VAPID signature can be made for."""
+        if isinstance(error, RefusedDestination):
+            return Outcome.permanent_failure(str(error))
         status = push_status(error)
         if status in GONE_STATUSES:
             return Outcome.permanent_failure(GONE)

@@ -33,6 +33,7 @@ PHASES = [
     ("give up abandoned rows", "spire_notify.automations", "give_up_abandoned"),
     ("load targets", "spire_notify.automations", "load_targets"),
     ("check access", "spire_notify.automations", "skip_unreachable"),
+    ("check preferences", "spire_notify.automations", "skip_switched_off"),
     ("render (excluded from P3)", "spire_notify.automations", "_render"),
     ("hand over", "spire_notify.automations", "hand_over"),
     ("  the message's MIME, once a batch", "spire_notify.pinned.django_smtp", "FlattenedMIME"),

@@ -10,6 +10,9 @@ What delivery promises (docs/automations.md says it for users):
   back, never sent. The one duplicate window left is a crash between a hand-off and its record.
 - Channels are claimed one at a time, so a slow channel holds only its own rows.
 - A row that cannot be loaded, rendered or sent fails alone, with its reason in ``last_error``.
+- A row that no longer applies is skipped, with its reason, before it is rendered: its user was
+  deactivated or lost access to its target, its in-app copy was read (``Deferred``), or its
+  recipient switched its type off on its channel since it was written.
 """
 
 import json
@@ -30,6 +33,7 @@ from .exceptions import Undeliverable
 from .handler import notify_backends
 from .message import Message, Recipient
 from .models import DestinationReceipt, Notification, NotificationStatus
+from .preferences import skip_switched_off
 from .retry import retry_delay, status_after_failure
 from .signals import notification_failed, notification_sent, notification_skipped, notifications_sent
 from .targets import load_targets
@@ -143,6 +147,11 @@ def _deliver_channel(alias, rows, *, should_stop, using):
     outcomes = load_targets(rows)
     outcomes.update(skip_unreachable([row for row in rows if row.pk not in outcomes]))
     outcomes.update(skip_read_in_app([row for row in rows if row.pk not in outcomes], using=using))
+    outcomes.update(
+        skip_switched_off(
+            [row for row in rows if row.pk not in outcomes], kept_address=backend.kept_address, using=using
+        )
+    )
     deliveries = []
     for rows_of_message in _group_by_message([row for row in rows if row.pk not in outcomes]):
         for row, rendered in zip(rows_of_message, _render(backend, rows_of_message), strict=True):

@@ -5,21 +5,11 @@ anyone who knows it can post to): nothing in spire-notify shows them back in ful
 is in the admin.
 """
 
-from urllib.parse import urlsplit
-
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-# How much of a secret URL may be shown: enough to tell two apart, too little to use one.
-VISIBLE_TAIL = 4
-
-
-def mask_url(url):
-    """``ntfy://••••c0de``: the scheme and the last characters of a secret URL."""
-    scheme = urlsplit(url).scheme or "?"
-    tail = url[-VISIBLE_TAIL:] if len(url) > 3 * VISIBLE_TAIL else ""
-    return f"{scheme}://••••{tail}"
+from .masking import mask_url
 
 
 class AppriseAddress(models.Model):

@@ -1,5 +1,11 @@
 """The optional channels' pages: a user's own Apprise URLs, and their browsers' push
-subscriptions. Both are secrets of the user: only ever shown masked, changed by POST only."""
+subscriptions. Both are secrets of the user: only ever shown masked, changed by POST only.
+
+Both are also the user's input to a server that will send requests to them: an Apprise URL must
+be of a service users may add, may not set the request's method or headers, and, like a push
+endpoint, may lead to public addresses only (``spire_notify.destinations``). A user keeps a
+bounded number of each, and a browser's subscription never moves from one account to another.
+"""
 
 import base64
 import binascii
@@ -10,13 +16,16 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+from django.db import IntegrityError, transaction
 from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from .backends.apprise import AppriseBackend, validate_apprise_url
+from . import conf
+from .backends.apprise import AppriseBackend, user_url_refusal, validate_apprise_url
 from .backends.webpush import WebPushBackend
+from .destinations import url_refusal
 from .framing import deny_framing
 from .handler import notify_backends
 from .models import AppriseAddress, PushSubscription
@@ -49,10 +58,20 @@ class AppriseAddressForm(forms.Form):
         help_text="For example ntfy://ntfy.sh/your-secret-topic or discord://webhook_id/webhook_token.",
     )
 
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
     def clean_url(self):
+        most = conf.get("NOTIFY_MAX_APPRISE_ADDRESSES")
+        if AppriseAddress.objects.filter(user=self.user).count() >= most:
+            raise ValidationError(f"You have {most} chat addresses, the most you may keep; remove one first.")
         url = self.cleaned_data["url"].strip()
         if not validate_apprise_url(url):
             raise ValidationError("Apprise does not recognise this URL; check its scheme and form.")
+        refusal = user_url_refusal(url)
+        if refusal:
+            raise ValidationError(f"This address cannot be added: {refusal}.")
         return url
 
 
@@ -63,7 +82,7 @@ def channels_context(request, apprise_form=None):
     return {
         "apprise_enabled": per_user_apprise_enabled(),
         "apprise_addresses": AppriseAddress.objects.filter(user=request.user),
-        "apprise_form": apprise_form or AppriseAddressForm(),
+        "apprise_form": apprise_form or AppriseAddressForm(user=request.user),
         "push_enabled": push is not None,
         "push_browsers": PushSubscription.objects.filter(user=request.user).count() if push else 0,
         **push_button_context(push),
@@ -84,7 +103,7 @@ def channels(request):
     """The user's chat URLs (add, remove) and browser push status."""
     form = None
     if request.method == "POST":
-        form = AppriseAddressForm(request.POST)
+        form = AppriseAddressForm(request.POST, user=request.user)
         if per_user_apprise_enabled() and form.is_valid():
             AppriseAddress.objects.create(user=request.user, url=form.cleaned_data["url"])
             messages.success(request, "Chat address added.")
@@ -113,17 +132,47 @@ def push_subscription(request):
         return JsonResponse({"error": error.messages[0]}, status=400)
     if push_backend() is None:
         return JsonResponse({"error": "browser push is not configured"}, status=404)
-    # A browser that subscribes again, or for another user signing in, keeps one row.
-    PushSubscription.objects.update_or_create(
-        endpoint=subscription["endpoint"],
-        defaults={
-            "user": request.user,
-            "p256dh": subscription["p256dh"],
-            "auth": subscription["auth"],
-            "user_agent": request.headers.get("User-Agent", "")[:255],
-        },
-    )
+    most = conf.get("NOTIFY_MAX_PUSH_SUBSCRIPTIONS")
+    if other_browsers(request.user, subscription["endpoint"]) >= most:
+        return JsonResponse(
+            {
+                "error": f"{most} browsers already get push notifications for you, the most you may have; "
+                "turn them off in one of those first"
+            },
+            status=403,
+        )
+    try:
+        keep_subscription(request, subscription)
+    except IntegrityError:
+        # Another account has this endpoint: a browser where someone else subscribed, or a
+        # stolen endpoint. It stays theirs; push.js subscribes this browser afresh (a new
+        # endpoint) for the account signed in now.
+        return JsonResponse(
+            {"error": "this browser's subscription belongs to another account; subscribe it afresh"},
+            status=409,
+        )
     return JsonResponse({"subscribed": True}, status=201)
+
+
+def other_browsers(user, endpoint):
+    """How many browsers other than ``endpoint``'s the user has subscribed: a browser already
+    kept may always post again."""
+    return PushSubscription.objects.filter(user=user).exclude(endpoint=endpoint).count()
+
+
+def keep_subscription(request, subscription):
+    """Save or refresh the user's own subscription of this endpoint; ``IntegrityError`` when
+    the endpoint is another user's (it is unique, and the lookup is by endpoint and user)."""
+    with transaction.atomic():
+        PushSubscription.objects.update_or_create(
+            endpoint=subscription["endpoint"],
+            user=request.user,
+            defaults={
+                "p256dh": subscription["p256dh"],
+                "auth": subscription["auth"],
+                "user_agent": request.headers.get("User-Agent", "")[:255],
+            },
+        )
 
 
 @deny_framing
@@ -149,6 +198,9 @@ def parse_subscription(body):
     if not isinstance(endpoint, str) or len(endpoint) > 2048:
         raise ValidationError("the endpoint is not an https URL")
     PUSH_ENDPOINT(endpoint)
+    reason = url_refusal(endpoint)
+    if reason:
+        raise ValidationError(f"the endpoint leads to {reason}")
     if len(decode_key(p256dh)) != P256DH_BYTES or len(decode_key(auth)) != AUTH_BYTES:
         raise ValidationError("the subscription's keys have the wrong length")
     return {"endpoint": endpoint, "p256dh": p256dh, "auth": auth}

@@ -4,6 +4,7 @@ IDs are stable; the reference page of the docs lists each with its fix.
 """
 
 import importlib.util
+import ipaddress
 
 import jinja2
 from django.apps import apps
@@ -16,8 +17,11 @@ from django.utils.module_loading import import_string
 
 from . import conf
 from .compat import task_backends
+from .debug import MaskingExceptionReporterFilter, mask_urls_in
 from .exceptions import InvalidNotifyBackend
 from .handler import notify_backends
+
+MASKING_FILTER_PATH = f"{MaskingExceptionReporterFilter.__module__}.{MaskingExceptionReporterFilter.__name__}"
 
 BACKEND_HINTS = {
     "E001": 'NOTIFY_BACKENDS maps aliases to {"BACKEND": "dotted.path", "OPTIONS": {...}}.',
@@ -108,6 +112,64 @@ def check_recipient_language(app_configs=None, **kwargs):
     return []
 
 
+@register(Tags.security)
+def check_user_destinations(app_configs=None, **kwargs):
+    """The settings that bound what users' URLs may make the worker do: a malformed one would
+    fail at the first delivery or save, not at startup."""
+    return [*_private_network_errors(), *_user_scheme_errors(), *_cap_errors()]
+
+
+def _private_network_errors():
+    entries = conf.get("NOTIFY_ALLOWED_PRIVATE_NETWORKS")
+    if isinstance(entries, str) or not isinstance(entries, list | tuple):
+        malformed = [entries]
+    else:
+        malformed = [entry for entry in entries if not _is_network(entry)]
+    return [
+        Error(
+            f"NOTIFY_ALLOWED_PRIVATE_NETWORKS: {entry!r} is not a network in CIDR notation.",
+            hint='List networks such as "192.168.10.0/24" or "fd00:1::/64"; [] allows public addresses only.',
+            id="spire_notify.E090",
+        )
+        for entry in malformed
+    ]
+
+
+def _is_network(entry):
+    try:
+        ipaddress.ip_network(entry, strict=False)
+    except (TypeError, ValueError):
+        return False
+    return isinstance(entry, str)
+
+
+def _user_scheme_errors():
+    schemes = conf.get("NOTIFY_APPRISE_USER_SCHEMES")
+    if isinstance(schemes, list | tuple | set | frozenset) and all(
+        isinstance(scheme, str) and scheme == scheme.lower() for scheme in schemes
+    ):
+        return []
+    return [
+        Error(
+            f"NOTIFY_APPRISE_USER_SCHEMES must be a list of lower-case Apprise schemes, not {schemes!r}.",
+            hint='For example ["ntfy", "ntfys", "discord", "slack"].',
+            id="spire_notify.E091",
+        )
+    ]
+
+
+def _cap_errors():
+    return [
+        Error(
+            f"{name} must be a positive whole number, not {conf.get(name)!r}.",
+            hint=f"Set {name} to e.g. {conf.DEFAULTS[name]}.",
+            id="spire_notify.E092",
+        )
+        for name in ("NOTIFY_MAX_APPRISE_ADDRESSES", "NOTIFY_MAX_PUSH_SUBSCRIPTIONS")
+        if not (type(conf.get(name)) is int and conf.get(name) > 0)
+    ]
+
+
 @register(Tags.templates)
 def check_jinja2_translates(app_configs=None, **kwargs):
     """The Jinja2 email templates mark their text with {% trans %}: an engine that renders
@@ -179,6 +241,37 @@ def _sends_from_default_address(alias):
         return False  # check_backends reports it
     # A backend that takes a From address has the option; unset, DEFAULT_FROM_EMAIL is used.
     return hasattr(backend, "from_email") and not backend.from_email
+
+
+@register(Tags.security)
+def check_exception_reporter_filter(app_configs=None, **kwargs):
+    """Django's error page (DEBUG) and its error emails to ADMINS list the settings, and its own
+    filter shows the URLs of NOTIFY_BACKENDS in full; only a project setting can change that."""
+    path = settings.DEFAULT_EXCEPTION_REPORTER_FILTER
+    if _masks_notify_backends(path):
+        return []
+    configured = conf.backend_settings()
+    aliases = configured if isinstance(configured, dict) else {}
+    return [
+        Warning(
+            f"DEFAULT_EXCEPTION_REPORTER_FILTER is {path!r}, which shows the URLs of "
+            f"NOTIFY_BACKENDS[{alias!r}] in full on Django's DEBUG error page and in error emails "
+            "to ADMINS.",
+            hint=f"Set DEFAULT_EXCEPTION_REPORTER_FILTER = {MASKING_FILTER_PATH!r}, or make your own "
+            "filter a subclass of it.",
+            id="spire_notify.W031",
+        )
+        for alias, entry in aliases.items()
+        if mask_urls_in(entry) != entry
+    ]
+
+
+def _masks_notify_backends(path):
+    try:
+        reporter_filter = import_string(path)
+    except ImportError:
+        return False  # the warning names the path: Django fails on it at the first error page
+    return isinstance(reporter_filter, type) and issubclass(reporter_filter, MaskingExceptionReporterFilter)
 
 
 @register(Tags.compatibility)

@@ -29,12 +29,52 @@ DEFAULTS = {
     # Live inbox: the badge and the inbox list follow server-sent events instead of polling
     # (needs the "live" extra and an ASGI server; see docs/live-inbox.md).
     "NOTIFY_LIVE_UPDATES": False,
+    # Live streams one user may hold open at once, per process: enough for a person's tabs
+    # and devices; the next stream is refused and its page polls. Counted per process, so
+    # with N web processes a user may hold up to N times this.
+    "NOTIFY_LIVE_MAX_STREAMS_PER_USER": 10,
+    # How often an open live stream checks that its session still signs its user in, in
+    # seconds: the longest a stream outlives a logout, an expired session or a password
+    # change. Each check costs what one poll of the badge does (NOTIFY_BADGE_POLL_SECONDS).
+    "NOTIFY_LIVE_SESSION_CHECK_SECONDS": 15,
     # The django.tasks backend alias that delivery is enqueued on.
     "NOTIFY_TASK_BACKEND": "default",
     # The digest window in seconds: held notifications go out together when their window ends.
     "NOTIFY_DIGEST_INTERVAL": 86400,
     # Dotted path of a callable (user or guest address) -> language code or None; None: LANGUAGE_CODE.
     "NOTIFY_RECIPIENT_LANGUAGE": None,
+    # Networks (CIDR) that users' Apprise URLs and push endpoints may reach although they are
+    # not public (a self-hosted ntfy on the LAN). Empty: users' URLs reach public addresses only,
+    # so that a user cannot make the worker call the site's internal services.
+    "NOTIFY_ALLOWED_PRIVATE_NETWORKS": [],
+    # The Apprise schemes users may save for themselves: chat and push services that post to
+    # their own API. Not the generic json://, form://, xml:// (any method, any header, any
+    # host), nor email or local ones; team URLs in NOTIFY_BACKENDS are not limited by it.
+    "NOTIFY_APPRISE_USER_SCHEMES": [
+        "discord",
+        "gchat",
+        "gotify",
+        "gotifys",
+        "matrix",
+        "matrixs",
+        "mmost",
+        "mmosts",
+        "ntfy",
+        "ntfys",
+        "pbul",
+        "pover",
+        "rocket",
+        "rockets",
+        "slack",
+        "tgram",
+        "workflows",
+        "zulip",
+    ],
+    # How many Apprise URLs one user may keep: a few phones and chats, not a fan-out list
+    # that turns one notification into thousands of requests.
+    "NOTIFY_MAX_APPRISE_ADDRESSES": 10,
+    # How many browsers one user may have subscribed to push.
+    "NOTIFY_MAX_PUSH_SUBSCRIPTIONS": 20,
 }
 
 

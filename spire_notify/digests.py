@@ -22,8 +22,14 @@ Delivering (``deliver_digests()``, which ``process_notifications()`` runs after 
    sent again once its lease expires, with the same items and Message-ID: the one duplicate
    window of every transmitting channel.
 
-Leaving digest mode (``set_preference`` to another mode) releases what is held: it goes out at
-the next run as one final digest.
+What a digest carries is decided when it is sent: items read in the app since (a held
+``Deferred`` row with ``unless_read``), of a type switched off since, or that can no longer
+reach the user are left out and end ``skipped`` with their reason; a digest left with nothing
+is ``skipped``, not sent.
+
+Switching back to ``"immediate"`` (``set_preference``) releases what is held: it goes out at the
+next run as one final digest. Switching to ``"off"`` releases nothing: what is held ends
+``skipped`` when its window ends, unless the recipient switches back before.
 """
 
 import logging
@@ -45,10 +51,11 @@ from django.utils.translation import gettext
 from . import clock, conf
 from .backends.base import Delivery, Outcome, Rendered, describe_error
 from .claims import detail_relations, new_token
+from .escalation import READ_BEFORE_DIGEST, skip_read_in_app
 from .exceptions import Undeliverable
 from .handler import notify_backends
 from .models import DeliveryMode, Digest, Notification, NotificationStatus
-from .preferences import recipient_key
+from .preferences import recipient_key, skip_switched_off
 from .retry import retry_delay, status_after_failure
 from .targets import load_targets
 from .types import lookup
@@ -58,7 +65,7 @@ logger = logging.getLogger("spire_notify")
 DIGEST_TEMPLATE = "spire_notify/email/digest.html"
 OPEN = [NotificationStatus.PENDING, NotificationStatus.PROCESSING, NotificationStatus.ERRORED]
 RETRYABLE = [NotificationStatus.PENDING, NotificationStatus.ERRORED]
-NOTHING_LEFT = "Skipped: none of its notifications may still reach the user."
+NOTHING_LEFT = "Skipped: none of its notifications was still to be sent."
 ABANDONED_ON_LAST_ATTEMPT = (
     "Given up: the worker sending the digest's last attempt stopped before recording it (its lease expired)."
 )
@@ -272,13 +279,14 @@ def _send_channel(alias, digests, *, should_stop, using):
     backend = notify_backends[alias]
     items = [item for digest in digests for item in digest.held_items]
     load_targets(items)
-    unreachable = skip_unreachable(items)
+    left_out = skip_unreachable(items)
+    left_out.update(
+        _no_longer_wanted([item for item in items if item.pk not in left_out], backend, using=using)
+    )
     outcomes, deliveries = {}, []
     for digest in digests:
-        digest.dropped = [
-            (item, unreachable[item.pk]) for item in digest.held_items if item.pk in unreachable
-        ]
-        digest.held_items = [item for item in digest.held_items if item.pk not in unreachable]
+        digest.dropped = [(item, left_out[item.pk]) for item in digest.held_items if item.pk in left_out]
+        digest.held_items = [item for item in digest.held_items if item.pk not in left_out]
         if not digest.held_items:
             outcomes[digest.pk] = Outcome.skipped(NOTHING_LEFT)
             continue
@@ -293,6 +301,15 @@ def _send_channel(alias, digests, *, should_stop, using):
     if withheld:
         _release(withheld, reason=outcomes[withheld[0].pk].error, using=using)
     return _record([digest for digest in digests if not outcomes[digest.pk].withheld], outcomes, using=using)
+
+
+def _no_longer_wanted(items, backend, *, using):
+    """``{pk: Outcome}`` of the held items a digest leaves out: read in the app since (a held
+    ``Deferred`` row), or of a type its recipient switched off on its channel since. Two queries
+    per batch of digests at most."""
+    left_out = skip_read_in_app(items, reason=READ_BEFORE_DIGEST, using=using)
+    wanted = [item for item in items if item.pk not in left_out]
+    return left_out | skip_switched_off(wanted, kept_address=backend.kept_address, using=using)
 
 
 def _render(backend, digest):

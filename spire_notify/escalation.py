@@ -1,5 +1,6 @@
 """Escalation: a deferred row tied to the in-app row of the same message, skipped if that
-in-app row was read before the deferred row fell due.
+in-app row was read before the deferred row fell due, or, held for a digest, before the digest
+was sent.
 
 The tie is explicit: the deferred row's ``unless_read`` is the in-app row's primary key, set
 when ``notify()`` writes them (in-app rows first, so their keys are known). A recipient with no
@@ -12,6 +13,7 @@ from .models import AppNotification, Notification, inbox_relation
 from .pinned.django_bulk_insert import insert_rows
 
 READ_IN_APP = "Skipped: read in the app before the delay."
+READ_BEFORE_DIGEST = "Skipped: read in the app before its digest was sent."
 
 
 def insert_notifications(planned, using):
@@ -33,8 +35,9 @@ def insert_notifications(planned, using):
         insert_rows(Notification, to_tie, using)
 
 
-def skip_read_in_app(rows, *, using="default"):
-    """``{pk: Outcome}`` skipping the rows whose in-app notification was read; one query."""
+def skip_read_in_app(rows, *, reason=READ_IN_APP, using="default"):
+    """``{pk: Outcome}`` skipping the rows whose in-app notification was read, for ``reason``;
+    one query."""
     tied = {row.pk: row.unless_read_id for row in rows if row.unless_read_id is not None}
     if not tied:
         return {}
@@ -43,4 +46,4 @@ def skip_read_in_app(rows, *, using="default"):
         .filter(notification_id__in=set(tied.values()), read_at__isnull=False)
         .values_list("notification_id", flat=True)
     )
-    return {pk: Outcome.skipped(READ_IN_APP) for pk, inbox_pk in tied.items() if inbox_pk in read}
+    return {pk: Outcome.skipped(reason) for pk, inbox_pk in tied.items() if inbox_pk in read}

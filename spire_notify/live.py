@@ -14,6 +14,9 @@ Publishing reaches the streams held by the same process; a project that writes f
 processes (several web workers, a worker delivering deferred in-app rows) sets
 django-eventstream's ``EVENTSTREAM_REDIS`` so that every process hears every event. With
 ``NOTIFY_LIVE_UPDATES`` off (the default) the badge polls, as before.
+
+A stream holds no database connection, is one of at most NOTIFY_LIVE_MAX_STREAMS_PER_USER of
+its user, and ends when its session does (``live_streams``).
 """
 
 import importlib.util
@@ -31,6 +34,7 @@ from django.views.decorators.cache import never_cache
 from . import conf
 from .framing import deny_framing
 from .handler import notify_backends
+from .live_streams import SessionBoundStream, open_streams
 from .models import Notification, inbox_relation
 from .signals import notifications_read, notifications_sent
 
@@ -50,6 +54,13 @@ def channel_for(user_id):
 LIVE_UPDATES_OFF = 'event: stream-error\ndata: {"condition": "disabled", "text": "live updates are off"}\n\n'
 
 
+TOO_MANY_STREAMS = (
+    "This user has {limit} live streams open, the most NOTIFY_LIVE_MAX_STREAMS_PER_USER allows: "
+    "this page polls instead."
+)
+SESSION_ENDED = "The session of this stream has ended: sign in again."
+
+
 @deny_framing
 @never_cache
 @login_required
@@ -57,9 +68,27 @@ def events(request):
     """The signed-in user's event stream; the channel comes from the session, never the request."""
     if not enabled():
         return HttpResponse(LIVE_UPDATES_OFF, content_type="text/event-stream")
+    from django_eventstream.utils import sse_encode_error
     from django_eventstream.views import events as event_stream
 
-    return event_stream(request, channels=[channel_for(request.user.pk)])
+    response = event_stream(request, channels=[channel_for(request.user.pk)])
+    if not response.streaming:  # django-eventstream refused the request itself
+        return response
+    place = open_streams.take(request.user.pk)
+    if place is None:
+        # EventSource gives up on a status other than 200 (live.js then polls); the event
+        # says why to anyone reading the body.
+        limit = conf.get("NOTIFY_LIVE_MAX_STREAMS_PER_USER")
+        refusal = sse_encode_error("too-many-streams", TOO_MANY_STREAMS.format(limit=limit))
+        return HttpResponse(refusal, status=429, content_type="text/event-stream")
+    response.streaming_content = SessionBoundStream(
+        response.streaming_content,
+        session_key=request.session.session_key,
+        user=request.user,
+        place=place,
+        session_ended=sse_encode_error("forbidden", SESSION_ENDED),
+    )
+    return response
 
 
 def unread_counts(user_ids):
@@ -151,3 +180,35 @@ def check_live_updates(app_configs=None, **kwargs):
             id="spire_notify.E070",
         )
     ]
+
+
+def positive_whole_number(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def positive_number(value):
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+@register(Tags.compatibility)
+def check_live_stream_settings(app_configs=None, **kwargs):
+    errors = []
+    limit = conf.get("NOTIFY_LIVE_MAX_STREAMS_PER_USER")
+    if not positive_whole_number(limit):
+        errors.append(
+            Error(
+                f"NOTIFY_LIVE_MAX_STREAMS_PER_USER must be a positive whole number, not {limit!r}.",
+                hint="The streams one user may hold open at once, per process; the default is 10.",
+                id="spire_notify.E071",
+            )
+        )
+    every = conf.get("NOTIFY_LIVE_SESSION_CHECK_SECONDS")
+    if not positive_number(every):
+        errors.append(
+            Error(
+                f"NOTIFY_LIVE_SESSION_CHECK_SECONDS must be a positive number of seconds, not {every!r}.",
+                hint="How soon a stream ends after its session does; the default is 15.",
+                id="spire_notify.E072",
+            )
+        )
+    return errors

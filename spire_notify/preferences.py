@@ -5,17 +5,24 @@ A recipient is a user, or a guest's email address (a string). ``set_preference``
 ``without_opted_out`` and ``mode_expression`` answer for many recipients at once, in at most
 one query, for the code that writes notifications. Those bulk answers are lenient: a message
 whose event is not a registered type goes out as its sender decided.
+
+``skip_switched_off`` applies preferences again when a row is delivered, for the worker: a row
+written before its recipient switched its type off on its channel is skipped, not sent.
 """
 
+from django.db import transaction
 from django.db.models import CharField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from . import conf
+from .backends.base import Outcome
 from .deferred import channel_of
 from .exceptions import MandatoryNotificationType, UnknownChannel
 from .models import DeliveryMode, NotificationPreference
 from .types import get_type, lookup
+
+SWITCHED_OFF = "Skipped: the recipient switched this type of notification off on this channel."
 
 
 def recipient_key(recipient):
@@ -44,17 +51,20 @@ def set_preference(user, type_key, channel, mode):
         raise MandatoryNotificationType(type_key)
     if mode == DeliveryMode.DIGEST and not channel_gathers_digests(channel):
         raise ValueError(f"The channel {channel!r} sends no digests; choose 'immediate' or 'off'.")
-    if mode != DeliveryMode.DIGEST:
-        from .digests import release_held
+    # Together, so that no worker finds what is released due while the mode is still the old one.
+    with transaction.atomic():
+        if mode == DeliveryMode.IMMEDIATE:
+            from .digests import release_held
 
-        # Leaving digest mode sends what is held in one final digest, not never.
-        release_held(user, type_key, channel)
-    NotificationPreference.objects.update_or_create(
-        **_owner_fields(recipient_key(user)),
-        type_key=type_key,
-        channel=channel,
-        defaults={"mode": mode, "updated_at": timezone.now()},
-    )
+            # Back to "immediate", what is held goes out in one final digest; "off" releases
+            # nothing, and the worker skips what is held when its window ends (SWITCHED_OFF).
+            release_held(user, type_key, channel)
+        NotificationPreference.objects.update_or_create(
+            **_owner_fields(recipient_key(user)),
+            type_key=type_key,
+            channel=channel,
+            defaults={"mode": mode, "updated_at": timezone.now()},
+        )
 
 
 def get_preference(user, type_key, channel):
@@ -161,18 +171,72 @@ def mode_expression(type_key, channel, *, user_ref="pk"):
     )
 
 
+def skip_switched_off(rows, *, kept_address, using="default"):
+    """``{pk: Outcome}`` skipping the rows whose recipient switched their type off on their
+    channel after they were written; one query for any number of rows, none when no row can be.
+
+    ``rows`` are notifications about to be delivered (claimed rows, a digest's items); a guest's
+    row is matched by the address its channel kept, ``kept_address(row)`` (``""`` for none).
+    What counts is a choice the recipient stored: the type's defaults were applied when the row
+    was written. A mandatory type, or an event no type registers, is never skipped.
+    """
+    keys = {row.pk: _delivery_key(row, kept_address) for row in rows}
+    keys = {pk: key for pk, key in keys.items() if key is not None}
+    if not keys:
+        return {}
+    switched_off = _switched_off(set(keys.values()), using=using)
+    return {pk: Outcome.skipped(SWITCHED_OFF) for pk, key in keys.items() if key in switched_off}
+
+
+def _delivery_key(row, kept_address):
+    """``(recipient key, type key, channel)`` of a row a preference may switch off, or ``None``."""
+    notification_type = lookup(row.event)
+    if notification_type is None or notification_type.mandatory:
+        return None
+    if row.user_id is not None:
+        return ("user", row.user_id), row.event, row.channel
+    address = kept_address(row)
+    return (recipient_key(address), row.event, row.channel) if address else None
+
+
+def _switched_off(keys, *, using):
+    """Those of ``keys`` (``(recipient key, type key, channel)``) stored ``"off"``; one query."""
+    stored_off = NotificationPreference.objects.using(using).filter(
+        _owners_q({recipient for recipient, _, _ in keys}),
+        type_key__in={type_key for _, type_key, _ in keys},
+        channel__in={channel for _, _, channel in keys},
+        mode=DeliveryMode.OFF,
+    )
+    found = {
+        (_stored_key(user_id, email), type_key, channel)
+        for user_id, email, type_key, channel in stored_off.values_list(
+            "user_id", "email", "type_key", "channel"
+        )
+    }
+    return found & keys
+
+
 def _chosen_modes(type_key, keys, channels):
+    rows = NotificationPreference.objects.filter(_owners_q(keys), type_key=type_key, channel__in=channels)
+    return {
+        (_stored_key(user_id, email), channel): DeliveryMode(mode)
+        for user_id, email, channel, mode in rows.values_list("user_id", "email", "channel", "mode")
+    }
+
+
+def _owners_q(keys):
+    """The preferences of the recipients ``keys`` (``recipient_key()`` answers) name."""
     user_ids = [value for kind, value in keys if kind == "user"]
     addresses = [value for kind, value in keys if kind == "email"]
     owners = Q(user_id__in=user_ids) if user_ids else Q()
     if addresses:
         guests = Q(user__isnull=True, email__in=addresses)
         owners = owners | guests if user_ids else guests
-    rows = NotificationPreference.objects.filter(owners, type_key=type_key, channel__in=channels)
-    return {
-        (("user", user_id) if user_id is not None else ("email", email), channel): DeliveryMode(mode)
-        for user_id, email, channel, mode in rows.values_list("user_id", "email", "channel", "mode")
-    }
+    return owners
+
+
+def _stored_key(user_id, email):
+    return ("user", user_id) if user_id is not None else ("email", email)
 
 
 def _owner_fields(key):

@@ -97,6 +97,11 @@ ADMINS = ["dev@example.com"] if django.VERSION >= (6, 0) else [("Dev", "dev@exam
 DEFAULT_FROM_EMAIL = "helpdesk@example.com"
 DEVELOPMENT_EMAIL = "dev-inbox@example.com"
 
+# Users' Apprise URLs and push endpoints may reach public addresses only; every channel test
+# talks to servers it starts on loopback, so the suite opts loopback in. The SSRF tests set it
+# back to [] to show what the default refuses.
+NOTIFY_ALLOWED_PRIVATE_NETWORKS = ["127.0.0.0/8", "::1/128"]
+
 STATIC_URL = "/static/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

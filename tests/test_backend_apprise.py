@@ -3,8 +3,10 @@
 
 import contextlib
 import json
+import logging
 import time
 from types import SimpleNamespace
+from urllib.parse import quote
 
 import pytest
 from apprise.conversion.format import markdown_to_html
@@ -17,7 +19,7 @@ from lxml import html
 from spire_notify import Message, Recipient, notify
 from spire_notify.automations import process_notifications
 from spire_notify.backends import apprise as apprise_module
-from spire_notify.backends.apprise import AppriseBackend, escape_markdown
+from spire_notify.backends.apprise import AppriseBackend, escape_markdown, user_url_refusal
 from spire_notify.backends.base import Delivery, Outcome
 from spire_notify.models import AppriseAddress, Notification
 from spire_notify.testing import BackendContract
@@ -145,7 +147,7 @@ def test_a_failing_service_fails_every_row_of_the_message_temporarily(receiver, 
     assert len(receiver.received) == 1
     errors = set(Notification.objects.values_list("last_error", flat=True))
     assert len(errors) == 1
-    assert errors.pop().startswith(f"Apprise: JSON (json://{receiver.origin}/down")
+    assert errors.pop() == "Apprise: JSON (json://••••down) failed"
 
 
 def test_bulk_mode_withholds_the_message_and_the_rest_when_the_guard_refuses(receiver):
@@ -172,7 +174,8 @@ def test_per_user_mode_posts_to_each_users_own_urls(receiver, make_user):
     AppriseAddress.objects.create(user=ada, url=f"ntfy://{receiver.origin}/ada-phone")
     AppriseAddress.objects.create(user=ada, url=f"json://{receiver.origin}/ada-hook")
     AppriseAddress.objects.create(user=grace, url=f"json://{receiver.origin}/grace-hook")
-    with override_settings(NOTIFY_BACKENDS=personal_settings()):
+    # A project that lets its users add generic JSON hooks says so.
+    with override_settings(NOTIFY_BACKENDS=personal_settings(), NOTIFY_APPRISE_USER_SCHEMES=["ntfy", "json"]):
         notify(TICKET, {ada: ["chat"], grace: ["chat"], linus: ["chat"], "guest@example.com": ["chat"]})
         counts = nonzero(process_notifications())
 
@@ -270,20 +273,190 @@ class TestApprisePerUserContract(BackendContract):
     def working_transport(self):
         with RecordingServer() as server:
             if self.recipients:
-                AppriseAddress.objects.update(url=f"json://{server.origin}/hook")
+                AppriseAddress.objects.update(url=f"ntfy://{server.origin}/topic")
             else:
-                self.users_with_urls([f"json://{server.origin}/hook"])
+                self.users_with_urls([f"ntfy://{server.origin}/topic"])
             yield {}
 
     @contextlib.contextmanager
     def broken_transport(self):
-        with closed_port_urls() as overrides:
+        with closed_port_urls("ntfy") as overrides:
             self.users_with_urls(overrides["urls"])
             yield {}
 
 
+# -- users' URLs may not reach internal hosts (issue 18, item 2) ---------------------------
+
+
+@pytest.fixture
+def internal_host():
+    """An internal service the site's network can reach and its users must not."""
+    with RecordingServer() as server:
+        yield server
+
+
+def forged_delete(origin):
+    return f"json://{origin}/internal/admin/delete-everything?method=DELETE&+X-Internal-Auth=forged"
+
+
+def deliver_to_saved_address(user, url):
+    """A row for ``user``, whose Apprise address ``url`` was saved before the checks existed."""
+    AppriseAddress.objects.create(user=user, url=url)
+    notify(TICKET, {user: ["chat"]})
+    return nonzero(process_notifications())
+
+
 @pytest.mark.django_db
-@override_settings(NOTIFY_RETRY_BASE_DELAY=0, NOTIFY_MAX_ATTEMPTS=3)
+@override_settings(NOTIFY_ALLOWED_PRIVATE_NETWORKS=[], NOTIFY_BACKENDS=personal_settings())
+def test_a_saved_json_url_never_sends_its_forged_delete_to_an_internal_host(internal_host, make_user):
+    counts = deliver_to_saved_address(make_user("ada"), forged_delete(internal_host.origin))
+
+    assert [
+        (request.method, request.headers.get("x-internal-auth")) for request in internal_host.received
+    ] == []
+    assert counts == {"failed": 1}
+    assert Notification.objects.get().last_error == (
+        "Apprise rejects json://••••rged (json:// is not among the services users may add)"
+    )
+
+
+@pytest.mark.django_db
+@override_settings(
+    NOTIFY_ALLOWED_PRIVATE_NETWORKS=["127.0.0.0/8"],
+    NOTIFY_APPRISE_USER_SCHEMES=["json", "ntfy"],
+    NOTIFY_BACKENDS=personal_settings(),
+)
+def test_a_url_that_sets_the_method_or_headers_is_not_honoured_even_where_json_is_allowed(
+    internal_host, make_user
+):
+    counts = deliver_to_saved_address(make_user("ada"), forged_delete(internal_host.origin))
+
+    assert internal_host.received == []
+    assert counts == {"failed": 1}
+    assert Notification.objects.get().last_error == (
+        "Apprise rejects json://••••rged (it sets the request's method or headers (+x-internal-auth, method))"
+    )
+
+
+@pytest.mark.django_db
+@override_settings(NOTIFY_ALLOWED_PRIVATE_NETWORKS=[], NOTIFY_BACKENDS=personal_settings())
+def test_a_name_that_resolves_to_loopback_is_refused_when_sending(internal_host, make_user):
+    port = internal_host.origin.rsplit(":", 1)[1]
+
+    counts = deliver_to_saved_address(make_user("ada"), f"ntfy://localhost:{port}/ada-topic-1234")
+
+    assert internal_host.received == []
+    assert counts == {"failed": 1}
+    assert Notification.objects.get().last_error == (
+        "Apprise rejects ntfy://••••1234 (it leads to 127.0.0.1, a loopback address)"
+    )
+
+
+@pytest.mark.django_db
+@override_settings(NOTIFY_ALLOWED_PRIVATE_NETWORKS=["127.0.0.2/32"], NOTIFY_BACKENDS=personal_settings())
+def test_a_redirect_to_an_internal_host_is_refused_at_the_connection(internal_host, make_user):
+    # 127.0.0.2 plays an allowed host (a LAN ntfy) that answers with a redirect inward.
+    with RecordingServer(host="127.0.0.2") as allowed:
+        allowed.replies["/"] = Reply(status=307, headers={"Location": f"http://{internal_host.origin}/admin"})
+        counts = deliver_to_saved_address(make_user("ada"), f"ntfy://{allowed.origin}/ada-topic-1234")
+
+    assert len(allowed.received) == 1
+    assert internal_host.received == []
+    assert counts == {"failed": 1}
+    assert Notification.objects.get().last_error == (
+        "Apprise: refused a connection to 127.0.0.1, a loopback address; ntfy (ntfy://••••1234) failed"
+    )
+
+
+@pytest.mark.django_db
+@override_settings(NOTIFY_ALLOWED_PRIVATE_NETWORKS=[])
+def test_team_urls_of_the_settings_are_trusted(internal_host, make_user):
+    url = f"json://{internal_host.origin}/internal-hook?method=PUT&+X-Team-Token=t0k3n"
+    with override_settings(NOTIFY_BACKENDS=team_settings(url)):
+        notify(TICKET, [make_user("ada")], channels=["team"])
+        counts = nonzero(process_notifications())
+
+    assert counts == {"sent": 1}
+    assert [(request.method, request.headers["x-team-token"]) for request in internal_host.received] == [
+        ("PUT", "t0k3n")
+    ]
+
+
+# -- no secret of a URL in recorded errors or logs (issue 18, item 6) -----------------------
+
+TOPIC = "ada-topic-7f3c91d2"
+TOKEN = "tok-e4b81a9c55"
+
+
+def leaked(text, secrets=(TOPIC, TOKEN)):
+    return [secret for secret in secrets if secret in text]
+
+
+def logged_text(caplog):
+    return "\n".join(record.getMessage() + (record.exc_text or "") for record in caplog.records)
+
+
+@pytest.mark.django_db
+def test_a_failing_users_url_is_masked_in_last_error_and_in_the_logs(receiver, make_user, caplog):
+    receiver.replies["/"] = Reply(status=503, body=f"no topic {TOPIC} here".encode())
+    caplog.set_level(logging.DEBUG)
+    with override_settings(NOTIFY_BACKENDS=personal_settings()):
+        counts = deliver_to_saved_address(make_user("ada"), f"ntfy://{receiver.origin}/{TOPIC}")
+
+    assert counts == {"errored": 1}
+    assert Notification.objects.get().last_error == "Apprise: ntfy (ntfy://••••91d2) failed"
+    assert len(receiver.received) == 1
+    assert caplog.records  # Apprise did log the failure, with the topic in its warning
+    assert leaked(logged_text(caplog)) == []
+
+
+@pytest.mark.django_db
+def test_a_failing_team_url_is_masked_in_last_error_and_in_the_logs(receiver, make_user, caplog):
+    receiver.replies["/hook"] = Reply(status=503)
+    caplog.set_level(logging.DEBUG)
+    url = f"json://{receiver.origin}/hook/{TOPIC}?+Authorization=Bearer%20{TOKEN}"
+    with override_settings(NOTIFY_BACKENDS=team_settings(url)):
+        notify(TICKET, [make_user("ada")], channels=["team"])
+        counts = nonzero(process_notifications())
+
+    assert counts == {"errored": 1}
+    assert receiver.received[0].headers["authorization"] == f"Bearer {TOKEN}"
+    assert Notification.objects.get().last_error == "Apprise: JSON (json://••••9c55) failed"
+    assert caplog.records
+    assert leaked(logged_text(caplog)) == []
+
+
+PARAMETER_NAME = st.text(
+    alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", min_size=1, max_size=20
+)
+
+
+@given(
+    shaping=st.lists(
+        st.one_of(
+            st.tuples(st.sampled_from("+-:"), PARAMETER_NAME).map("".join),
+            st.just("method"),
+            st.just("METHOD"),
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+    value=PARAMETER_NAME,
+)
+@override_settings(NOTIFY_APPRISE_USER_SCHEMES=["json", "ntfy"])
+def test_any_parameter_that_shapes_the_request_is_refused_in_a_users_url(shaping, value):
+    # As typed ("+X-Auth=…") and percent-encoded ("%2BX-Auth=…"): Apprise reads both alike.
+    for spell in (str, lambda name: quote(name, safe="")):
+        query = "&".join(f"{spell(name)}={value}" for name in shaping)
+        for url in (f"json://8.8.8.8/hook?{query}", f"ntfy://8.8.8.8/topic?{query}"):
+            assert user_url_refusal(url).startswith("it sets the request's method or headers ("), url
+
+
+# -- a row to many URLs (issue 18, item 3) ---------------------------------------------------
+
+
+@pytest.mark.django_db
+@override_settings(NOTIFY_RETRY_BASE_DELAY=0, NOTIFY_MAX_ATTEMPTS=3, NOTIFY_APPRISE_USER_SCHEMES=["json"])
 def test_per_user_mode_retries_only_the_urls_that_did_not_take_the_row(receiver, make_user):
     receiver.replies["/ada-down"] = Reply(status=503)
     ada = make_user("ada")
@@ -301,13 +474,12 @@ def test_per_user_mode_retries_only_the_urls_that_did_not_take_the_row(receiver,
     assert (row.status, row.attempts, row.last_error) == (
         "failed",
         3,
-        f"Apprise: JSON (json://{receiver.origin}/ada-down?method=POST&overflow=upstream&retry=0"
-        "&wait=0.5&optional=no) failed",
+        "Apprise: JSON (json://••••down) failed",
     )
 
 
 @pytest.mark.django_db
-@override_settings(NOTIFY_DELIVERY_DEADLINE_SECONDS=1)
+@override_settings(NOTIFY_DELIVERY_DEADLINE_SECONDS=1, NOTIFY_APPRISE_USER_SCHEMES=["json"])
 def test_per_user_mode_ends_a_row_to_many_hanging_urls_by_its_deadline(make_user):
     ada = make_user("ada")
     with SilentServer() as hanging:

@@ -63,7 +63,10 @@ class Accepting(BaseHTTPRequestHandler):
 
 class TestWebhookBackend(BackendContract):
     backend_class = WebhookBackend
-    options = {"url": "https://hooks.example.com/", "secret": "s3cret"}
+    options = {
+        "url": "https://hooks.example.com/",
+        "secret": "whsec_czNjcmV0LWtleS1vZi10aGUtY29udHJhY3Qta2l0",
+    }
 
     @contextlib.contextmanager
     def working_transport(self):

@@ -6,6 +6,7 @@ import base64
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import time
 from types import SimpleNamespace
@@ -281,6 +282,101 @@ class TestWebPushContract(BackendContract):
         yield {}
 
 
+# -- endpoints may not reach internal hosts (issue 18, item 2) -----------------------------
+
+
+def push_to(push_settings, user):
+    with override_settings(NOTIFY_BACKENDS=push_settings):
+        notify(TICKET, {user: ["push"]})
+        return {status: count for status, count in process_notifications().items() if count}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::ffff:127.0.0.1]"])
+@override_settings(NOTIFY_ALLOWED_PRIVATE_NETWORKS=[])
+def test_a_saved_endpoint_on_an_internal_host_is_refused_when_pushing(host, push_settings, make_user):
+    ada = make_user("ada")
+    with RecordingServer() as internal_host:
+        port = internal_host.origin.rsplit(":", 1)[1]
+        Browser(f"http://{host}:{port}/internal/admin/delete-everything").subscribe(ada)
+        counts = push_to(push_settings, ada)
+
+    assert internal_host.received == []
+    assert counts == {"failed": 1}
+    shown = "::ffff:7f00:1 (127.0.0.1)" if host.startswith("[") else "127.0.0.1"
+    assert Notification.objects.get().last_error == (
+        f"refused the push endpoint http://••••hing: it leads to {shown}, a loopback address"
+    )
+
+
+@pytest.mark.django_db
+@override_settings(NOTIFY_ALLOWED_PRIVATE_NETWORKS=["127.0.0.2/32"])
+def test_a_push_service_that_redirects_inward_is_refused_at_the_connection(push_settings, make_user):
+    ada = make_user("ada")
+    with RecordingServer() as internal_host, RecordingServer(host="127.0.0.2") as push_service:
+        push_service.replies["/push"] = Reply(
+            status=307, headers={"Location": f"http://{internal_host.origin}/internal/admin"}
+        )
+        Browser(f"http://{push_service.origin}/push/ada-laptop").subscribe(ada)
+        counts = push_to(push_settings, ada)
+
+    assert len(push_service.received) == 1
+    assert internal_host.received == []
+    assert counts == {"failed": 1}
+    assert Notification.objects.get().last_error == (
+        "refused the push endpoint http://••••ptop: refused a connection to 127.0.0.1, a loopback address"
+    )
+
+
+# -- no secret of an endpoint in recorded errors or logs (issue 18, item 6) -------------------
+
+ENDPOINT_TOKEN = "fcm-token-6b2d0e8a41c7"
+
+
+@pytest.mark.django_db
+def test_an_endpoint_that_cannot_be_reached_is_masked_in_last_error_and_in_the_logs(
+    push_settings, make_user, caplog
+):
+    ada = make_user("ada")
+    with RecordingServer() as closed:
+        origin = closed.origin
+    Browser(f"http://{origin}/push/{ENDPOINT_TOKEN}").subscribe(ada)
+    caplog.set_level(logging.DEBUG)
+
+    counts = push_to(push_settings, ada)
+
+    assert counts == {"errored": 1}
+    last_error = Notification.objects.get().last_error
+    assert last_error.startswith("requests.exceptions.ConnectionError: ")
+    assert "Max retries exceeded with url: /••••/•••• " in last_error
+    assert ENDPOINT_TOKEN not in last_error
+    assert caplog.records
+    assert ENDPOINT_TOKEN not in "\n".join(
+        record.getMessage() + (record.exc_text or "") for record in caplog.records
+    )
+
+
+@pytest.mark.django_db
+def test_a_failing_push_service_is_masked_in_the_logs(push_service, push_settings, make_user, caplog):
+    push_service.replies["/push"] = Reply(status=503, body=b"busy")
+    ada = make_user("ada")
+    Browser(f"http://{push_service.origin}/push/{ENDPOINT_TOKEN}").subscribe(ada)
+    caplog.set_level(logging.DEBUG)
+
+    counts = push_to(push_settings, ada)
+
+    assert counts == {"errored": 1}
+    assert Notification.objects.get().last_error == (
+        "pywebpush.WebPushException: WebPushException: Push failed: 503 Service Unavailable"
+    )
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert '"POST /••••/•••• HTTP/1.1" 503' in logged
+    assert ENDPOINT_TOKEN not in logged
+
+
+# -- a row to many browsers (issue 18, items 3 and 4) -----------------------------------------
+
+
 def hanging_settings(push_settings, timeout):
     return {
         "push": {**push_settings["push"], "OPTIONS": {**push_settings["push"]["OPTIONS"], "timeout": timeout}}
@@ -361,7 +457,7 @@ def test_a_row_to_many_hanging_browsers_ends_by_its_deadline(push_settings, make
     row = Notification.objects.get()
     assert (row.status, row.last_error) == (
         "errored",
-        f"requests.exceptions.ReadTimeout: HTTPConnectionPool(host='127.0.0.1', port={hanging.port}): "
+        "requests.exceptions.ReadTimeout: HTTPConnectionPool(host='••••', port=••••): "
         "Read timed out. (read timeout=0.4); the delivery deadline (1s) passed before every "
         "destination was tried: the rest are tried on retry",
     )

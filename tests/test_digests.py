@@ -3,6 +3,7 @@ against a digest being built, leaving digest mode, failures, and the template (D
 Jinja2, autoescaped). Real workers and an SMTP server: tests/test_timing_worker.py."""
 
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from django.core import mail
@@ -10,12 +11,14 @@ from django.test import override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from spire_notify import Message, clock, notify, types
+from spire_notify import Deferred, Message, clock, notify, types
 from spire_notify.automations import process_notifications
 from spire_notify.backends.email import EmailBackend
-from spire_notify.digests import claim_digests, render_digest, send_digests, window_end
+from spire_notify.digests import NOTHING_LEFT, claim_digests, render_digest, send_digests, window_end
+from spire_notify.escalation import READ_BEFORE_DIGEST
 from spire_notify.models import Digest, Notification
-from spire_notify.preferences import get_preference, set_preference
+from spire_notify.preferences import SWITCHED_OFF, get_preference, set_preference
+from spire_notify.unsubscribe import unsubscribe_url
 from tests.delivery_harness import DUMMY_TASKS
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("_digest_types")]
@@ -159,20 +162,118 @@ def test_an_abandoned_digest_is_sent_by_the_next_worker_with_the_same_items(dige
     assert len(mail.outbox) == 2
 
 
-def test_leaving_digest_mode_sends_what_is_held_in_one_final_digest(digest_user):
+def test_switching_back_to_immediate_sends_what_is_held_in_one_final_digest(digest_user):
     with clock.frozen_at(START):
         notify(order(1), {digest_user: ["email"]})
         notify(order(2), {digest_user: ["email"]})
         notify(order(3, event="shop.review"), {digest_user: ["email"]})
-        set_preference(digest_user, "shop.order", "email", "off")
-        assert get_preference(digest_user, "shop.order", "email") == "off"
+        set_preference(digest_user, "shop.order", "email", "immediate")
         assert process_notifications()["sent"] == 2
         [final] = mail.outbox
         assert "Order #1" in final.body and "Order #2" in final.body and "Order #3" not in final.body
-        notify(order(4), {digest_user: ["email"]})  # off now: not written at all
+        notify(order(4), {digest_user: ["email"]})  # immediate now: sent on its own
+        assert process_notifications()["sent"] == 1
         clock.advance(DAY)
         assert process_notifications()["sent"] == 1  # the review, in its own window's digest
+    assert [email.subject for email in mail.outbox] == [
+        "New notifications: 2",
+        "Order #4",
+        "New notifications: 1",
+    ]
     assert Notification.objects.filter(status="held").count() == 0
+
+
+def one_click_unsubscribe(client, user, type_key):
+    url = unsubscribe_url(user, type_key, "email", domain="example.com")
+    assert client.post(urlsplit(url).path, {"List-Unsubscribe": "One-Click"}).status_code == 200
+
+
+def test_switching_off_sends_no_last_digest_and_what_is_held_ends_skipped(client, digest_user):
+    with clock.frozen_at(START):
+        held = [row for number in (1, 2) for row in notify(order(number), {digest_user: ["email"]})]
+        notify(order(3, event="shop.review"), {digest_user: ["email"]})
+        one_click_unsubscribe(client, digest_user, "shop.order")
+        assert get_preference(digest_user, "shop.order", "email") == "off"
+        assert process_notifications()["sent"] == 0
+        assert mail.outbox == []
+        clock.advance(DAY)
+        assert process_notifications() == {"sent": 1, "errored": 0, "failed": 0, "skipped": 2}
+    [review_digest] = mail.outbox
+    assert review_digest.subject == "New notifications: 1"
+    assert "Order #3" in review_digest.body and "Order #1" not in review_digest.body
+    for row in held:
+        row.refresh_from_db()
+        assert (row.status, row.last_error, row.digest_id) == ("skipped", SWITCHED_OFF, None)
+
+
+def test_off_then_immediate_before_the_window_ends_sends_the_final_digest(digest_user):
+    with clock.frozen_at(START):
+        notify(order(1), {digest_user: ["email"]})
+        set_preference(digest_user, "shop.order", "email", "off")
+        clock.advance(3600)
+        set_preference(digest_user, "shop.order", "email", "immediate")
+        assert process_notifications()["sent"] == 1
+    [final] = mail.outbox
+    assert final.subject == "New notifications: 1" and "Order #1" in final.body
+
+
+def test_a_digest_whose_items_were_all_switched_off_is_skipped_not_sent(digest_user):
+    with clock.frozen_at(START):
+        notify(order(1), {digest_user: ["email"]})
+        set_preference(digest_user, "shop.order", "email", "off")
+        clock.advance(DAY)
+        assert process_notifications() == {"sent": 0, "errored": 0, "failed": 0, "skipped": 1}
+    assert mail.outbox == []
+    digest = Digest.objects.get()
+    assert (digest.status, digest.last_error) == ("skipped", NOTHING_LEFT)
+    assert NOTHING_LEFT == "Skipped: none of its notifications was still to be sent."
+
+
+def escalate(user, number, **options):
+    """The in-app row and a deferred email of one order, as ``{channel: row}``."""
+    written = notify(order(number), {user: ["app", Deferred("email", timedelta(minutes=10), **options)]})
+    return {row.channel: row for row in written}
+
+
+def read(*in_app_rows):
+    Notification.objects.filter(pk__in=[row.pk for row in in_app_rows]).mark_all_as_read()
+
+
+def test_a_held_deferred_email_is_tied_to_its_in_app_row_unless_told_not_to(digest_user):
+    with clock.frozen_at(START):
+        tied, untied = escalate(digest_user, 1), escalate(digest_user, 2, unless_read=False)
+    assert (tied["email"].status, tied["email"].unless_read_id) == ("held", tied["app"].pk)
+    assert (untied["email"].status, untied["email"].unless_read_id) == ("held", None)
+
+
+def test_an_item_read_in_the_app_leaves_the_digest(digest_user):
+    with clock.frozen_at(START):
+        first, second, third = (escalate(digest_user, number) for number in (1, 2, 3))
+        clock.advance(3600)
+        read(second["app"])
+        clock.advance(MIDNIGHT - clock.now())
+        assert process_notifications() == {"sent": 2, "errored": 0, "failed": 0, "skipped": 1}
+    [digest_email] = mail.outbox
+    assert digest_email.subject == "New notifications: 2"
+    assert "Order #3" in digest_email.body and "Order #1" in digest_email.body
+    assert "Order #2" not in digest_email.body
+    left_out = Notification.objects.get(pk=second["email"].pk)
+    assert (left_out.status, left_out.last_error, left_out.digest_id) == ("skipped", READ_BEFORE_DIGEST, None)
+    assert READ_BEFORE_DIGEST == "Skipped: read in the app before its digest was sent."
+    carried = Notification.objects.filter(pk__in=[first["email"].pk, third["email"].pk])
+    assert {(row.status, row.digest_id) for row in carried} == {("sent", Digest.objects.get().pk)}
+
+
+def test_no_digest_is_sent_when_every_item_was_read(digest_user):
+    with clock.frozen_at(START):
+        rows = [escalate(digest_user, number) for number in (1, 2)]
+        read(*(row["app"] for row in rows))
+        clock.advance(DAY)
+        assert process_notifications() == {"sent": 0, "errored": 0, "failed": 0, "skipped": 2}
+    assert mail.outbox == []
+    assert Digest.objects.get().status == "skipped"
+    emails = Notification.objects.filter(channel="email")
+    assert {(row.status, row.last_error) for row in emails} == {("skipped", READ_BEFORE_DIGEST)}
 
 
 @pytest.mark.parametrize(

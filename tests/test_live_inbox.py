@@ -33,8 +33,8 @@ def live_server_asgi(transactional_db, settings):
 class EventStream:
     """A signed-in user's stream, read event by event."""
 
-    def __init__(self, server, session_cookie):
-        self.connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    def __init__(self, server, session_cookie, timeout=10):
+        self.connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=timeout)
         self.connection.request(
             "GET",
             "/notifications/live/",

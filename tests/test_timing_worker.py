@@ -1,14 +1,18 @@
 """Issue 12 end to end: escalation and digests through the real worker (``process_notifications``
 in a subprocess) and a real SMTP server (aiosmtpd). Time moves with the worker's clock
-(``SPIRE_DELIVERY_CLOCK_OFFSET``), not with sleeps. On SQLite (a shared file) and PostgreSQL."""
+(``SPIRE_DELIVERY_CLOCK_OFFSET``), not with sleeps. On SQLite (a shared file) and PostgreSQL.
+
+Issue 18, items 7 and 8, the same way: a deferred email is not sent after the one-click
+unsubscribe of an earlier email, and an item read in the app is left out of the digest."""
 
 import email
 import email.policy
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from aiosmtpd.controller import Controller
-from django.test import override_settings
+from django.test import Client, override_settings
 
 from spire_notify import Deferred, Message, notify, types
 from spire_notify.models import Digest, Notification
@@ -123,3 +127,52 @@ def test_three_items_in_a_window_arrive_as_exactly_one_email_listing_all_three(
     assert all(f'href="https://example.com/o/{number}/"' in html for number in (1, 2, 3))
     items = Notification.objects.filter(channel="email")
     assert {(row.status, row.digest_id) for row in items} == {("sent", digest.pk)}
+
+
+def one_click_unsubscribe(mail):
+    """What a mail provider does with a received email's List-Unsubscribe-Post (RFC 8058)."""
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    url = mail["List-Unsubscribe"].strip("<>")
+    response = Client(enforce_csrf_checks=True).post(urlsplit(url).path, {"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+
+
+def test_a_deferred_email_written_before_a_one_click_unsubscribe_is_not_sent(shared_db, sink, make_user):
+    ada = make_user("ada")
+    notify(MESSAGE, {ada: ["email"]})
+    rows = escalate(ada)
+    run_worker(shared_db, sink)
+    [first] = sink.received()
+    one_click_unsubscribe(first)
+    run_worker(shared_db, sink, later_by=TEN_MINUTES.total_seconds() + 5)
+    email_row = Notification.objects.get(pk=rows["email"].pk)
+    assert (email_row.status, email_row.last_error) == (
+        "skipped",
+        "Skipped: the recipient switched this type of notification off on this channel.",
+    )
+    assert [mail["Message-ID"] for mail in sink.received()] == [first["Message-ID"]]
+
+
+def test_an_item_read_in_the_app_is_left_out_of_the_digest(shared_db, sink, make_user):
+    ada = make_user("ada")
+    set_preference(ada, MESSAGE.event, "email", "digest")
+    rows = [
+        notify(
+            Message(event=MESSAGE.event, title=f"Ticket #{number}", path=f"/t/{number}/"),
+            {ada: ["app", Deferred("email", TEN_MINUTES)]},
+        )
+        for number in (1, 2)
+    ]
+    read, unread = ({row.channel: row for row in written} for written in rows)
+    Notification.objects.filter(pk=read["app"].pk).mark_all_as_read()
+    run_worker(shared_db, sink, later_by=DAY)
+    [mail] = sink.received()
+    text = mail.get_body(("plain",)).get_content()
+    assert mail["Subject"] == "New notifications: 1"
+    assert "Ticket #2" in text and "Ticket #1" not in text
+    left_out = Notification.objects.get(pk=read["email"].pk)
+    assert (left_out.status, left_out.last_error) == (
+        "skipped",
+        "Skipped: read in the app before its digest was sent.",
+    )
+    assert Notification.objects.get(pk=unread["email"].pk).status == "sent"

@@ -165,6 +165,38 @@ def test_what_is_written_before_the_stream_opens_reaches_the_badge(sign_in, make
     expect(page.locator('[data-notification-badge][data-live="open"]')).to_be_attached()
 
 
+def test_a_tab_over_the_stream_cap_polls_instead(browser, server, client, make_user, settings):
+    from playwright.sync_api import expect
+
+    settings.NOTIFY_LIVE_MAX_STREAMS_PER_USER = 1
+    developer = make_user("dev", email="dev@example.com")
+    # Signed in by cookie: the sign-in form's page would hold the one stream until the server
+    # sees it close.
+    client.force_login(developer)
+    context = browser.new_context(base_url=server.url)
+    context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": server.url}]
+    )
+    live_page = open_inbox(context)
+    refused = []
+    over_cap = context.new_page()
+    over_cap.on(
+        "response",
+        lambda response: "/notifications/live/" in response.url and refused.append(response.status),
+    )
+    over_cap.goto("/notifications/")
+    # The server refuses the second stream (429); live.js gives the badge back to polling.
+    expect(over_cap.locator('[data-notification-badge][data-live="lost"]')).to_be_attached()
+    assert refused == [429]
+
+    notify(Message(event="e", title="Deploy failed", body="Build 7"), {developer: ["app"]})
+    expect(live_page.locator("[data-unread-count]")).to_have_text("1", timeout=LIVE_MS)
+    with over_cap.expect_request(lambda request: COUNT_PATH in request.url, timeout=3_000):
+        pass  # it polls every NOTIFY_BADGE_POLL_SECONDS (1 s here)
+    expect(over_cap.locator("[data-unread-count]")).to_have_text("1", timeout=3_000)
+    assert polls(live_page) == []
+
+
 def vapid_settings():
     key = ec.generate_private_key(ec.SECP256R1())
     pem = key.private_bytes(
@@ -227,7 +259,7 @@ def test_enable_browser_notifications_registers_the_worker_and_asks_permission(s
 
     # What a browser with a push service posts next: the subscription, with the CSRF token.
     subscription = {
-        "endpoint": "https://push.example.net/send/abc123",
+        "endpoint": "https://127.0.0.1:9/send/abc123",
         "keys": {
             "p256dh": base64.urlsafe_b64encode(b"\x04" + os.urandom(64)).rstrip(b"=").decode(),
             "auth": base64.urlsafe_b64encode(os.urandom(16)).rstrip(b"=").decode(),
@@ -246,7 +278,7 @@ def test_enable_browser_notifications_registers_the_worker_and_asks_permission(s
     )
     assert answer == [201, "DENY"]
     assert list(PushSubscription.objects.values_list("user__username", "endpoint")) == [
-        ("dev", "https://push.example.net/send/abc123")
+        ("dev", "https://127.0.0.1:9/send/abc123")
     ]
 
 

@@ -1,6 +1,8 @@
 // The live inbox (NOTIFY_LIVE_UPDATES): follows the user's server-sent events, so the badge and
 // the inbox list change the moment a notification is written or read, with no polling.
-// badge.js shows the counts this announces, and polls again only if the stream is lost for good.
+// badge.js shows the counts this announces, and polls again only if the stream is lost for good:
+// the server refuses it (a stream over the user's cap answers 429, which EventSource gives up on)
+// or ends it with a stream-error (live updates turned off, the session ended).
 (function () {
   "use strict";
 

@@ -21,14 +21,40 @@
     return Uint8Array.from(raw, function (character) { return character.charCodeAt(0); });
   }
 
-  function post(subscription) {
+  function send(subscription) {
     return fetch(button.dataset.subscribeUrl, {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": button.dataset.csrfToken },
       body: JSON.stringify(subscription),
-    }).then(function (response) {
-      if (!response.ok) { throw new Error("the server answered " + response.status); }
+    });
+  }
+
+  function answered(response) {
+    if (!response.ok) { throw new Error("the server answered " + response.status); }
+  }
+
+  function subscribe(worker) {
+    return worker.pushManager.subscribe({
+      userVisibleOnly: true,
+      applicationServerKey: applicationServerKey(button.dataset.applicationServerKey),
+    });
+  }
+
+  // 409: this browser's subscription is another account's (someone else subscribed here
+  // before). The server never moves it between accounts; a fresh subscription, with a new
+  // endpoint, is this account's own, and the old one ends for the other account.
+  function renew(subscription) {
+    return subscription.unsubscribe()
+      .then(function () { return registration; })
+      .then(subscribe)
+      .then(send)
+      .then(answered);
+  }
+
+  function post(subscription) {
+    return send(subscription).then(function (response) {
+      return response.status === 409 ? renew(subscription) : answered(response);
     });
   }
 
@@ -48,12 +74,7 @@
         say("Subscribing…");
         return registration;
       })
-      .then(function (worker) {
-        return worker.pushManager.subscribe({
-          userVisibleOnly: true,
-          applicationServerKey: applicationServerKey(button.dataset.applicationServerKey),
-        });
-      })
+      .then(subscribe)
       .then(post)
       .then(subscribed)
       .catch(function (error) {
