@@ -5,7 +5,9 @@ Two modes, chosen by the ``urls`` option:
 - **bulk** (``urls`` set): a team channel. One post per message, whatever the number of
   recipients, as Noticed's bulk deliveries do; the rows of that message share its outcome.
 - **per user** (no ``urls``): each user's own Apprise URLs (``AppriseAddress`` rows, which the
-  user edits at ``notifications/channels/``); a user with none is skipped.
+  user edits at ``notifications/channels/``); a user with none is skipped. Each URL is a
+  destination (``backends/per_destination.py``): posted to on its own, within the row's one
+  deadline, its failure kept with it, and not posted to again when the row is retried.
 
 A message is its title, a one-line short body and the absolute link, as Markdown to services
 that prefer Markdown or HTML (Apprise turns it into HTML where needed) and as plain text to
@@ -33,8 +35,9 @@ from spire_notify import conf
 from spire_notify.destinations import connections_checked, url_refusal
 from spire_notify.masking import HIDDEN, mask_url, urls_redacted
 
-from .base import BaseNotificationBackend, Outcome, Rendered, always_send, describe_error
+from .base import Outcome, Rendered, always_send, describe_error
 from .links import SiteLinks
+from .per_destination import DestinationsBackend
 from .webhook import RejectedDelivery
 
 try:
@@ -146,7 +149,7 @@ def user_url_refusal(url):
     return f"it leads to {reason}" if reason else None
 
 
-class AppriseBackend(SiteLinks, BaseNotificationBackend):
+class AppriseBackend(SiteLinks, DestinationsBackend):
     """Options:
 
     - ``urls``: Apprise URLs of a team channel (bulk mode); leave it out for per-user mode.
@@ -203,19 +206,29 @@ class AppriseBackend(SiteLinks, BaseNotificationBackend):
                 return [outcome or Outcome.not_sent(reason) for outcome in outcomes]
         return outcomes
 
-    def send_one(self, connection, delivery):
+    @property
+    def sends_to_destinations(self):
+        return not self.bulk
+
+    def destinations_of(self, deliveries):
         from spire_notify.models import AppriseAddress
 
-        urls = list(
-            AppriseAddress.objects.filter(user_id=delivery.notification.user_id).values_list("url", flat=True)
-        )
-        outcome = (
-            self.post(urls, delivery.rendered.content)
-            if urls
-            else Outcome.skipped("the user has no Apprise address")
-        )
+        users = {delivery.notification.user_id for delivery in deliveries}
+        by_user = defaultdict(list)
+        for user_id, url in AppriseAddress.objects.filter(user_id__in=users).values_list("user_id", "url"):
+            by_user[user_id].append(url)
+        return {delivery.notification.pk: by_user[delivery.notification.user_id] for delivery in deliveries}
+
+    def destination_key(self, url):
+        return url
+
+    def send_to_destination(self, connection, delivery, url):
+        outcome = self.post([url], delivery.rendered.content)
         if not outcome.sent:
             raise RejectedDelivery(outcome)
+
+    def no_destinations(self):
+        return Outcome.skipped("the user has no Apprise address")
 
     def classify_error(self, error):
         if isinstance(error, RejectedDelivery):

@@ -11,6 +11,10 @@ backend fills the hooks ``open()``, ``send_one()``, ``close()`` and ``classify_e
 loop owns the connection's life, turns every exception into an ``Outcome``, reconnects after a
 lost connection, and asks the worker's guard before each hand-off whether the row may still be
 sent (the worker's claim on it may have lapsed, or the worker may be stopping).
+
+A backend that sends each row to several destinations (a user's browsers, their chat URLs)
+subclasses ``DestinationsBackend`` (``backends/per_destination.py``), which fills the loop's
+``prepare_batch()`` and ``hand_over()`` hooks instead of ``send_one()``.
 """
 
 import traceback
@@ -80,9 +84,35 @@ def describe_error(error: BaseException) -> str:
     return traceback.format_exception_only(error)[-1].strip()
 
 
-def always_send(delivery):
-    """The guard of a ``send()`` called outside a worker: every delivery may go."""
-    return None
+class SendGuard:
+    """What the send loop asks before each hand-off, and tells when a destination took a row.
+
+    This one, the guard of a ``send()`` called outside a worker, lets every delivery go (or
+    asks ``withhold(delivery)``, a plain callable's reason) and remembers nothing. The worker's
+    ``ClaimKeeper`` keeps the claim, and the receipts a retry reads.
+    """
+
+    def __init__(self, withhold=None):
+        self.withhold = withhold
+
+    def __call__(self, delivery):
+        """A reason to withhold ``delivery`` and the rest of the batch, or ``None``."""
+        return self.withhold(delivery) if self.withhold else None
+
+    def receipts(self, deliveries):
+        """``{notification pk: receipt keys of the destinations that took it}`` for a batch."""
+        return {}
+
+    def took(self, delivery, receipt_key):
+        """The destination of ``receipt_key`` took ``delivery``: a retry must not send it there."""
+
+
+always_send = SendGuard()
+
+
+def as_send_guard(guard):
+    """``guard`` as a ``SendGuard``: a plain callable only withholds."""
+    return guard if isinstance(guard, SendGuard) else SendGuard(guard)
 
 
 class BaseNotificationBackend:
@@ -104,6 +134,8 @@ class BaseNotificationBackend:
       recipients may choose the ``"digest"`` mode (``spire_notify.digests``).
     - ``admin_inline``: the ``InlineModelAdmin`` of ``detail_model`` in the notification admin;
       by default a plain stacked inline of it.
+    - ``sends_to_destinations``: each row goes to several destinations, one by one
+      (``DestinationsBackend``).
     """
 
     transmits = True
@@ -112,6 +144,7 @@ class BaseNotificationBackend:
     address_field = None
     needs_account = False
     admin_inline = None
+    sends_to_destinations = False
 
     def __init__(self, *, alias, **options):
         self.alias = alias
@@ -180,11 +213,14 @@ class BaseNotificationBackend:
     def send(self, deliveries, *, guard=always_send) -> list["Outcome"]:
         """Transmit a batch over one connection; one ``Outcome`` per delivery, in order.
 
-        ``guard(delivery)`` is asked before each hand-off; a reason it returns withholds that
-        delivery (and, as the reasons are the worker's — a lapsed claim, a stop — the rest).
+        ``guard(delivery)`` is asked before each hand-off (before each destination, for a
+        backend that has them); a reason it returns withholds that delivery (and, as the
+        reasons are the worker's — a lapsed claim, a stop — the rest).
         """
+        guard = as_send_guard(guard)
         outcomes = []
         try:
+            batch = self.prepare_batch(deliveries, guard)
             connection = self.open()
         except ImproperlyConfigured:
             raise
@@ -194,19 +230,13 @@ class BaseNotificationBackend:
         try:
             for delivery in deliveries:
                 reason = guard(delivery)
+                if not reason:
+                    outcome, connection = self.hand_over(connection, delivery, guard=guard, batch=batch)
+                    reason = outcome.error if outcome.withheld else None
                 if reason:
                     outcomes += [Outcome.not_sent(reason)] * (len(deliveries) - len(outcomes))
                     break
-                try:
-                    self.send_one(connection, delivery)
-                except ImproperlyConfigured:
-                    raise
-                except Exception as error:
-                    outcomes.append(self.classify_error(error))
-                    if self.connection_lost(error):
-                        connection = self.reopen(connection)
-                else:
-                    outcomes.append(Outcome.success())
+                outcomes.append(outcome)
         except BaseException:
             # Stopped mid-send (a stop that could not wait, a configuration error): no polite
             # goodbye, which could block on the very peer that is stuck.
@@ -214,6 +244,23 @@ class BaseNotificationBackend:
             raise
         self.close(connection)
         return outcomes
+
+    def prepare_batch(self, deliveries, guard):
+        """What ``hand_over()`` needs of the whole batch, loaded before the connection opens."""
+        return None
+
+    def hand_over(self, connection, delivery, *, guard, batch):
+        """``(outcome, connection)``: ``send_one()``'s outcome, and the connection the next
+        delivery goes over (a new one after a lost connection)."""
+        try:
+            self.send_one(connection, delivery)
+        except ImproperlyConfigured:
+            raise
+        except Exception as error:
+            if self.connection_lost(error):
+                connection = self.reopen(connection)
+            return self.classify_error(error), connection
+        return Outcome.success(), connection
 
     def open(self):
         """Open and return the connection of one batch (``None`` where there is none)."""

@@ -5,9 +5,12 @@ A user has one ``PushSubscription`` per browser that enabled notifications (the 
 title, the short body and the site-relative URL as JSON, encrypted for the browser
 (aes128gcm); the service worker ``push-sw.js`` shows it and opens the URL on click.
 
-The push service answers for each browser: 404 or 410 means the subscription is gone for good
-(the user revoked permission, the browser dropped it), so it is deleted, and a row whose
-browsers are all gone fails permanently. A row is sent when at least one browser took it.
+Each browser is a destination (``backends/per_destination.py``): one total deadline per row, the
+worker's claim checked before each browser, and a failure kept with its own browser. The push
+service answers for each: 404 or 410 means the subscription is gone for good (the user revoked
+permission, the browser dropped it), so it is deleted whatever else fails. A row is retried
+while a browser failed temporarily (the retry skips the browsers that took it), sent once
+every browser took it or failed for good and at least one took it, and failed when none could.
 
 An endpoint is posted by the browser, so it is the user's input: it may reach public addresses
 only (``spire_notify.destinations``), checked before each push and on every connection the
@@ -17,6 +20,7 @@ name an endpoint masked (``spire_notify.masking``).
 
 import base64
 import json
+from collections import defaultdict
 from dataclasses import dataclass
 
 from django.core.checks import Error
@@ -25,13 +29,14 @@ from django.utils.text import Truncator
 from spire_notify.destinations import RefusedDestination, connections_checked, url_refusal
 from spire_notify.masking import mask_url, redact, urls_redacted
 
-from .base import BaseNotificationBackend, Outcome, Rendered, describe_error
-from .webhook import RETRYABLE_STATUSES, RejectedDelivery
+from .base import Outcome, Rendered, describe_error
+from .per_destination import DestinationsBackend
+from .webhook import RETRYABLE_STATUSES
 
 try:
     import requests
     from cryptography.hazmat.primitives import serialization
-    from py_vapid import Vapid
+    from py_vapid import Vapid, VapidException
     from pywebpush import WebPushException, webpush
 except ImportError:  # the optional extra is not installed: check E060 says so
     webpush = None
@@ -41,6 +46,7 @@ TITLE_CHARS = 120
 BODY_CHARS = 240
 # The statuses by which a push service says a subscription no longer exists.
 GONE_STATUSES = {404, 410}
+GONE = "the push service says the subscription is gone (404/410); deleted it"
 
 
 @dataclass(frozen=True)
@@ -51,7 +57,7 @@ class PushSession:
     vapid: object
 
 
-class WebPushBackend(BaseNotificationBackend):
+class WebPushBackend(DestinationsBackend):
     """Options:
 
     - ``vapid_private_key``: the application server's private key, as PEM or as the base64url
@@ -60,7 +66,8 @@ class WebPushBackend(BaseNotificationBackend):
       (required, check E062).
     - ``ttl``: seconds the push service keeps a push for a browser that is offline
       (default 86400).
-    - ``timeout``: seconds each request to a push service may take (default 10).
+    - ``timeout``: seconds each request to a push service may take (default 10); a row's
+      browsers together take at most ``NOTIFY_DELIVERY_DEADLINE_SECONDS``.
     """
 
     needs_account = True
@@ -87,31 +94,31 @@ class WebPushBackend(BaseNotificationBackend):
     def close(self, session):
         session.http.close()
 
-    def send_one(self, session, delivery):
+    def destinations_of(self, deliveries):
         from spire_notify.models import PushSubscription
 
-        subscriptions = list(PushSubscription.objects.filter(user_id=delivery.notification.user_id))
-        if not subscriptions:
-            raise RejectedDelivery(Outcome.skipped("the user has no browser subscribed to push"))
-        failures, gone = [], []
-        for subscription in subscriptions:
-            try:
-                self.push(session, subscription, delivery.rendered.content)
-            except (WebPushException, requests.RequestException) as error:
-                status = getattr(getattr(error, "response", None), "status_code", None)
-                if status in GONE_STATUSES:
-                    gone.append(subscription.pk)
-                else:
-                    failures.append((status, error))
-        if gone:
-            PushSubscription.objects.filter(pk__in=gone).delete()
-        if len(failures) + len(gone) < len(subscriptions):
-            return  # at least one browser has it
-        if failures:
-            raise RejectedDelivery(classify_push_failures(failures))
-        raise RejectedDelivery(
-            Outcome.permanent_failure("the push service says the subscription is gone (404/410); deleted it")
-        )
+        users = {delivery.notification.user_id for delivery in deliveries}
+        by_user = defaultdict(list)
+        for subscription in PushSubscription.objects.filter(user_id__in=users):
+            by_user[subscription.user_id].append(subscription)
+        return {delivery.notification.pk: by_user[delivery.notification.user_id] for delivery in deliveries}
+
+    def destination_key(self, subscription):
+        return subscription.endpoint
+
+    def send_to_destination(self, session, delivery, subscription):
+        self.push(session, subscription, delivery.rendered.content)
+
+    def destination_gone(self, error):
+        return push_status(error) in GONE_STATUSES
+
+    def forget_destinations(self, subscriptions):
+        from spire_notify.models import PushSubscription
+
+        PushSubscription.objects.filter(pk__in=[subscription.pk for subscription in subscriptions]).delete()
+
+    def no_destinations(self):
+        return Outcome.skipped("the user has no browser subscribed to push")
 
     def push(self, session, subscription, payload):
         """Push ``payload`` to one browser; raises ``RefusedDestination`` for an endpoint that
@@ -142,11 +149,19 @@ class WebPushBackend(BaseNotificationBackend):
             raise type(error)(redact(message, [endpoint]), response=error.response) from None
 
     def classify_error(self, error):
-        if isinstance(error, RejectedDelivery):
-            return error.outcome
+        """Retried when it may pass (no answer, 5xx, "too many"); final for a refused endpoint,
+        a gone subscription, another refusal, or an endpoint no VAPID signature can be made for."""
         if isinstance(error, RefusedDestination):
             return Outcome.permanent_failure(str(error))
-        return Outcome.temporary(describe_error(error))
+        status = push_status(error)
+        if status in GONE_STATUSES:
+            return Outcome.permanent_failure(GONE)
+        text = describe_error(error).splitlines()[0]
+        if isinstance(error, VapidException) or (
+            status is not None and status < 500 and status not in RETRYABLE_STATUSES
+        ):
+            return Outcome.permanent_failure(text)
+        return Outcome.temporary(text)
 
     # -- keys -----------------------------------------------------------------------------
 
@@ -199,16 +214,6 @@ class WebPushBackend(BaseNotificationBackend):
         return errors
 
 
-def may_pass(status, error):
-    """Whether a failed push may succeed later: no answer, 5xx, "too many"; never a refusal."""
-    if isinstance(error, RefusedDestination):
-        return False
-    return status is None or status >= 500 or status in RETRYABLE_STATUSES
-
-
-def classify_push_failures(failures):
-    """Retried when any failure may pass; final otherwise."""
-    text = "; ".join(describe_error(error).splitlines()[0] for _, error in failures)
-    if any(may_pass(status, error) for status, error in failures):
-        return Outcome.temporary(text)
-    return Outcome.permanent_failure(text)
+def push_status(error):
+    """The HTTP status a push service answered ``error`` with, or ``None``."""
+    return getattr(getattr(error, "response", None), "status_code", None)

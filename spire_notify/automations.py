@@ -25,14 +25,14 @@ from itertools import groupby
 from django.core.exceptions import ImproperlyConfigured
 
 from . import clock, conf
-from .backends.base import Delivery, Outcome, describe_error
+from .backends.base import Delivery, Outcome, SendGuard, describe_error
 from .claims import claim_batch, give_up_abandoned, release_claim, renew_lease, resume_point
 from .digests import deliver_digests
 from .escalation import skip_read_in_app
 from .exceptions import Undeliverable
 from .handler import notify_backends
 from .message import Message, Recipient
-from .models import Notification, NotificationStatus
+from .models import DestinationReceipt, Notification, NotificationStatus
 from .preferences import skip_switched_off
 from .retry import retry_delay, status_after_failure
 from .signals import notification_failed, notification_sent, notification_skipped, notifications_sent
@@ -257,15 +257,17 @@ def _send(backend, deliveries, claim):
     return {delivery.notification.pk: result for delivery, result in zip(deliveries, results, strict=True)}
 
 
-class ClaimKeeper:
+class ClaimKeeper(SendGuard):
     """The guard a backend asks before each hand-off: may this row still be sent?
 
     It renews the claim on the batch once half the lease has gone (one UPDATE per half lease,
     not one per row), and withholds a row this worker no longer holds, or every row once the
-    worker is asked to stop.
+    worker is asked to stop. A backend that sends a row to several destinations asks it before
+    each, reads which destinations took the rows before, and tells it each that takes one now.
     """
 
     def __init__(self, deliveries, *, should_stop=None, using="default"):
+        super().__init__()
         self.rows = [delivery.notification for delivery in deliveries]
         self.should_stop = should_stop or (lambda: False)
         self.using = using
@@ -299,6 +301,20 @@ class ClaimKeeper:
         self.held = {row.pk for row in held}
         self._set_expiry(clock.now() + timedelta(seconds=self.lease_seconds))
         return {row.pk for row in self.rows} - self.held
+
+    def receipts(self, deliveries):
+        pks = [delivery.notification.pk for delivery in deliveries]
+        return DestinationReceipt.objects.using(self.using).by_notification(pks)
+
+    def took(self, delivery, receipt_key):
+        try:
+            DestinationReceipt.objects.using(self.using).record(delivery.notification.pk, receipt_key)
+        except Exception:
+            # The destination has it; what is lost is the memory of it, so a retry may send
+            # it there again: the one duplicate a database out of reach can cause.
+            logger.exception(
+                "Could not keep that notification %s reached a destination.", delivery.notification.pk
+            )
 
     def _set_expiry(self, expires):
         remaining = (expires - clock.now()).total_seconds() if expires else self.lease_seconds

@@ -318,3 +318,62 @@ def _uninstalled_app_of(dotted_path):
         if has_models:
             return None if apps.is_installed(package) else package
     return None
+
+
+@register(Tags.compatibility)
+def check_delivery_deadline(app_configs=None, **kwargs):
+    """A row sent to many destinations must end within its worker's claim (renewed once half of
+    it has gone), and one destination's send must fit in the row's deadline, or none is tried.
+    Only a project with such a backend is asked: the setting means nothing to the others."""
+    backends = list(_destination_backends())
+    if not backends:
+        return []
+    deadline = conf.get("NOTIFY_DELIVERY_DEADLINE_SECONDS")
+    lease = conf.get("NOTIFY_LEASE_SECONDS")
+    if not _is_seconds(deadline) or not (_is_seconds(lease) and 0 < deadline <= lease / 2):
+        return [
+            Error(
+                f"NOTIFY_DELIVERY_DEADLINE_SECONDS is {deadline!r}; it must be a number of seconds above "
+                f"0 and at most half of NOTIFY_LEASE_SECONDS ({lease!r}), so that a row sent to many "
+                "destinations ends within its worker's claim.",
+                hint="Set NOTIFY_DELIVERY_DEADLINE_SECONDS to e.g. 60, or raise NOTIFY_LEASE_SECONDS.",
+                id="spire_notify.E100",
+            )
+        ]
+    errors = (_destination_timeout_error(alias, backend.timeout, deadline) for alias, backend in backends)
+    return [error for error in errors if error is not None]
+
+
+def _destination_timeout_error(alias, timeout, deadline):
+    if not (_is_seconds(timeout) and timeout > 0):
+        return Error(
+            f"NOTIFY_BACKENDS[{alias!r}]: 'timeout' is {timeout!r}; it must be a number of seconds above 0, "
+            "which bounds each destination's send within a row's deadline.",
+            hint="Set the backend's 'timeout' to e.g. 10.",
+            id="spire_notify.E102",
+        )
+    if timeout > deadline:
+        return Error(
+            f"NOTIFY_BACKENDS[{alias!r}]: 'timeout' ({timeout!r} s) is longer than "
+            f"NOTIFY_DELIVERY_DEADLINE_SECONDS ({deadline!r} s): not one destination could be sent to "
+            "within a row's deadline.",
+            hint="Lower the backend's 'timeout', or raise NOTIFY_DELIVERY_DEADLINE_SECONDS.",
+            id="spire_notify.E101",
+        )
+    return None
+
+
+def _is_seconds(value):
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _destination_backends():
+    """``(alias, backend)`` of the backends that send each row to several destinations."""
+    configured = conf.backend_settings()
+    for alias in configured if isinstance(configured, dict) else {}:
+        try:
+            backend = notify_backends.create_backend(alias)
+        except InvalidNotifyBackend:
+            continue  # check_backends reports it
+        if backend.sends_to_destinations:
+            yield alias, backend

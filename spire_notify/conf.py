@@ -18,6 +18,10 @@ DEFAULTS = {
     "NOTIFY_RETRY_MAX_DELAY": 6 * 60 * 60,
     # How long a claim lasts: rows still "processing" after it are taken by another worker.
     "NOTIFY_LEASE_SECONDS": 300,
+    # How long one row may take to reach all its destinations (a user's browsers, chat URLs):
+    # the rest wait for a retry, so one row never holds a worker and its batch for hours. At
+    # most half the lease, as a worker renews its claim once half of it has gone (E100).
+    "NOTIFY_DELIVERY_DEADLINE_SECONDS": 60,
     # After SIGTERM, how long a send already on the wire may take before it is abandoned.
     "NOTIFY_STOP_GRACE_SECONDS": 10,
     # How often an open page polls the unread count of the inbox badge, in seconds.

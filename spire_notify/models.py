@@ -244,4 +244,50 @@ class Digest(models.Model):
         return f"Digest {self.pk} → {self.user} ({self.channel}, {self.status})"
 
 
+class DestinationReceiptQuerySet(models.QuerySet):
+    def by_notification(self, notification_pks):
+        """``{notification pk: {receipt key, …}}`` of these notifications, in one query."""
+        taken = {}
+        for pk, key in self.filter(notification_id__in=notification_pks).values_list(
+            "notification_id", "destination"
+        ):
+            taken.setdefault(pk, set()).add(key)
+        return taken
+
+    def record(self, notification_pk, key):
+        """Keep that the destination of ``key`` took the notification; once, however often."""
+        self.bulk_create(
+            [DestinationReceipt(notification_id=notification_pk, destination=key)], ignore_conflicts=True
+        )
+
+
+class DestinationReceipt(models.Model):
+    """One destination (a browser, a chat URL) that took a notification sent to several: a
+    retry of the row goes only to the destinations that have none.
+
+    Written as each destination takes the row, not when the row's outcome is recorded, so that
+    neither a retry nor a worker that takes over a lapsed claim sends it there again.
+    """
+
+    # spire_notify_receipt_uniq leads with the notification.
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, related_name="destination_receipts", db_index=False
+    )
+    destination = models.CharField(
+        max_length=64,
+        help_text="SHA-256 of the destination's address: which one, not the secret.",
+    )
+    received_at = models.DateTimeField(default=timezone.now)
+
+    objects = DestinationReceiptQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["notification", "destination"], name="spire_notify_receipt_uniq")
+        ]
+
+    def __str__(self):
+        return f"Notification {self.notification_id} → {self.destination[:12]}…"
+
+
 from .channel_models import AppriseAddress, PushSubscription  # noqa: E402, F401

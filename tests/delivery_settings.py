@@ -51,6 +51,21 @@ if os.environ.get("SPIRE_DELIVERY_EMAIL_TIMEOUT"):
         },
     }
 
+if os.environ.get("SPIRE_DELIVERY_PUSH_KEY"):
+    NOTIFY_BACKENDS = {
+        "push": {
+            "BACKEND": "spire_notify.backends.webpush.WebPushBackend",
+            "OPTIONS": {
+                "vapid_private_key": os.environ["SPIRE_DELIVERY_PUSH_KEY"],
+                "vapid_subject": "mailto:ops@example.com",
+                "timeout": float(os.environ.get("SPIRE_DELIVERY_PUSH_TIMEOUT", 10)),
+            },
+        }
+    }
+
+if os.environ.get("SPIRE_DELIVERY_DEADLINE_SECONDS"):
+    NOTIFY_DELIVERY_DEADLINE_SECONDS = float(os.environ["SPIRE_DELIVERY_DEADLINE_SECONDS"])
+
 NOTIFY_STOP_GRACE_SECONDS = float(os.environ.get("SPIRE_DELIVERY_STOP_GRACE_SECONDS", 10))
 NOTIFY_LEASE_SECONDS = float(os.environ.get("SPIRE_DELIVERY_LEASE_SECONDS", 300))
 NOTIFY_RETRY_BASE_DELAY = float(os.environ.get("SPIRE_DELIVERY_RETRY_BASE_DELAY", 60))

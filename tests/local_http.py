@@ -5,6 +5,8 @@
 - ``DrippingServer`` answers with bytes scripted to the letter (any framing: ``Content-Length``,
   chunked, close-delimited, HTTP/1.0) and writes them a byte at a time, as a slow or hostile
   receiver does: the far end of the webhook's deadline tests.
+- ``SilentServer`` accepts every connection and never answers: the push service or chat
+  endpoint that hangs, in the tests of a row's deadline.
 """
 
 import socket
@@ -167,3 +169,43 @@ class DrippingServer:
         self.httpd.shutdown()
         self.httpd.server_close()
         self.thread.join()
+
+
+class SilentServer:
+    """A TCP server on 127.0.0.1 that accepts every connection and never answers: the push
+    service or chat endpoint that hangs. ``connections`` counts what reached it."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0), backlog=128)
+        self.listener.settimeout(0.2)
+        self.port = self.listener.getsockname()[1]
+        self.held = []
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+
+    @property
+    def origin(self):
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def connections(self):
+        return len(self.held)
+
+    def _accept(self):
+        while not self.stopping.is_set():
+            try:
+                connection, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            self.held.append(connection)  # kept open, never read, never answered
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopping.set()
+        self.thread.join(timeout=5)
+        for connection in self.held:
+            connection.close()
+        self.listener.close()

@@ -23,7 +23,7 @@ from spire_notify.backends.apprise import AppriseBackend, escape_markdown, user_
 from spire_notify.backends.base import Delivery, Outcome
 from spire_notify.models import AppriseAddress, Notification
 from spire_notify.testing import BackendContract
-from tests.local_http import RecordingServer, Reply
+from tests.local_http import RecordingServer, Reply, SilentServer
 
 TICKET = Message(
     event="desk.ticket.new",  # a type of its own: the help desk's types default to app and email
@@ -450,3 +450,50 @@ def test_any_parameter_that_shapes_the_request_is_refused_in_a_users_url(shaping
         query = "&".join(f"{spell(name)}={value}" for name in shaping)
         for url in (f"json://8.8.8.8/hook?{query}", f"ntfy://8.8.8.8/topic?{query}"):
             assert user_url_refusal(url).startswith("it sets the request's method or headers ("), url
+
+
+# -- a row to many URLs (issue 18, item 3) ---------------------------------------------------
+
+
+@pytest.mark.django_db
+@override_settings(NOTIFY_RETRY_BASE_DELAY=0, NOTIFY_MAX_ATTEMPTS=3, NOTIFY_APPRISE_USER_SCHEMES=["json"])
+def test_per_user_mode_retries_only_the_urls_that_did_not_take_the_row(receiver, make_user):
+    receiver.replies["/ada-down"] = Reply(status=503)
+    ada = make_user("ada")
+    AppriseAddress.objects.create(user=ada, url=f"json://{receiver.origin}/ada-hook")
+    AppriseAddress.objects.create(user=ada, url=f"json://{receiver.origin}/ada-down")
+    with override_settings(NOTIFY_BACKENDS=personal_settings()):
+        notify(TICKET, {ada: ["chat"]})
+        # Retries are due at once: a worker run per attempt the row may get.
+        for _ in range(3):
+            process_notifications()
+
+    posts = [request.path for request in receiver.received]
+    assert (posts.count("/ada-hook"), posts.count("/ada-down")) == (1, 3)
+    row = Notification.objects.get()
+    assert (row.status, row.attempts, row.last_error) == (
+        "failed",
+        3,
+        "Apprise: JSON (json://••••down) failed",
+    )
+
+
+@pytest.mark.django_db
+@override_settings(NOTIFY_DELIVERY_DEADLINE_SECONDS=1, NOTIFY_APPRISE_USER_SCHEMES=["json"])
+def test_per_user_mode_ends_a_row_to_many_hanging_urls_by_its_deadline(make_user):
+    ada = make_user("ada")
+    with SilentServer() as hanging:
+        for number in range(20):
+            AppriseAddress.objects.create(user=ada, url=f"json://{hanging.origin}/hook-{number}")
+        with override_settings(NOTIFY_BACKENDS=personal_settings(timeout=0.4)):
+            notify(TICKET, {ada: ["chat"]})
+            started = time.monotonic()
+            process_notifications()
+            elapsed = time.monotonic() - started
+
+    assert elapsed < 1.5
+    row = Notification.objects.get()
+    assert row.status == "errored"
+    assert row.last_error.endswith(
+        "the delivery deadline (1s) passed before every destination was tried: the rest are tried on retry"
+    )

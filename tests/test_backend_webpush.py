@@ -4,9 +4,11 @@ decrypts the aes128gcm payload with the browser's private key)."""
 
 import base64
 import contextlib
+import hashlib
 import json
 import logging
 import os
+import time
 from types import SimpleNamespace
 
 import http_ece
@@ -20,11 +22,11 @@ from django.test import override_settings
 from spire_notify import Message, Recipient, notify
 from spire_notify.automations import process_notifications
 from spire_notify.backends import webpush as webpush_module
-from spire_notify.backends.base import Delivery
+from spire_notify.backends.base import Delivery, Outcome
 from spire_notify.backends.webpush import WebPushBackend
 from spire_notify.models import Notification, PushSubscription
 from spire_notify.testing import BackendContract
-from tests.local_http import RecordingServer, Reply
+from tests.local_http import RecordingServer, Reply, SilentServer
 
 TICKET = Message(
     event="desk.ticket.new",  # a type of its own: the help desk's types default to app and email
@@ -370,3 +372,156 @@ def test_a_failing_push_service_is_masked_in_the_logs(push_service, push_setting
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert '"POST /••••/•••• HTTP/1.1" 503' in logged
     assert ENDPOINT_TOKEN not in logged
+
+
+# -- a row to many browsers (issue 18, items 3 and 4) -----------------------------------------
+
+
+def hanging_settings(push_settings, timeout):
+    return {
+        "push": {**push_settings["push"], "OPTIONS": {**push_settings["push"]["OPTIONS"], "timeout": timeout}}
+    }
+
+
+@pytest.mark.django_db
+@override_settings(NOTIFY_RETRY_BASE_DELAY=0)
+def test_one_bad_subscription_stays_with_its_own_browser_and_gone_ones_are_deleted(
+    push_service, push_settings, make_user
+):
+    push_service.replies["/push/not-found"] = Reply(status=404)
+    push_service.replies["/push/revoked"] = Reply(status=410)
+    ada = make_user("ada")
+    Browser(f"http://{push_service.origin}/push/healthy").subscribe(ada)
+    # No VAPID audience can be made of a bracketed host: py_vapid raises VapidException.
+    Browser(f"http://[::1]:{push_service.httpd.server_address[1]}/push/unsignable").subscribe(ada)
+    Browser(f"http://{push_service.origin}/push/not-found").subscribe(ada)
+    Browser(f"http://{push_service.origin}/push/revoked").subscribe(ada)
+    with override_settings(NOTIFY_BACKENDS=push_settings):
+        notify(TICKET, {ada: ["push"]})
+        # Retries are due at once: a worker run per attempt the row may get.
+        runs = [process_notifications() for _ in range(5)]
+
+    pushes = [request.path for request in push_service.received]
+    print(f"\n[item 4] pushes to the healthy browser: {pushes.count('/push/healthy')}, runs {runs}")
+    assert pushes.count("/push/healthy") == 1
+    row = Notification.objects.get()
+    assert (row.status, row.attempts, row.last_error) == ("sent", 1, "")
+    healthy = f"http://127.0.0.1:{push_service.httpd.server_address[1]}/push/healthy"
+    assert sorted(PushSubscription.objects.values_list("endpoint", flat=True)) == [
+        healthy,
+        f"http://[::1]:{push_service.httpd.server_address[1]}/push/unsignable",
+    ]
+    # What the retry would read: the healthy browser took it, kept by a digest of its endpoint.
+    assert list(row.destination_receipts.values_list("destination", flat=True)) == [
+        hashlib.sha256(healthy.encode()).hexdigest()
+    ]
+
+
+@pytest.mark.django_db
+@override_settings(NOTIFY_RETRY_BASE_DELAY=0, NOTIFY_MAX_ATTEMPTS=3)
+def test_a_retry_goes_only_to_the_browsers_that_did_not_take_the_row(push_service, push_settings, make_user):
+    push_service.replies["/push/busy"] = Reply(status=503)
+    ada = make_user("ada")
+    Browser(f"http://{push_service.origin}/push/laptop").subscribe(ada)
+    Browser(f"http://{push_service.origin}/push/busy").subscribe(ada)
+    with override_settings(NOTIFY_BACKENDS=push_settings):
+        notify(TICKET, {ada: ["push"]})
+        for _ in range(3):
+            process_notifications()
+
+    pushes = [request.path for request in push_service.received]
+    assert (pushes.count("/push/laptop"), pushes.count("/push/busy")) == (1, 3)
+    row = Notification.objects.get()
+    assert (row.status, row.attempts) == ("failed", 3)
+    assert (
+        row.last_error == "pywebpush.WebPushException: WebPushException: Push failed: 503 Service Unavailable"
+    )
+
+
+@pytest.mark.django_db
+@override_settings(NOTIFY_DELIVERY_DEADLINE_SECONDS=1)
+def test_a_row_to_many_hanging_browsers_ends_by_its_deadline(push_settings, make_user):
+    ada = make_user("ada")
+    with SilentServer() as hanging:
+        for number in range(20):
+            Browser(f"http://{hanging.origin}/push/{number}").subscribe(ada)
+        with override_settings(NOTIFY_BACKENDS=hanging_settings(push_settings, timeout=0.4)):
+            notify(TICKET, {ada: ["push"]})
+            started = time.monotonic()
+            process_notifications()
+            elapsed = time.monotonic() - started
+        reached = hanging.connections
+
+    print(f"\n[item 3] 20 hanging browsers, timeout 0.4s: the row took {elapsed:.2f}s, {reached} reached")
+    assert elapsed < 1.5
+    row = Notification.objects.get()
+    assert (row.status, row.last_error) == (
+        "errored",
+        "requests.exceptions.ReadTimeout: HTTPConnectionPool(host='••••', port=••••): "
+        "Read timed out. (read timeout=0.4); the delivery deadline (1s) passed before every "
+        "destination was tried: the rest are tried on retry",
+    )
+
+
+@pytest.mark.django_db
+def test_a_claim_that_lapses_between_browsers_withholds_the_rest_of_the_row_and_batch(
+    push_service, server_key, make_user
+):
+    ada, grace = make_user("ada"), make_user("grace")
+    for name in ("laptop", "phone", "tablet"):
+        Browser(f"http://{push_service.origin}/push/ada-{name}").subscribe(ada)
+    Browser(f"http://{push_service.origin}/push/grace").subscribe(grace)
+    backend = WebPushBackend(alias="push", vapid_private_key=pem(server_key), vapid_subject=SUBJECT)
+    rendered = backend.render(TICKET, Recipient(user_id=ada.pk))
+    deliveries = [
+        Delivery(notification=SimpleNamespace(pk=1, user_id=ada.pk), rendered=rendered),
+        Delivery(notification=SimpleNamespace(pk=2, user_id=grace.pk), rendered=rendered),
+    ]
+
+    # The worker's claim runs out once the first browser has the push.
+    outcomes = backend.send(deliveries, guard=lambda delivery: "lapsed" if push_service.received else None)
+
+    assert outcomes == [Outcome.not_sent("lapsed"), Outcome.not_sent("lapsed")]
+    assert [request.path for request in push_service.received] == ["/push/ada-laptop"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("users", [1, 4])
+def test_the_browsers_of_a_whole_batch_are_loaded_in_one_query(
+    users, push_service, server_key, make_user, django_assert_num_queries
+):
+    backend = WebPushBackend(alias="push", vapid_private_key=pem(server_key), vapid_subject=SUBJECT)
+    rendered = backend.render(TICKET, Recipient(user_id=1))
+    deliveries = []
+    for number in range(users):
+        user = make_user(f"user{number}")
+        Browser(f"http://{push_service.origin}/push/{number}-laptop").subscribe(user)
+        Browser(f"http://{push_service.origin}/push/{number}-phone").subscribe(user)
+        deliveries.append(
+            Delivery(notification=SimpleNamespace(pk=number + 1, user_id=user.pk), rendered=rendered)
+        )
+
+    with django_assert_num_queries(1):
+        outcomes = backend.send(deliveries)
+
+    assert outcomes == [Outcome.success()] * users
+    assert len(push_service.received) == 2 * users
+
+
+@pytest.mark.django_db
+@override_settings(NOTIFY_DELIVERY_DEADLINE_SECONDS=1, NOTIFY_RETRY_BASE_DELAY=0)
+def test_retries_reach_the_browsers_behind_ones_that_never_answer(push_service, push_settings, make_user):
+    ada = make_user("ada")
+    with SilentServer() as hanging:
+        for number in range(4):
+            Browser(f"http://{hanging.origin}/push/{number}").subscribe(ada)
+        Browser(f"http://{push_service.origin}/push/healthy").subscribe(ada)
+        with override_settings(NOTIFY_BACKENDS=hanging_settings(push_settings, timeout=0.4)):
+            notify(TICKET, {ada: ["push"]})
+            # Two browsers that hang fit in one deadline: the third attempt gets to the healthy one.
+            for _ in range(3):
+                process_notifications()
+
+    assert [request.path for request in push_service.received] == ["/push/healthy"]
+    row = Notification.objects.get()
+    assert (row.status, row.attempts) == ("errored", 3)

@@ -8,6 +8,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
 from spire_notify.automations import process_notifications
+from spire_notify.checks import MASKING_FILTER_PATH
 from spire_notify.models import Notification
 
 EMAIL = "spire_notify.backends.email.EmailBackend"
@@ -287,4 +288,79 @@ def test_spire_notify_urls_not_included_is_a_warning():
     assert warning.msg == (
         "spire_notify.urls is not included in the URLconf: there is no inbox, no preferences page, "
         "and emails carry no unsubscribe link."
+    )
+
+
+PUSH = "spire_notify.backends.webpush.WebPushBackend"
+PUSH_KEY = "VnmBFPNhAxVL6Ut2vAkykJSy1v8a3nmI-iAwqsmIdNs"  # a P-256 private key, base64url
+
+
+def push_backends(**options):
+    push_options = {"vapid_private_key": PUSH_KEY, "vapid_subject": "mailto:ops@example.com", **options}
+    return {"push": {"BACKEND": PUSH, "OPTIONS": push_options}}
+
+
+@pytest.mark.parametrize("deadline", [0, -5, "60", 151, True])
+def test_a_delivery_deadline_that_does_not_fit_half_the_lease(deadline):
+    with override_settings(
+        NOTIFY_BACKENDS=push_backends(timeout=0.5),
+        NOTIFY_DELIVERY_DEADLINE_SECONDS=deadline,
+        NOTIFY_LEASE_SECONDS=300,
+    ):
+        message = only_message()
+
+    assert (message.id, message.msg, message.hint) == (
+        "spire_notify.E100",
+        f"NOTIFY_DELIVERY_DEADLINE_SECONDS is {deadline!r}; it must be a number of seconds above 0 "
+        "and at most half of NOTIFY_LEASE_SECONDS (300), so that a row sent to many destinations "
+        "ends within its worker's claim.",
+        "Set NOTIFY_DELIVERY_DEADLINE_SECONDS to e.g. 60, or raise NOTIFY_LEASE_SECONDS.",
+    )
+
+
+def test_a_destination_backend_whose_timeout_outlasts_the_delivery_deadline():
+    backends = {
+        **push_backends(timeout=30),
+        # Bulk mode posts once per message, not per destination: its timeout is not the deadline's.
+        "team": {
+            "BACKEND": "spire_notify.backends.apprise.AppriseBackend",
+            "OPTIONS": {"urls": ["json://127.0.0.1/hook"], "domain": "x.example", "timeout": 30},
+        },
+    }
+    # The masking filter: the team channel's URL in settings is not what this test is about.
+    with override_settings(
+        NOTIFY_BACKENDS=backends,
+        NOTIFY_DELIVERY_DEADLINE_SECONDS=20,
+        DEFAULT_EXCEPTION_REPORTER_FILTER=MASKING_FILTER_PATH,
+    ):
+        message = only_message()
+
+    assert (message.id, message.msg, message.hint) == (
+        "spire_notify.E101",
+        "NOTIFY_BACKENDS['push']: 'timeout' (30 s) is longer than NOTIFY_DELIVERY_DEADLINE_SECONDS "
+        "(20 s): not one destination could be sent to within a row's deadline.",
+        "Lower the backend's 'timeout', or raise NOTIFY_DELIVERY_DEADLINE_SECONDS.",
+    )
+
+
+def test_the_delivery_deadline_is_not_asked_of_a_project_without_destination_backends():
+    # A short lease, for a worker that only sends email: nothing is sent to many destinations.
+    with override_settings(NOTIFY_LEASE_SECONDS=4, NOTIFY_DELIVERY_DEADLINE_SECONDS=60):
+        assert our_messages() == []
+    with override_settings(
+        NOTIFY_BACKENDS=push_backends(timeout=1), NOTIFY_LEASE_SECONDS=4, NOTIFY_DELIVERY_DEADLINE_SECONDS=60
+    ):
+        assert [message.id for message in our_messages()] == ["spire_notify.E100"]
+
+
+@pytest.mark.parametrize("timeout", [0, None, "10"])
+def test_a_destination_backend_whose_timeout_is_not_a_number_of_seconds(timeout):
+    with override_settings(NOTIFY_BACKENDS=push_backends(timeout=timeout)):
+        message = only_message()
+
+    assert (message.id, message.msg, message.hint) == (
+        "spire_notify.E102",
+        f"NOTIFY_BACKENDS['push']: 'timeout' is {timeout!r}; it must be a number of seconds above 0, "
+        "which bounds each destination's send within a row's deadline.",
+        "Set the backend's 'timeout' to e.g. 10.",
     )
