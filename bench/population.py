@@ -41,16 +41,25 @@ def wipe_notifications():
     into a table and indexes as clean as the first round's (this server runs no autovacuum)."""
     from django.db import connection
 
-    tables = [
-        connection.ops.quote_name(model._meta.db_table)
-        for model in (AppNotification, EmailNotification, Notification)
-    ]
+    tables = [connection.ops.quote_name(model._meta.db_table) for model in notification_models()]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(f"TRUNCATE {', '.join(tables)}")
             return
         for table in tables:
             cursor.execute(f"DELETE FROM {table}")
+
+
+def notification_models():
+    """Every model whose rows point at a notification (each channel's details, the receipts of
+    deliveries to many destinations), then ``Notification``: the order DELETE needs, and every
+    table TRUNCATE must name at once."""
+    referencing = {
+        relation.related_model
+        for relation in Notification._meta.related_objects
+        if relation.related_model is not Notification
+    }
+    return [*sorted(referencing, key=lambda model: model._meta.label), Notification]
 
 
 def analyze_notifications():
@@ -61,7 +70,7 @@ def analyze_notifications():
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
-        for model in (AppNotification, EmailNotification, Notification):
+        for model in notification_models():
             cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 

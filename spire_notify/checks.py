@@ -166,7 +166,7 @@ def _cap_errors():
             id="spire_notify.E092",
         )
         for name in ("NOTIFY_MAX_APPRISE_ADDRESSES", "NOTIFY_MAX_PUSH_SUBSCRIPTIONS")
-        if not (type(conf.get(name)) is int and conf.get(name) > 0)
+        if not conf.is_positive_whole_number(conf.get(name))
     ]
 
 
@@ -330,7 +330,7 @@ def check_delivery_deadline(app_configs=None, **kwargs):
         return []
     deadline = conf.get("NOTIFY_DELIVERY_DEADLINE_SECONDS")
     lease = conf.get("NOTIFY_LEASE_SECONDS")
-    if not _is_seconds(deadline) or not (_is_seconds(lease) and 0 < deadline <= lease / 2):
+    if not conf.is_seconds(deadline) or not (conf.is_seconds(lease) and 0 < deadline <= lease / 2):
         return [
             Error(
                 f"NOTIFY_DELIVERY_DEADLINE_SECONDS is {deadline!r}; it must be a number of seconds above "
@@ -345,7 +345,7 @@ def check_delivery_deadline(app_configs=None, **kwargs):
 
 
 def _destination_timeout_error(alias, timeout, deadline):
-    if not (_is_seconds(timeout) and timeout > 0):
+    if not (conf.is_seconds(timeout) and timeout > 0):
         return Error(
             f"NOTIFY_BACKENDS[{alias!r}]: 'timeout' is {timeout!r}; it must be a number of seconds above 0, "
             "which bounds each destination's send within a row's deadline.",
@@ -361,10 +361,6 @@ def _destination_timeout_error(alias, timeout, deadline):
             id="spire_notify.E101",
         )
     return None
-
-
-def _is_seconds(value):
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _destination_backends():

@@ -78,6 +78,18 @@ DEFAULTS = {
 }
 
 
+def is_positive_whole_number(value):
+    """Whether a count setting holds a count: an ``int`` above 0 (``True`` is an ``int`` to
+    Python, not a count)."""
+    return type(value) is int and value > 0
+
+
+def is_seconds(value):
+    """Whether a duration setting holds a number of seconds (an ``int`` or a ``float``, not a
+    ``bool``); its range is the caller's to check."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def get(name):
     return getattr(settings, name, DEFAULTS[name])
 

@@ -14,7 +14,7 @@ check warns while it does not.
 
 from django.views.debug import SafeExceptionReporterFilter
 
-from .channel_models import mask_url
+from .masking import mask_url
 
 OWN_PACKAGE = "spire_notify."
 

@@ -182,19 +182,11 @@ def check_live_updates(app_configs=None, **kwargs):
     ]
 
 
-def positive_whole_number(value):
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
-
-
-def positive_number(value):
-    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
-
-
 @register(Tags.compatibility)
 def check_live_stream_settings(app_configs=None, **kwargs):
     errors = []
     limit = conf.get("NOTIFY_LIVE_MAX_STREAMS_PER_USER")
-    if not positive_whole_number(limit):
+    if not conf.is_positive_whole_number(limit):
         errors.append(
             Error(
                 f"NOTIFY_LIVE_MAX_STREAMS_PER_USER must be a positive whole number, not {limit!r}.",
@@ -203,7 +195,7 @@ def check_live_stream_settings(app_configs=None, **kwargs):
             )
         )
     every = conf.get("NOTIFY_LIVE_SESSION_CHECK_SECONDS")
-    if not positive_number(every):
+    if not (conf.is_seconds(every) and every > 0):
         errors.append(
             Error(
                 f"NOTIFY_LIVE_SESSION_CHECK_SECONDS must be a positive number of seconds, not {every!r}.",

@@ -1,11 +1,13 @@
 import pytest
 from django.contrib.auth.models import Group, Permission
+from django.db import connections
 
 from spire_notify import types
 from spire_notify.backends import locmem
 from spire_notify.helpdesk.choices import HelpDeskTicketPriorityChoices, HelpDeskTicketPurposeChoices
 from spire_notify.helpdesk.enums import TicketEventType
 from spire_notify.helpdesk.models import HelpDeskTicket
+from tests.asgi_server import AsgiLiveServer
 
 
 @pytest.fixture(autouse=True)
@@ -99,3 +101,12 @@ def create_and_deliver(create_ticket, django_capture_on_commit_callbacks):
         return ticket
 
     return create
+
+
+@pytest.fixture
+def live_server_asgi(transactional_db, settings):
+    """The project served by uvicorn with live updates on: the live inbox's event streams."""
+    settings.NOTIFY_LIVE_UPDATES = True
+    with AsgiLiveServer() as server:
+        yield server
+    connections.close_all()

@@ -12,13 +12,14 @@ from django.core import mail
 from django.core.checks import Warning
 from django.test import Client, override_settings
 from django.urls import path
+from django.views.debug import get_default_exception_reporter_filter
 from hypothesis import given
 from hypothesis import strategies as st
 
-from spire_notify.channel_models import mask_url
 from spire_notify.checks import check_exception_reporter_filter
 from spire_notify.debug import MaskingExceptionReporterFilter, mask_urls_in
 from spire_notify.handler import notify_backends
+from spire_notify.masking import mask_url
 
 WEBHOOK_URL = "https://hooks.example.com/notify?token=hook-token-7f3a9c"
 APPRISE_URLS = [
@@ -43,6 +44,16 @@ NOTIFY_BACKENDS = {
 }
 MASKING_FILTER = "spire_notify.debug.MaskingExceptionReporterFilter"
 DJANGO_FILTER = "django.views.debug.SafeExceptionReporterFilter"
+
+
+@pytest.fixture(autouse=True)
+def reporter_filter_built_afresh():
+    """Django builds the default filter once per process (``lru_cache``) and keeps it when
+    ``override_settings`` changes DEFAULT_EXCEPTION_REPORTER_FILTER: an error page rendered by
+    any earlier test would leave Django's own filter in place here."""
+    get_default_exception_reporter_filter.cache_clear()
+    yield
+    get_default_exception_reporter_filter.cache_clear()
 
 
 def failing_view(request):

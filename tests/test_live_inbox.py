@@ -6,12 +6,8 @@ import json
 import threading
 import time
 
-import pytest
-from django.db import connections
-
 from spire_notify import Message, notify
 from spire_notify.live import check_live_updates, publish
-from tests.asgi_server import AsgiLiveServer
 
 TICKET = Message(
     event="helpdesk.ticket.new",
@@ -20,14 +16,6 @@ TICKET = Message(
     path="/help_desk/page/7/detail/",
     priority="High",
 )
-
-
-@pytest.fixture
-def live_server_asgi(transactional_db, settings):
-    settings.NOTIFY_LIVE_UPDATES = True
-    with AsgiLiveServer() as server:
-        yield server
-    connections.close_all()
 
 
 class EventStream:

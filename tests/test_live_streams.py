@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from spire_notify import Message, notify
 from spire_notify.live import check_live_stream_settings
-from tests.asgi_server import AsgiLiveServer, UvicornProcess
+from tests.asgi_server import UvicornProcess
 from tests.delivery_harness import postgres_only
 from tests.test_live_inbox import TICKET, EventStream, signed_in_stream
 
@@ -46,14 +46,6 @@ TOO_MANY = (
     'NOTIFY_LIVE_MAX_STREAMS_PER_USER allows: this page polls instead."}\n\n'
 )
 SESSION_ENDED = {"condition": "forbidden", "text": "The session of this stream has ended: sign in again."}
-
-
-@pytest.fixture
-def live_server_asgi(transactional_db, settings):
-    settings.NOTIFY_LIVE_UPDATES = True
-    with AsgiLiveServer() as server:
-        yield server
-    connections.close_all()
 
 
 def session_cookie(client, user):
