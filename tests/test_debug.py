@@ -120,7 +120,6 @@ def test_the_local_variables_of_spire_notify_frames_show_no_secret(accept):
     ROOT_URLCONF=__name__,
     NOTIFY_BACKENDS=NOTIFY_BACKENDS,
     DEFAULT_EXCEPTION_REPORTER_FILTER=MASKING_FILTER,
-    ADMINS=["dev@example.com"],
 )
 def test_the_error_email_to_admins_shows_no_secret_of_notify_backends():
     error_page("text/html")

@@ -132,7 +132,8 @@ def test_three_items_in_a_window_arrive_as_exactly_one_email_listing_all_three(
 def one_click_unsubscribe(mail):
     """What a mail provider does with a received email's List-Unsubscribe-Post (RFC 8058)."""
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    url = mail["List-Unsubscribe"].strip("<>")
+    # Unfolded, as a mail reader reads it: Django 5.2 folds the header after its name.
+    url = mail["List-Unsubscribe"].strip().strip("<>")
     response = Client(enforce_csrf_checks=True).post(urlsplit(url).path, {"List-Unsubscribe": "One-Click"})
     assert response.status_code == 200
 
