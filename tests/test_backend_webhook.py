@@ -40,7 +40,21 @@ SECRET = "whsec_" + base64.b64encode(b"a key shared with the receiver..").decode
 PLAIN_SECRET = "s3cret-shared-with-the-receiver"
 
 
-class Receiver(BaseHTTPRequestHandler):
+class QuietHandler(BaseHTTPRequestHandler):
+    """A receiver's common part: a reply with its length, and no request log on stderr."""
+
+    def answer(self, status, text):
+        payload = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format, *args):
+        pass
+
+
+class Receiver(QuietHandler):
     """A webhook receiver as its documentation tells one to write it: verify, then drop repeats."""
 
     protocol_version = "HTTP/1.1"  # keep-alive, so that one connection can carry a batch
@@ -63,14 +77,7 @@ class Receiver(BaseHTTPRequestHandler):
                 }
             )
             status, reply = self.server.replies.pop(0)
-        payload = reply.encode()
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format, *args):
-        pass
+        self.answer(status, reply)
 
 
 @pytest.fixture
@@ -322,7 +329,7 @@ def test_a_replayed_request_is_recognised_by_the_receiver(receiver):
 # Standard Webhooks receivers: the reference verifier
 
 
-class ReferenceReceiver(BaseHTTPRequestHandler):
+class ReferenceReceiver(QuietHandler):
     """A receiver as the Standard Webhooks specification tells one to write it: the reference
     library (``standardwebhooks`` on PyPI) verifies every request with ``server.secret``."""
 
@@ -339,14 +346,7 @@ class ReferenceReceiver(BaseHTTPRequestHandler):
                 {"signature": self.headers["webhook-signature"], "document": document}
             )
             status, reply = 204, ""
-        payload = reply.encode()
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format, *args):
-        pass
+        self.answer(status, reply)
 
 
 @pytest.fixture
