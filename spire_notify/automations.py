@@ -28,7 +28,7 @@ from . import clock, conf
 from .backends.base import Delivery, Outcome, SendGuard, describe_error
 from .claims import claim_batch, give_up_abandoned, release_claim, renew_lease, resume_point
 from .digests import deliver_digests
-from .escalation import skip_read_in_app
+from .escalation import READ_IN_APP, skip_read_in_app
 from .exceptions import Undeliverable
 from .handler import notify_backends
 from .message import Message, Recipient
@@ -145,12 +145,8 @@ def _deliver_channel(alias, rows, *, should_stop, using):
         return _record(rows, [Outcome.permanent_failure(error)] * len(rows), using=using)
     backend = notify_backends[alias]
     outcomes = load_targets(rows)
-    outcomes.update(skip_unreachable([row for row in rows if row.pk not in outcomes]))
-    outcomes.update(skip_read_in_app([row for row in rows if row.pk not in outcomes], using=using))
     outcomes.update(
-        skip_switched_off(
-            [row for row in rows if row.pk not in outcomes], kept_address=backend.kept_address, using=using
-        )
+        skip_what_no_longer_applies([row for row in rows if row.pk not in outcomes], backend, using=using)
     )
     deliveries = []
     for rows_of_message in _group_by_message([row for row in rows if row.pk not in outcomes]):
@@ -182,6 +178,22 @@ def hand_over(backend, deliveries, *, should_stop, using):
     held = [delivery for delivery in deliveries if delivery.notification.pk not in lapsed]
     if held:
         outcomes.update(_send(backend, held, claim))
+    return outcomes
+
+
+def skip_what_no_longer_applies(rows, backend, *, read_reason=READ_IN_APP, using):
+    """``{pk: Outcome}`` of the rows not to send after all: their recipient may no longer be
+    reached, read the in-app copy (``read_reason`` says before what), or switched their type off
+    on ``backend``'s channel since. Each step sees only the rows the steps before it kept; the
+    worker's rows and a digest's items go through the same steps."""
+    steps = (
+        skip_unreachable,
+        lambda kept: skip_read_in_app(kept, reason=read_reason, using=using),
+        lambda kept: skip_switched_off(kept, kept_address=backend.kept_address, using=using),
+    )
+    outcomes = {}
+    for step in steps:
+        outcomes.update(step([row for row in rows if row.pk not in outcomes]))
     return outcomes
 
 

@@ -51,11 +51,11 @@ from django.utils.translation import gettext
 from . import clock, conf
 from .backends.base import Delivery, Outcome, Rendered, describe_error
 from .claims import detail_relations, new_token
-from .escalation import READ_BEFORE_DIGEST, skip_read_in_app
+from .escalation import READ_BEFORE_DIGEST
 from .exceptions import Undeliverable
 from .handler import notify_backends
 from .models import DeliveryMode, Digest, Notification, NotificationStatus
-from .preferences import recipient_key, skip_switched_off
+from .preferences import recipient_key
 from .retry import retry_delay, status_after_failure
 from .targets import load_targets
 from .types import lookup
@@ -269,7 +269,7 @@ def send_digests(digests, *, should_stop=None, using="default"):
 
 
 def _send_channel(alias, digests, *, should_stop, using):
-    from .automations import hand_over, skip_unreachable
+    from .automations import hand_over, skip_what_no_longer_applies
 
     if alias not in notify_backends or not notify_backends[alias].supports_digest:
         error = f"NOTIFY_BACKENDS has no backend {alias!r} that sends digests."
@@ -279,10 +279,7 @@ def _send_channel(alias, digests, *, should_stop, using):
     backend = notify_backends[alias]
     items = [item for digest in digests for item in digest.held_items]
     load_targets(items)
-    left_out = skip_unreachable(items)
-    left_out.update(
-        _no_longer_wanted([item for item in items if item.pk not in left_out], backend, using=using)
-    )
+    left_out = skip_what_no_longer_applies(items, backend, read_reason=READ_BEFORE_DIGEST, using=using)
     outcomes, deliveries = {}, []
     for digest in digests:
         digest.dropped = [(item, left_out[item.pk]) for item in digest.held_items if item.pk in left_out]
@@ -301,15 +298,6 @@ def _send_channel(alias, digests, *, should_stop, using):
     if withheld:
         _release(withheld, reason=outcomes[withheld[0].pk].error, using=using)
     return _record([digest for digest in digests if not outcomes[digest.pk].withheld], outcomes, using=using)
-
-
-def _no_longer_wanted(items, backend, *, using):
-    """``{pk: Outcome}`` of the held items a digest leaves out: read in the app since (a held
-    ``Deferred`` row), or of a type its recipient switched off on its channel since. Two queries
-    per batch of digests at most."""
-    left_out = skip_read_in_app(items, reason=READ_BEFORE_DIGEST, using=using)
-    wanted = [item for item in items if item.pk not in left_out]
-    return left_out | skip_switched_off(wanted, kept_address=backend.kept_address, using=using)
 
 
 def _render(backend, digest):
