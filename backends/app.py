@@ -1,6 +1,6 @@
 """The in-app inbox: a short body and a site-relative URL, stored on the notification itself."""
 
-from .base import BaseNotificationBackend, Rendered
+from spire_notify.backends.base import BaseNotificationBackend, Rendered
 
 
 class AppBackend(BaseNotificationBackend):

@@ -32,13 +32,12 @@ from django.core.checks import Error
 from django.utils.text import Truncator
 
 from spire_notify import conf
+from spire_notify.backends.base import Outcome, Rendered, always_send, describe_error
+from spire_notify.backends.links import SiteLinks
+from spire_notify.backends.per_destination import DestinationsBackend
+from spire_notify.backends.webhook import RejectedDelivery
 from spire_notify.destinations import connections_checked, url_refusal
 from spire_notify.masking import HIDDEN, mask_url, urls_redacted
-
-from .base import Outcome, Rendered, always_send, describe_error
-from .links import SiteLinks
-from .per_destination import DestinationsBackend
-from .webhook import RejectedDelivery
 
 try:
     import apprise

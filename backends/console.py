@@ -2,7 +2,7 @@
 
 import sys
 
-from .base import BaseNotificationBackend, Rendered
+from spire_notify.backends.base import BaseNotificationBackend, Rendered
 
 
 class ConsoleBackend(BaseNotificationBackend):

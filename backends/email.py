@@ -12,17 +12,16 @@ from django.template import TemplateDoesNotExist
 from django.urls import NoReverseMatch
 from django.utils import translation
 
+from spire_notify.backends.addresses import message_id_domain, validate_recipient_address
+from spire_notify.backends.base import BaseNotificationBackend, Outcome, Rendered, describe_error
+from spire_notify.backends.email_checks import email_backend_messages
+from spire_notify.backends.links import SiteLinks
+from spire_notify.backends.personalise import Personal, PersonalisedEmail
+from spire_notify.backends.templated import Inliner, TemplatedEmail
 from spire_notify.compat import get_mailer
 from spire_notify.exceptions import Undeliverable
 from spire_notify.pinned.django_smtp import FlattenedSMTPSender, send_through_mailer, sends_through_smtp
 from spire_notify.unsubscribe import EmailLinks
-
-from .addresses import message_id_domain, validate_recipient_address
-from .base import BaseNotificationBackend, Outcome, Rendered, describe_error
-from .email_checks import email_backend_messages
-from .links import SiteLinks
-from .personalise import Personal, PersonalisedEmail
-from .templated import Inliner, TemplatedEmail
 
 DEFAULT_TEMPLATE = "spire_notify/email/notification.html"
 # Seconds for each network operation of a mailer that sets no timeout of its own: without one,

@@ -5,9 +5,8 @@ from django.core.checks import Error, Warning
 from django.core.exceptions import ImproperlyConfigured
 
 from spire_notify import conf
+from spire_notify.backends.templated import inliner_errors, template_errors
 from spire_notify.compat import UnknownMailer, mailer_to_check, timeout_setting
-
-from .templated import inliner_errors, template_errors
 
 
 def email_backend_messages(backend):

@@ -1,6 +1,6 @@
 """For tests: keeps every delivery in memory, like Django's locmem email backend."""
 
-from .base import BaseNotificationBackend, Rendered
+from spire_notify.backends.base import BaseNotificationBackend, Rendered
 
 # Each item is (alias, notification id, Rendered), in delivery order. Tests clear it.
 outbox = []

@@ -29,8 +29,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ImproperlyConfigured
 
 from spire_notify import conf
-
-from .base import BaseNotificationBackend, Outcome
+from spire_notify.backends.base import BaseNotificationBackend, Outcome
 
 logger = logging.getLogger("spire_notify")
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, fields, replace
 
 from django.utils.html import escape
 
-from .templated import EmailContent
+from spire_notify.backends.templated import EmailContent
 
 
 @dataclass(frozen=True)

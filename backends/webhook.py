@@ -27,8 +27,8 @@ from urllib.parse import urlsplit
 
 from django.core.checks import Error
 
-from .base import BaseNotificationBackend, Outcome, Rendered, describe_error
-from .webhook_secrets import secret_key, secret_messages, secrets_of
+from spire_notify.backends.base import BaseNotificationBackend, Outcome, Rendered, describe_error
+from spire_notify.backends.webhook_secrets import secret_key, secret_messages, secrets_of
 
 ID_HEADER = "webhook-id"
 TIMESTAMP_HEADER = "webhook-timestamp"

@@ -26,12 +26,11 @@ from dataclasses import dataclass
 from django.core.checks import Error
 from django.utils.text import Truncator
 
+from spire_notify.backends.base import Outcome, Rendered, describe_error
+from spire_notify.backends.per_destination import DestinationsBackend
+from spire_notify.backends.webhook import RETRYABLE_STATUSES
 from spire_notify.destinations import RefusedDestination, connections_checked, url_refusal
 from spire_notify.masking import mask_url, redact, urls_redacted
-
-from .base import Outcome, Rendered, describe_error
-from .per_destination import DestinationsBackend
-from .webhook import RETRYABLE_STATUSES
 
 try:
     import requests

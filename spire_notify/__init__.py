@@ -1,7 +1,7 @@
 """spire-notify: channel-agnostic messages, delivered through swappable backends."""
 
-from .deferred import Deferred
-from .message import Message, Recipient
+from spire_notify.deferred import Deferred
+from spire_notify.message import Message, Recipient
 
 
 def notify(message, recipients, **kwargs):
@@ -9,7 +9,7 @@ def notify(message, recipients, **kwargs):
 
     See ``spire_notify.dispatch.notify``; imported lazily because it needs the models.
     """
-    from .dispatch import notify as _notify
+    from spire_notify.dispatch import notify as _notify
 
     return _notify(message, recipients, **kwargs)
 

@@ -7,10 +7,10 @@ from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.utils.text import Truncator
 
-from .admin_filters import NotificationTypeFilter
-from .dispatch import enqueue_delivery
-from .handler import notify_backends
-from .models import Notification, NotificationStatus
+from spire_notify.admin_filters import NotificationTypeFilter
+from spire_notify.dispatch import enqueue_delivery
+from spire_notify.handler import notify_backends
+from spire_notify.models import Notification, NotificationStatus
 
 # Rows a worker holds ("processing") are its to finish, and "sent" ones would be delivered twice.
 RETRYABLE_STATUSES = [NotificationStatus.PENDING, NotificationStatus.ERRORED, NotificationStatus.FAILED]

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from .types import all_types
+from spire_notify.types import all_types
 
 
 class NotificationTypeFilter(admin.SimpleListFilter):

@@ -9,6 +9,6 @@ class SpireNotifyConfig(AppConfig):
     def ready(self):
         # Registers the system checks and the live inbox's checks; the live inbox listens for
         # notifications only while NOTIFY_LIVE_UPDATES is on.
-        from . import checks, live  # noqa: F401
+        from spire_notify import checks, live  # noqa: F401
 
         live.connect_receivers()

@@ -24,19 +24,24 @@ from itertools import groupby
 
 from django.core.exceptions import ImproperlyConfigured
 
-from . import clock, conf
-from .backends.base import Delivery, Outcome, SendGuard, describe_error
-from .claims import claim_batch, give_up_abandoned, release_claim, renew_lease, resume_point
-from .digests import deliver_digests
-from .escalation import READ_IN_APP, skip_read_in_app
-from .exceptions import Undeliverable
-from .handler import notify_backends
-from .message import Message, Recipient
-from .models import DestinationReceipt, Notification, NotificationStatus
-from .preferences import skip_switched_off
-from .retry import retry_delay, status_after_failure
-from .signals import notification_failed, notification_sent, notification_skipped, notifications_sent
-from .targets import load_targets
+from spire_notify import clock, conf
+from spire_notify.backends.base import Delivery, Outcome, SendGuard, describe_error
+from spire_notify.claims import claim_batch, give_up_abandoned, release_claim, renew_lease, resume_point
+from spire_notify.digests import deliver_digests
+from spire_notify.escalation import READ_IN_APP, skip_read_in_app
+from spire_notify.exceptions import Undeliverable
+from spire_notify.handler import notify_backends
+from spire_notify.message import Message, Recipient
+from spire_notify.models import DestinationReceipt, Notification, NotificationStatus
+from spire_notify.preferences import skip_switched_off
+from spire_notify.retry import retry_delay, status_after_failure
+from spire_notify.signals import (
+    notification_failed,
+    notification_sent,
+    notification_skipped,
+    notifications_sent,
+)
+from spire_notify.targets import load_targets
 
 logger = logging.getLogger("spire_notify")
 

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from .masking import mask_url
+from spire_notify.masking import mask_url
 
 
 class AppriseAddress(models.Model):

@@ -22,13 +22,13 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from . import conf
-from .backends.apprise import AppriseBackend, user_url_refusal, validate_apprise_url
-from .backends.webpush import WebPushBackend
-from .destinations import url_refusal
-from .framing import deny_framing
-from .handler import notify_backends
-from .models import AppriseAddress, PushSubscription
+from spire_notify import conf
+from spire_notify.backends.apprise import AppriseBackend, user_url_refusal, validate_apprise_url
+from spire_notify.backends.webpush import WebPushBackend
+from spire_notify.destinations import url_refusal
+from spire_notify.framing import deny_framing
+from spire_notify.handler import notify_backends
+from spire_notify.models import AppriseAddress, PushSubscription
 
 # The lengths of a P-256 public key (uncompressed point) and of a Web Push auth secret.
 P256DH_BYTES = 65

@@ -15,11 +15,11 @@ from django.template.backends.jinja2 import Jinja2
 from django.urls import NoReverseMatch, reverse
 from django.utils.module_loading import import_string
 
-from . import conf
-from .compat import task_backends
-from .debug import MaskingExceptionReporterFilter, mask_urls_in
-from .exceptions import InvalidNotifyBackend
-from .handler import notify_backends
+from spire_notify import conf
+from spire_notify.compat import task_backends
+from spire_notify.debug import MaskingExceptionReporterFilter, mask_urls_in
+from spire_notify.exceptions import InvalidNotifyBackend
+from spire_notify.handler import notify_backends
 
 MASKING_FILTER_PATH = f"{MaskingExceptionReporterFilter.__module__}.{MaskingExceptionReporterFilter.__name__}"
 

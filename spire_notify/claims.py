@@ -17,8 +17,8 @@ from django.db import connections, transaction
 from django.db.models import BooleanField, Case, F, Q, Value, When
 from django.db.models.expressions import RawSQL
 
-from . import clock
-from .models import Notification, NotificationStatus
+from spire_notify import clock
+from spire_notify.models import Notification, NotificationStatus
 
 RETRYABLE = [NotificationStatus.PENDING, NotificationStatus.ERRORED]
 
@@ -129,7 +129,7 @@ def _after(next_attempt_at, pk, *, using):
 
 def detail_relations():
     """The detail rows every configured backend keeps beside a notification."""
-    from .handler import notify_backends
+    from spire_notify.handler import notify_backends
 
     relations = set()
     for alias in notify_backends:

@@ -14,7 +14,7 @@ check warns while it does not.
 
 from django.views.debug import SafeExceptionReporterFilter
 
-from .masking import mask_url
+from spire_notify.masking import mask_url
 
 OWN_PACKAGE = "spire_notify."
 

@@ -44,7 +44,7 @@ def row_timing(entry, mode, backend, user, due):
     ``Deferred`` row is tied to the in-app row all the same, so that reading it in the app takes
     it out of the digest.
     """
-    from .digests import held_fields, holds_for_digest
+    from spire_notify.digests import held_fields, holds_for_digest
 
     if not isinstance(entry, Deferred):
         return held_fields(due) if holds_for_digest(mode, backend, user) else {}
@@ -64,7 +64,7 @@ def row_timing(entry, mode, backend, user, due):
 def delivery_times(notifications):
     """When a worker has work among ``notifications``: the due time of each row waiting for
     one, and the end of the digest window of held rows; rows written ``sent`` need none."""
-    from .models import NotificationStatus
+    from spire_notify.models import NotificationStatus
 
     waiting = (NotificationStatus.PENDING, NotificationStatus.HELD)
     return sorted({row.send_after for row in notifications if row.status in waiting})

@@ -30,7 +30,7 @@ import sys
 from functools import cache
 from urllib.parse import urlsplit
 
-from . import conf
+from spire_notify import conf
 
 # The well-known NAT64 prefix (RFC 6052): 64:ff9b::a.b.c.d reaches a.b.c.d through a gateway.
 NAT64_PREFIX = ipaddress.ip_network("64:ff9b::/96")

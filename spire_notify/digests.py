@@ -48,17 +48,17 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 from django.utils.translation import gettext
 
-from . import clock, conf
-from .backends.base import Delivery, Outcome, Rendered, describe_error
-from .claims import detail_relations, new_token
-from .escalation import READ_BEFORE_DIGEST
-from .exceptions import Undeliverable
-from .handler import notify_backends
-from .models import DeliveryMode, Digest, Notification, NotificationStatus
-from .preferences import recipient_key
-from .retry import retry_delay, status_after_failure
-from .targets import load_targets
-from .types import lookup
+from spire_notify import clock, conf
+from spire_notify.backends.base import Delivery, Outcome, Rendered, describe_error
+from spire_notify.claims import detail_relations, new_token
+from spire_notify.escalation import READ_BEFORE_DIGEST
+from spire_notify.exceptions import Undeliverable
+from spire_notify.handler import notify_backends
+from spire_notify.models import DeliveryMode, Digest, Notification, NotificationStatus
+from spire_notify.preferences import recipient_key
+from spire_notify.retry import retry_delay, status_after_failure
+from spire_notify.targets import load_targets
+from spire_notify.types import lookup
 
 logger = logging.getLogger("spire_notify")
 
@@ -108,7 +108,7 @@ def release_held(recipient, type_key, channel):
         send_after__gt=now,
     ).update(send_after=now, next_attempt_at=now)
     if released:
-        from .dispatch import enqueue_delivery
+        from spire_notify.dispatch import enqueue_delivery
 
         transaction.on_commit(enqueue_delivery)
     return released
@@ -253,7 +253,7 @@ def _skipping_locked(queryset):
 
 def send_digests(digests, *, should_stop=None, using="default"):
     """Render, send and record claimed digests, channel by channel; returns item counts."""
-    from .automations import WorkerStopped
+    from spire_notify.automations import WorkerStopped
 
     counts = Counter()
     by_channel = defaultdict(list)
@@ -269,7 +269,7 @@ def send_digests(digests, *, should_stop=None, using="default"):
 
 
 def _send_channel(alias, digests, *, should_stop, using):
-    from .automations import hand_over, skip_what_no_longer_applies
+    from spire_notify.automations import hand_over, skip_what_no_longer_applies
 
     if alias not in notify_backends or not notify_backends[alias].supports_digest:
         error = f"NOTIFY_BACKENDS has no backend {alias!r} that sends digests."
@@ -329,7 +329,7 @@ class DigestItem:
 def render_digest(backend, digest, items):
     """The email of ``digest`` listing ``items`` (newest first), in the language the newest was
     written in, addressed where it was written for. Pure but for the current Site's domain."""
-    from .automations import recipient_of
+    from spire_notify.automations import recipient_of
 
     language = items[0].payload.get("language") or settings.LANGUAGE_CODE
     recipient = recipient_of(backend, items[0])
@@ -350,7 +350,7 @@ def render_digest(backend, digest, items):
             "unsubscribe_url": "",
             "preferences_url": _preferences_url(backend),
         }
-        from .backends.templated import TemplatedEmail
+        from spire_notify.backends.templated import TemplatedEmail
 
         email = TemplatedEmail(template_name=DIGEST_TEMPLATE, context=context, engine=backend.engine)
         try:
@@ -404,7 +404,7 @@ def _record(digests, outcomes, *, using):
     """Write each digest's outcome and its items', together, if this worker still holds it."""
     if not digests:
         return Counter()
-    from .automations import send_signals
+    from spire_notify.automations import send_signals
 
     now = clock.now()
     max_attempts = conf.get("NOTIFY_MAX_ATTEMPTS")

@@ -11,16 +11,16 @@ from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import models, transaction
 from django.utils import translation
 
-from . import clock, conf
-from .deferred import channel_of, delivery_times, row_timing
-from .escalation import insert_notifications
-from .fanout import notify_audience
-from .handler import notify_backends
-from .i18n import group_by_language, language_chooser, language_for
-from .message import Recipient
-from .models import Notification, NotificationStatus
-from .pinned.django_bulk_insert import copy_of, insert_rows
-from .preferences import wanted_modes
+from spire_notify import clock, conf
+from spire_notify.deferred import channel_of, delivery_times, row_timing
+from spire_notify.escalation import insert_notifications
+from spire_notify.fanout import notify_audience
+from spire_notify.handler import notify_backends
+from spire_notify.i18n import group_by_language, language_chooser, language_for
+from spire_notify.message import Recipient
+from spire_notify.models import Notification, NotificationStatus
+from spire_notify.pinned.django_bulk_insert import copy_of, insert_rows
+from spire_notify.preferences import wanted_modes
 
 logger = logging.getLogger("spire_notify")
 
@@ -184,7 +184,7 @@ def _write_sent(planned, now):
 
 
 def _signal_sent(notifications):
-    from .automations import send_signals
+    from spire_notify.automations import send_signals
 
     send_signals(notifications)
 
@@ -207,7 +207,7 @@ def _create_details(planned, using):
 
 def enqueue_delivery(run_after=None):
     """Ask the task backend to run delivery, at ``run_after`` where the backend can defer."""
-    from .tasks import deliver_notifications
+    from spire_notify.tasks import deliver_notifications
 
     task = deliver_notifications.using(backend=conf.get("NOTIFY_TASK_BACKEND"))
     if run_after is not None and run_after > clock.now() and task.get_backend().supports_defer:

@@ -8,9 +8,9 @@ in-app row of the message (no in-app channel named, or switched off) gets the de
 after the delay, unconditionally. Deleting the in-app row unties it (``SET_NULL``).
 """
 
-from .backends.base import Outcome
-from .models import AppNotification, Notification, inbox_relation
-from .pinned.django_bulk_insert import insert_rows
+from spire_notify.backends.base import Outcome
+from spire_notify.models import AppNotification, Notification, inbox_relation
+from spire_notify.pinned.django_bulk_insert import insert_rows
 
 READ_IN_APP = "Skipped: read in the app before the delay."
 READ_BEFORE_DIGEST = "Skipped: read in the app before its digest was sent."

@@ -31,13 +31,13 @@ from django.db import connections, router, transaction
 from django.db.models import F, Value
 from django.utils import translation
 
-from . import clock
-from .handler import notify_backends
-from .i18n import language_chooser, language_for
-from .message import Recipient
-from .models import DeliveryMode, Notification, NotificationStatus
-from .preferences import mode_expression
-from .signals import notification_sent, notifications_sent
+from spire_notify import clock
+from spire_notify.handler import notify_backends
+from spire_notify.i18n import language_chooser, language_for
+from spire_notify.message import Recipient
+from spire_notify.models import DeliveryMode, Notification, NotificationStatus
+from spire_notify.preferences import mode_expression
+from spire_notify.signals import notification_sent, notifications_sent
 
 # Users per INSERT … SELECT: large enough that a statement's round trip is noise, small enough
 # that one statement's working set (and its WAL) stays modest.
@@ -52,7 +52,7 @@ def notify_audience(message, audience, channels, *, send_after=None, using=None,
 
     Returns the notifications written, as a lazy ``QuerySet`` (evaluating it loads them).
     """
-    from .dispatch import message_in, notify
+    from spire_notify.dispatch import message_in, notify
 
     chooser = language_chooser()
     # Validated; without a chooser, in the one language every recipient reads.
@@ -91,7 +91,7 @@ def notify_audience(message, audience, channels, *, send_after=None, using=None,
             rows = _written(built, sent, using).filter(created_at=now)
             transaction.on_commit(lambda: _signal_sent(rows), using=using)
         if len(sent) < len(written):
-            from .dispatch import enqueue_delivery
+            from spire_notify.dispatch import enqueue_delivery
 
             transaction.on_commit(lambda: enqueue_delivery(writer.due), using=using)
     return _written(built, channels, using).filter(created_at=now)
@@ -302,7 +302,7 @@ def _written(message, channels, using):
 
 
 def _signal_sent(sent):
-    from .automations import send_signals
+    from spire_notify.automations import send_signals
 
     # Read back only for receivers: with none, an audience's rows are never loaded.
     if not any(signal.has_listeners(Notification) for signal in (notification_sent, notifications_sent)):

@@ -4,8 +4,8 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
-from . import conf
-from .exceptions import InvalidNotifyBackend, UnknownChannel
+from spire_notify import conf
+from spire_notify.exceptions import InvalidNotifyBackend, UnknownChannel
 
 MOVED_PACKAGE = "backends."
 

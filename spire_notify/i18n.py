@@ -12,7 +12,7 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.module_loading import import_string
 
-from . import conf
+from spire_notify import conf
 
 
 def language_chooser():

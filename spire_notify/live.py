@@ -31,12 +31,12 @@ from django.dispatch import receiver
 from django.http import HttpResponse
 from django.views.decorators.cache import never_cache
 
-from . import conf
-from .framing import deny_framing
-from .handler import notify_backends
-from .live_streams import SessionBoundStream, open_streams
-from .models import Notification, inbox_relation
-from .signals import notifications_read, notifications_sent
+from spire_notify import conf
+from spire_notify.framing import deny_framing
+from spire_notify.handler import notify_backends
+from spire_notify.live_streams import SessionBoundStream, open_streams
+from spire_notify.models import Notification, inbox_relation
+from spire_notify.signals import notifications_read, notifications_sent
 
 logger = logging.getLogger("spire_notify")
 

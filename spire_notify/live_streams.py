@@ -25,7 +25,7 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.db import connections
 from django.utils.crypto import constant_time_compare
 
-from . import conf
+from spire_notify import conf
 
 
 class StreamCounter:

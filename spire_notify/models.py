@@ -290,4 +290,4 @@ class DestinationReceipt(models.Model):
         return f"Notification {self.notification_id} → {self.destination[:12]}…"
 
 
-from .channel_models import AppriseAddress, PushSubscription  # noqa: E402, F401
+from spire_notify.channel_models import AppriseAddress, PushSubscription  # noqa: E402, F401

@@ -17,12 +17,12 @@ from django.views.decorators.clickjacking import xframe_options_deny
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from . import conf
-from .exceptions import UnknownChannel
-from .models import DeliveryMode
-from .preferences import channel_gathers_digests, modes_for, set_preference
-from .types import all_types, get_type
-from .unsubscribe import read_token
+from spire_notify import conf
+from spire_notify.exceptions import UnknownChannel
+from spire_notify.models import DeliveryMode
+from spire_notify.preferences import channel_gathers_digests, modes_for, set_preference
+from spire_notify.types import all_types, get_type
+from spire_notify.unsubscribe import read_token
 
 ONE_CLICK_FIELD, ONE_CLICK_VALUE = "List-Unsubscribe", "One-Click"
 

@@ -15,12 +15,12 @@ from django.db.models import CharField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from . import conf
-from .backends.base import Outcome
-from .deferred import channel_of
-from .exceptions import MandatoryNotificationType, UnknownChannel
-from .models import DeliveryMode, NotificationPreference
-from .types import get_type, lookup
+from spire_notify import conf
+from spire_notify.backends.base import Outcome
+from spire_notify.deferred import channel_of
+from spire_notify.exceptions import MandatoryNotificationType, UnknownChannel
+from spire_notify.models import DeliveryMode, NotificationPreference
+from spire_notify.types import get_type, lookup
 
 SWITCHED_OFF = "Skipped: the recipient switched this type of notification off on this channel."
 
@@ -54,7 +54,7 @@ def set_preference(user, type_key, channel, mode):
     # Together, so that no worker finds what is released due while the mode is still the old one.
     with transaction.atomic():
         if mode == DeliveryMode.IMMEDIATE:
-            from .digests import release_held
+            from spire_notify.digests import release_held
 
             # Back to "immediate", what is held goes out in one final digest; "off" releases
             # nothing, and the worker skips what is held when its window ends (SWITCHED_OFF).
@@ -107,7 +107,7 @@ def modes_for(type_key, recipients, channels):
 
 def channel_gathers_digests(channel):
     """Whether the backend of ``channel`` can send a digest (its ``supports_digest``)."""
-    from .handler import notify_backends
+    from spire_notify.handler import notify_backends
 
     return channel in conf.backend_settings() and notify_backends[channel].supports_digest
 

@@ -19,11 +19,10 @@ from django.template import TemplateDoesNotExist, engines
 from django.utils.module_loading import autodiscover_modules
 
 from spire_notify.backends.email import DEFAULT_TEMPLATE, EmailBackend
-
-from .framing import deny_framing
-from .handler import notify_backends
-from .message import Message, Recipient
-from .types import lookup
+from spire_notify.framing import deny_framing
+from spire_notify.handler import notify_backends
+from spire_notify.message import Message, Recipient
+from spire_notify.types import lookup
 
 _samples = {}
 

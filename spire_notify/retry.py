@@ -3,7 +3,7 @@
 import random
 from datetime import timedelta
 
-from .models import NotificationStatus
+from spire_notify.models import NotificationStatus
 
 # 2**40 base delays is beyond any cap; stopping the exponent there keeps the arithmetic in
 # floats however many attempts a configuration allows.

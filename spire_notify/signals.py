@@ -23,7 +23,7 @@ def send_read_on_commit(user_id, notifications=None):
     """``notifications_read`` once the current transaction commits (at once outside one)."""
     from django.db import transaction
 
-    from .models import Notification
+    from spire_notify.models import Notification
 
     transaction.on_commit(
         lambda: notifications_read.send_robust(Notification, user_id=user_id, notifications=notifications)

@@ -11,7 +11,7 @@ from collections import defaultdict
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 
-from .backends.base import Outcome
+from spire_notify.backends.base import Outcome
 
 
 def load_targets(rows):

@@ -3,11 +3,11 @@ Django 5.2: see ``spire_notify.compat``)."""
 
 from django.db.models import Min
 
-from . import conf
-from .automations import process_notifications
-from .compat import task, task_backends
-from .dispatch import enqueue_delivery
-from .models import Notification, NotificationStatus
+from spire_notify import conf
+from spire_notify.automations import process_notifications
+from spire_notify.compat import task, task_backends
+from spire_notify.dispatch import enqueue_delivery
+from spire_notify.models import Notification, NotificationStatus
 
 
 @task()

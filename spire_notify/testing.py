@@ -27,9 +27,9 @@ from types import SimpleNamespace
 
 from django.db import connections
 
-from .backends.base import Delivery, Outcome
-from .exceptions import InvalidNotifyBackend
-from .message import Message, Recipient
+from spire_notify.backends.base import Delivery, Outcome
+from spire_notify.exceptions import InvalidNotifyBackend
+from spire_notify.message import Message, Recipient
 
 
 class ForbiddenDuringRender(AssertionError):

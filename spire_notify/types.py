@@ -8,7 +8,7 @@ theirs from ``AppConfig.ready()``.
 
 from dataclasses import dataclass
 
-from .exceptions import ConflictingNotificationType, UnknownNotificationType
+from spire_notify.exceptions import ConflictingNotificationType, UnknownNotificationType
 
 _registry = {}
 
@@ -28,7 +28,7 @@ class NotificationType:
     mandatory: bool = False
 
     def default_mode(self, channel):
-        from .models import DeliveryMode
+        from spire_notify.models import DeliveryMode
 
         if self.mandatory or channel in self.default_channels:
             return DeliveryMode.IMMEDIATE

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from django.core import signing
 from django.urls import reverse
 
-from .exceptions import MandatoryNotificationType
-from .preferences import recipient_key
-from .types import get_type, lookup
+from spire_notify.exceptions import MandatoryNotificationType
+from spire_notify.preferences import recipient_key
+from spire_notify.types import get_type, lookup
 
 SALT = "spire_notify.unsubscribe"
 ONE_CLICK = "List-Unsubscribe=One-Click"

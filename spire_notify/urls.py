@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import channel_views, live, preference_views, previews, views
+from spire_notify import channel_views, live, preference_views, previews, views
 
 app_name = "spire_notify"
 

@@ -16,9 +16,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from .framing import deny_framing
-from .models import AppNotification, Notification
-from .signals import send_read_on_commit
+from spire_notify.framing import deny_framing
+from spire_notify.models import AppNotification, Notification
+from spire_notify.signals import send_read_on_commit
 
 NOTIFICATIONS_PER_PAGE = 20
 # The inbox shows the start of a body; the notification's page has the rest.

@@ -5,8 +5,8 @@ the template the live inbox fills for a new notification."""
 from django import template
 from django.urls import reverse
 
-from .. import live
-from ..channel_views import per_user_apprise_enabled, push_backend, push_button_context
+from spire_notify import live
+from spire_notify.channel_views import per_user_apprise_enabled, push_backend, push_button_context
 
 register = template.Library()
 

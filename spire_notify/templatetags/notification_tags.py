@@ -8,8 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.timesince import timesince
 
-from .. import conf
-from ..views import unread_count
+from spire_notify import conf
+from spire_notify.views import unread_count
 
 register = template.Library()
 

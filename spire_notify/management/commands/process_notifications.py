@@ -9,8 +9,7 @@ from django.db import close_old_connections
 from spire_notify import conf
 from spire_notify.automations import WorkerStopped, process_notifications
 from spire_notify.claims import count_ready
-
-from ._progress import ProgressBar, describe
+from spire_notify.management.commands._progress import ProgressBar, describe
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
