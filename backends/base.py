@@ -131,7 +131,7 @@ class BaseNotificationBackend:
       written for (an email address), so a retry goes where the first attempt went.
     - ``needs_account``: only users are reached, never a guest address.
     - ``supports_digest``: the channel can carry many notifications in one message, so its
-      recipients may choose the ``"digest"`` mode (``spire_notify.digests``).
+      recipients may choose the ``"digest"`` mode (``spire_notify.worker.digests``).
     - ``admin_inline``: the ``InlineModelAdmin`` of ``detail_model`` in the notification admin;
       by default a plain stacked inline of it.
     - ``sends_to_destinations``: each row goes to several destinations, one by one
@@ -143,6 +143,7 @@ class BaseNotificationBackend:
     detail_model = None
     address_field = None
     needs_account = False
+    tracks_reading = False
     admin_inline = None
     sends_to_destinations = False
 
@@ -207,6 +208,18 @@ class BaseNotificationBackend:
     def render_many(self, message, recipients) -> list[Rendered]:
         """Render one message for many recipients; override to share work between them."""
         return [self.render(message, recipient) for recipient in recipients]
+
+    def render_digest(self, items, recipient) -> Rendered:
+        """One message carrying ``items`` (the held ``Notification`` rows, newest first) for
+        ``recipient``; a backend that sets ``supports_digest`` implements it."""
+        raise NotImplementedError(
+            f"{type(self).__name__} sets supports_digest but defines no render_digest()"
+        )
+
+    def read_among(self, notification_pks, *, using="default") -> set:
+        """The pks of ``notification_pks`` (rows of this channel) that their recipient read; a
+        backend that sets ``tracks_reading`` implements it."""
+        raise NotImplementedError(f"{type(self).__name__} sets tracks_reading but defines no read_among()")
 
     # -- the I/O half ---------------------------------------------------------------------
 

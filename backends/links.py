@@ -1,6 +1,10 @@
 """Absolute links for channels read outside the site (email, chat): the ``domain`` option, or
 the current Site's domain."""
 
+from django.apps import apps
+from django.conf import settings
+from django.core.checks import Error
+
 
 class SiteLinks:
     """Mixed into a backend that has ``domain`` and ``protocol`` attributes."""
@@ -23,6 +27,33 @@ class SiteLinks:
         """The checks of where the domain comes from: none when the ``domain`` option is set."""
         if self.domain:
             return []
-        from spire_notify.checks import site_errors
-
         return site_errors(self.alias)
+
+
+def site_errors(alias):
+    """Why the current Site cannot give backend ``alias`` the domain of its absolute URLs.
+
+    Not registered on its own: only a backend that takes its domain from the Site (the email
+    backend without a "domain" option) reports these, from its ``check()``.
+    """
+    if not apps.is_installed("django.contrib.sites"):
+        return [
+            Error(
+                f"NOTIFY_BACKENDS[{alias!r}]: django.contrib.sites is not in INSTALLED_APPS; absolute "
+                "URLs in email need the current Site's domain.",
+                hint='Add "django.contrib.sites" to INSTALLED_APPS and set SITE_ID, or give the '
+                'backend a "domain" option.',
+                id="spire_notify.E020",
+            )
+        ]
+    if not getattr(settings, "SITE_ID", None):
+        return [
+            Error(
+                f"NOTIFY_BACKENDS[{alias!r}]: SITE_ID is not set; outside a request there is no "
+                "current Site to take the domain of email links from.",
+                hint="Set SITE_ID = 1 (and the Site's domain in the admin), or give the backend a "
+                '"domain" option.',
+                id="spire_notify.E021",
+            )
+        ]
+    return []

@@ -8,10 +8,10 @@ from django.conf import settings
 from django.db import transaction
 
 from spire_notify import notify
-from spire_notify.automations import process_notifications
 from spire_notify.handler import notify_backends
 from spire_notify.message import Recipient
 from spire_notify.pinned import django_smtp
+from spire_notify.worker.process import process_notifications
 
 from . import population
 from .measure import Row, Stopwatch, TimeAccumulator, median

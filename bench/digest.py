@@ -41,8 +41,8 @@ def drain():
     """In the measured process: deliver every digest due a day from now."""
     from bench.drain import rss_mb
     from spire_notify import clock
-    from spire_notify.automations import process_notifications
     from spire_notify.models import Digest, Notification
+    from spire_notify.worker.process import process_notifications
 
     clock.advance(DAY)
     start = time.perf_counter()
@@ -64,7 +64,7 @@ def setup_django(engine, workdir):
     import django
 
     django.setup()
-    from spire_notify import types
+    from spire_notify import notification_types as types
 
     types.register(TYPE, name="Orders", default_channels=["email"])
 

@@ -27,8 +27,8 @@ def main():
     from django.db import connection
     from django.test.utils import override_settings
 
-    from spire_notify.automations import process_notifications
     from spire_notify.conf import DEFAULT_NOTIFY_BACKENDS
+    from spire_notify.worker.process import process_notifications
 
     backends = {
         **DEFAULT_NOTIFY_BACKENDS,

@@ -4,10 +4,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 
+from spire_notify.channels.app.models import AppNotification
+from spire_notify.channels.email.models import EmailNotification
 from spire_notify.helpdesk.choices import HelpDeskTicketPriorityChoices, HelpDeskTicketPurposeChoices
 from spire_notify.helpdesk.enums import TicketEventType
 from spire_notify.helpdesk.models import HelpDeskTicket
-from spire_notify.models import AppNotification, EmailNotification, Notification, NotificationStatus
+from spire_notify.models import Notification, NotificationStatus
 
 TICKET_FIELDS = {
     "purpose": HelpDeskTicketPurposeChoices.APP,

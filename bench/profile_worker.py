@@ -29,17 +29,17 @@ from .smtp_sink import SinkProcess
 
 # The steps of a worker's batch: (label, "module[:Class]", the function or method timed).
 PHASES = [
-    ("claim the batch", "spire_notify.automations", "claim_batch"),
-    ("give up abandoned rows", "spire_notify.automations", "give_up_abandoned"),
-    ("load targets", "spire_notify.automations", "load_targets"),
-    ("check access", "spire_notify.automations", "skip_unreachable"),
-    ("check preferences", "spire_notify.automations", "skip_switched_off"),
-    ("render (excluded from P3)", "spire_notify.automations", "_render"),
-    ("hand over", "spire_notify.automations", "hand_over"),
+    ("claim the batch", "spire_notify.worker.process", "claim_batch"),
+    ("give up abandoned rows", "spire_notify.worker.process", "give_up_abandoned"),
+    ("load targets", "spire_notify.worker.process", "load_targets"),
+    ("check access", "spire_notify.worker.process", "skip_unreachable"),
+    ("check preferences", "spire_notify.worker.process", "skip_switched_off"),
+    ("render (excluded from P3)", "spire_notify.worker.process", "_render"),
+    ("hand over", "spire_notify.worker.process", "hand_over"),
     ("  the message's MIME, once a batch", "spire_notify.pinned.django_smtp", "FlattenedMIME"),
     ("  each recipient's bodies", "spire_notify.pinned.django_smtp:FlattenedMIME", "with_bodies_of"),
     ("  the SMTP exchange", "spire_notify.pinned.django_smtp", "send_pipelined"),
-    ("record the outcomes", "spire_notify.automations", "_record"),
+    ("record the outcomes", "spire_notify.worker.process", "_record"),
 ]
 
 
@@ -137,7 +137,7 @@ def deliver_twice(count, batch_size, *, start, stop=lambda: None):
     from django.db import connection, transaction
 
     from spire_notify import conf, notify
-    from spire_notify.automations import process_notifications
+    from spire_notify.worker.process import process_notifications
 
     from . import population
 

@@ -27,7 +27,7 @@ def sample_message():
 
 def measure(repeats=200):
     """Median milliseconds of one rendering per inliner, and the size of the HTML produced."""
-    from spire_notify.backends.email import EmailBackend
+    from spire_notify.channels.email.backend import EmailBackend
 
     message = sample_message()
     figures = {}

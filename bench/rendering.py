@@ -5,7 +5,7 @@ own unsubscribe link: the backend renders and inlines once per message and write
 recipient in, so 10 recipients must cost at most 1.5× one.
 """
 
-from spire_notify.backends.email import EmailBackend
+from spire_notify.channels.email.backend import EmailBackend
 from spire_notify.message import Recipient
 
 from . import population

@@ -5,8 +5,9 @@ from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from spire_notify.channels.app.models import AppNotification
 from spire_notify.helpdesk.models import HelpDeskTicket
-from spire_notify.models import AppNotification, Notification
+from spire_notify.models import Notification
 
 from . import population
 from .measure import Row, Stopwatch, count_queries, median, ms

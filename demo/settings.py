@@ -24,6 +24,12 @@ INSTALLED_APPS = [
     "django.contrib.sites",
     "django_tasks_db",
     "spire_notify",
+    "spire_notify.channels.app",
+    "spire_notify.channels.email",
+    "spire_notify.channels.apprise",
+    "spire_notify.channels.webpush",
+    "spire_notify.channels.live",
+    "spire_notify.channels.webhook",
     "spire_notify.helpdesk",
     "demo",
 ]
@@ -85,9 +91,9 @@ else:  # Django 5.2 and 6.0
     EMAIL_TIMEOUT = SMTP_TIMEOUT
 
 NOTIFY_BACKENDS = {
-    "app": {"BACKEND": "spire_notify.backends.app.AppBackend"},
+    "app": {"BACKEND": "spire_notify.channels.app.backend.AppBackend"},
     # The demo server speaks plain HTTP; production keeps the default, https.
-    "email": {"BACKEND": "spire_notify.backends.email.EmailBackend", "OPTIONS": {"protocol": "http"}},
+    "email": {"BACKEND": "spire_notify.channels.email.backend.EmailBackend", "OPTIONS": {"protocol": "http"}},
 }
 
 # The badge and the inbox follow server-sent events: no polling (docs/live-inbox.md).

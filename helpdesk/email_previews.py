@@ -2,7 +2,7 @@
 
 from django.contrib.auth import get_user_model
 
-from spire_notify.previews import register
+from spire_notify.channels.email.previews import register
 
 from .choices import (
     HelpDeskTicketPriorityChoices,

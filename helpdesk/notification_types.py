@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from spire_notify import types
+from spire_notify import notification_types as types
 
 from .enums import TicketEventType
 

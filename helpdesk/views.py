@@ -8,7 +8,7 @@ from django.db.models.functions import Left
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from spire_notify.framing import deny_framing
+from spire_notify.views import deny_framing
 
 from .access import handles_tickets, visible_tickets
 from .forms import CommentForm, StatusForm, TicketFilterForm, TicketForm

@@ -1,17 +1,27 @@
-"""spire-notify: channel-agnostic messages, delivered through swappable backends."""
+"""spire-notify: channel-agnostic messages, delivered through swappable backends.
+
+``Message``, ``Recipient`` and ``Deferred`` are plain values, importable at any time.
+``notify`` (the write side) and ``process_notifications`` (the worker) need the models, so they
+are imported on first use (PEP 562), once Django's apps are ready: this package is itself the
+app Django imports while it populates the registry.
+"""
+
+from importlib import import_module
 
 from spire_notify.deferred import Deferred
 from spire_notify.message import Message, Recipient
 
-
-def notify(message, recipients, **kwargs):
-    """Write the notifications of ``message`` and deliver them after commit.
-
-    See ``spire_notify.dispatch.notify``; imported lazily because it needs the models.
-    """
-    from spire_notify.dispatch import notify as _notify
-
-    return _notify(message, recipients, **kwargs)
+# name -> the module that defines it.
+LAZY = {
+    "notify": "spire_notify.write.notify",
+    "process_notifications": "spire_notify.worker.process",
+}
 
 
-__all__ = ["Deferred", "Message", "Recipient", "notify"]
+def __getattr__(name):
+    if name in LAZY:
+        return getattr(import_module(LAZY[name]), name)
+    raise AttributeError(f"module 'spire_notify' has no attribute {name!r}")
+
+
+__all__ = ["Deferred", "Message", "Recipient", "notify", "process_notifications"]

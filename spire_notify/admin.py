@@ -4,16 +4,28 @@ from django.contrib import admin, messages
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.template.defaultfilters import pluralize
-from django.utils import timezone
 from django.utils.text import Truncator
+from django.utils.translation import gettext_lazy as _
 
-from spire_notify.admin_filters import NotificationTypeFilter
-from spire_notify.dispatch import enqueue_delivery
+from spire_notify import clock
 from spire_notify.handler import notify_backends
-from spire_notify.models import Notification, NotificationStatus
+from spire_notify.notification_types import all_types
+from spire_notify.store.enqueue import request_delivery
+from spire_notify.store.models import Notification, NotificationStatus
 
 # Rows a worker holds ("processing") are its to finish, and "sent" ones would be delivered twice.
 RETRYABLE_STATUSES = [NotificationStatus.PENDING, NotificationStatus.ERRORED, NotificationStatus.FAILED]
+
+
+class NotificationTypeFilter(admin.SimpleListFilter):
+    title = _("type")
+    parameter_name = "event"
+
+    def lookups(self, request, model_admin):
+        return [(notification_type.key, notification_type.name) for notification_type in all_types()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(event=self.value()) if self.value() else queryset
 
 
 @functools.cache
@@ -75,13 +87,13 @@ class NotificationAdmin(admin.ModelAdmin):
     # Retrying changes rows and sends again: viewing notifications is not enough.
     @admin.action(description="Retry delivery of the selected notifications", permissions=["change"])
     def retry_delivery(self, request, queryset):
-        now = timezone.now()
+        now = clock.now()
         retried = queryset.filter(status__in=RETRYABLE_STATUSES).update(
             status=NotificationStatus.PENDING, next_attempt_at=now
         )
         skipped = queryset.count() - retried
         if retried:
-            transaction.on_commit(enqueue_delivery)
+            transaction.on_commit(request_delivery)
         self.message_user(request, f"{_count(retried)} queued for delivery.", messages.SUCCESS)
         if skipped:
             self.message_user(

@@ -7,8 +7,7 @@ class SpireNotifyConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        # Registers the system checks and the live inbox's checks; the live inbox listens for
-        # notifications only while NOTIFY_LIVE_UPDATES is on.
-        from spire_notify import checks, live  # noqa: F401
-
-        live.connect_receivers()
+        # The system checks register on import; the worker's task module answers the store's
+        # requests for delivery (spire_notify.store.enqueue) by enqueueing its task.
+        from spire_notify import checks  # noqa: F401
+        from spire_notify.worker import tasks  # noqa: F401

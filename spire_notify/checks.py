@@ -25,7 +25,7 @@ MASKING_FILTER_PATH = f"{MaskingExceptionReporterFilter.__module__}.{MaskingExce
 
 BACKEND_HINTS = {
     "E001": 'NOTIFY_BACKENDS maps aliases to {"BACKEND": "dotted.path", "OPTIONS": {...}}.',
-    "E002": 'Give the alias a "BACKEND", e.g. "spire_notify.backends.email.EmailBackend".',
+    "E002": 'Give the alias a "BACKEND", e.g. "spire_notify.channels.email.backend.EmailBackend".',
     "E003": "Check the dotted path and that its package is installed.",
     "E004": "A backend subclasses spire_notify.backends.base.BaseNotificationBackend.",
     "E005": "Remove the option, or check its spelling against the backend's documentation.",
@@ -55,35 +55,6 @@ def check_backends(app_configs=None, **kwargs):
 
 def _backend_error(error):
     return Error(str(error), hint=BACKEND_HINTS[error.check_id], id=f"spire_notify.{error.check_id}")
-
-
-def site_errors(alias):
-    """Why the current Site cannot give backend ``alias`` the domain of its absolute URLs.
-
-    Not registered on its own: only a backend that takes its domain from the Site (the email
-    backend without a "domain" option) reports these, from its ``check()``.
-    """
-    if not apps.is_installed("django.contrib.sites"):
-        return [
-            Error(
-                f"NOTIFY_BACKENDS[{alias!r}]: django.contrib.sites is not in INSTALLED_APPS; absolute "
-                "URLs in email need the current Site's domain.",
-                hint='Add "django.contrib.sites" to INSTALLED_APPS and set SITE_ID, or give the '
-                'backend a "domain" option.',
-                id="spire_notify.E020",
-            )
-        ]
-    if not getattr(settings, "SITE_ID", None):
-        return [
-            Error(
-                f"NOTIFY_BACKENDS[{alias!r}]: SITE_ID is not set; outside a request there is no "
-                "current Site to take the domain of email links from.",
-                hint="Set SITE_ID = 1 (and the Site's domain in the admin), or give the backend a "
-                '"domain" option.',
-                id="spire_notify.E021",
-            )
-        ]
-    return []
 
 
 @register(Tags.compatibility)

@@ -3,8 +3,8 @@
 from django.conf import settings
 
 DEFAULT_NOTIFY_BACKENDS = {
-    "app": {"BACKEND": "spire_notify.backends.app.AppBackend"},
-    "email": {"BACKEND": "spire_notify.backends.email.EmailBackend", "OPTIONS": {}},
+    "app": {"BACKEND": "spire_notify.channels.app.backend.AppBackend"},
+    "email": {"BACKEND": "spire_notify.channels.email.backend.EmailBackend", "OPTIONS": {}},
 }
 
 DEFAULTS = {

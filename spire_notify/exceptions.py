@@ -28,7 +28,7 @@ class UnknownNotificationType(LookupError):
         self.key = key
         super().__init__(
             f"No notification type {key!r} is registered; declare it with "
-            "spire_notify.types.register() in your AppConfig.ready()."
+            "spire_notify.notification_types.register() in your AppConfig.ready()."
         )
 
 
@@ -46,3 +46,11 @@ class MandatoryNotificationType(ValueError):
     def __init__(self, key):
         self.key = key
         super().__init__(f"The notification type {key!r} is mandatory; it cannot be switched off.")
+
+
+class WorkerStopped(BaseException):
+    """Raised (from a signal handler) to abandon a send that outlives a stop's grace period.
+
+    A ``BaseException`` so that no ``except Exception`` on the way, a backend's included, can
+    swallow it; the rows of the interrupted batch are handed back as it passes.
+    """

@@ -5,9 +5,21 @@ from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
 from spire_notify import conf
+from spire_notify.backends.base import BaseNotificationBackend
 from spire_notify.exceptions import InvalidNotifyBackend, UnknownChannel
 
-MOVED_PACKAGE = "backends."
+# The paths the bundled backends were configured by before each channel became an app; they
+# keep working (the README and older settings name them), as names of the new paths.
+BUNDLED_BACKENDS = {
+    "spire_notify.backends.app.AppBackend": "spire_notify.channels.app.backend.AppBackend",
+    "spire_notify.backends.email.EmailBackend": "spire_notify.channels.email.backend.EmailBackend",
+    "spire_notify.backends.webhook.WebhookBackend": "spire_notify.channels.webhook.backend.WebhookBackend",
+    "spire_notify.backends.apprise.AppriseBackend": "spire_notify.channels.apprise.backend.AppriseBackend",
+    "spire_notify.backends.webpush.WebPushBackend": "spire_notify.channels.webpush.backend.WebPushBackend",
+}
+# 0.1 installed the backends as a top-level package ``backends``; a project's own package of
+# that name is its own business, so the old path is only named when nothing answers to it.
+OLD_PACKAGE = "backends."
 
 
 class NotifyBackendsHandler:
@@ -36,9 +48,11 @@ class NotifyBackendsHandler:
     def all(self):
         return [self[alias] for alias in self]
 
-    def create_backend(self, alias):
-        from spire_notify.backends.base import BaseNotificationBackend
+    def of_class(self, backend_class):
+        """The configured backends that are ``backend_class``es."""
+        return [backend for backend in self.all() if isinstance(backend, backend_class)]
 
+    def create_backend(self, alias):
         if not isinstance(self.settings, dict):
             raise InvalidNotifyBackend(alias, "NOTIFY_BACKENDS must be a dict.", check_id="E001")
         if alias not in self.settings:
@@ -59,17 +73,16 @@ class NotifyBackendsHandler:
         options = config.get("OPTIONS", {})
         if not isinstance(options, dict):
             raise InvalidNotifyBackend(alias, "'OPTIONS' must be a dict.", check_id="E007")
-        path = config["BACKEND"]
-        if path.startswith(MOVED_PACKAGE):
-            # 0.1 installed the backends as a top-level package; they live under spire_notify now.
-            raise InvalidNotifyBackend(
-                alias,
-                f"{path!r} is the backends' old path; it is {'spire_notify.' + path!r} now.",
-                check_id="E009",
-            )
+        path = BUNDLED_BACKENDS.get(config["BACKEND"], config["BACKEND"])
         try:
             backend_class = import_string(path)
         except ImportError as error:
+            if path.startswith(OLD_PACKAGE) and "spire_notify." + path in BUNDLED_BACKENDS:
+                raise InvalidNotifyBackend(
+                    alias,
+                    f"{path!r} is the backends' old path; it is {'spire_notify.' + path!r} now.",
+                    check_id="E009",
+                ) from error
             raise InvalidNotifyBackend(
                 alias, f"could not import {path!r}: {error}", check_id="E003"
             ) from error

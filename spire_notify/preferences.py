@@ -13,14 +13,15 @@ written before its recipient switched its type off on its channel is skipped, no
 from django.db import transaction
 from django.db.models import CharField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 
-from spire_notify import conf
+from spire_notify import clock, conf
 from spire_notify.backends.base import Outcome
 from spire_notify.deferred import channel_of
 from spire_notify.exceptions import MandatoryNotificationType, UnknownChannel
-from spire_notify.models import DeliveryMode, NotificationPreference
-from spire_notify.types import get_type, lookup
+from spire_notify.handler import notify_backends
+from spire_notify.notification_types import get_type, lookup
+from spire_notify.store.held import release_held
+from spire_notify.store.models import DeliveryMode, NotificationPreference
 
 SWITCHED_OFF = "Skipped: the recipient switched this type of notification off on this channel."
 
@@ -52,18 +53,18 @@ def set_preference(user, type_key, channel, mode):
     if mode == DeliveryMode.DIGEST and not channel_gathers_digests(channel):
         raise ValueError(f"The channel {channel!r} sends no digests; choose 'immediate' or 'off'.")
     # Together, so that no worker finds what is released due while the mode is still the old one.
+    owner = recipient_key(user)
     with transaction.atomic():
-        if mode == DeliveryMode.IMMEDIATE:
-            from spire_notify.digests import release_held
-
+        if mode == DeliveryMode.IMMEDIATE and owner[0] == "user":
             # Back to "immediate", what is held goes out in one final digest; "off" releases
             # nothing, and the worker skips what is held when its window ends (SWITCHED_OFF).
-            release_held(user, type_key, channel)
+            # A guest holds nothing.
+            release_held(owner[1], type_key, channel)
         NotificationPreference.objects.update_or_create(
-            **_owner_fields(recipient_key(user)),
+            **_owner_fields(owner),
             type_key=type_key,
             channel=channel,
-            defaults={"mode": mode, "updated_at": timezone.now()},
+            defaults={"mode": mode, "updated_at": clock.now()},
         )
 
 
@@ -107,8 +108,6 @@ def modes_for(type_key, recipients, channels):
 
 def channel_gathers_digests(channel):
     """Whether the backend of ``channel`` can send a digest (its ``supports_digest``)."""
-    from spire_notify.handler import notify_backends
-
     return channel in conf.backend_settings() and notify_backends[channel].supports_digest
 
 

@@ -1,118 +1,154 @@
-"""The in-app inbox: list, badge count, open, mark read. Every state change is a POST.
+"""The preferences page and the one-click unsubscribe endpoint.
 
-Every view here is decorated with ``deny_framing``: a page of one-click buttons must not be
-framed by another site.
+The page is a signed-in user's table of every registered type by every configured channel.
+The unsubscribe URL needs no session: its token is the authority, and mail providers POST to
+it without a CSRF token (RFC 8058), so it is exempt; a GET only asks for confirmation,
+because link scanners fetch every URL of a message.
+
+Every page of the package and of its channels refuses to be framed (``deny_framing``): the
+inbox and the pages built on it change state with one click on a button (a POST), so a hostile
+page that framed them invisibly could borrow a click (clickjacking). Django's
+``XFrameOptionsMiddleware`` would answer that, but a project may leave it out, so each view sends
+``X-Frame-Options: DENY`` itself. Not a CSP ``frame-ancestors``: a view's own
+``Content-Security-Policy`` header would stand in for the project's whole policy.
 """
 
+from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.db.models.fields.json import KT
-from django.db.models.functions import Left
-from django.http import HttpResponseRedirect, JsonResponse
-from django.shortcuts import get_object_or_404, render
-from django.urls import reverse
-from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.core import signing
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.clickjacking import xframe_options_deny
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
 
-from spire_notify.framing import deny_framing
-from spire_notify.models import AppNotification, Notification
-from spire_notify.signals import send_read_on_commit
-
-NOTIFICATIONS_PER_PAGE = 20
-# The inbox shows the start of a body; the notification's page has the rest.
-INBOX_BODY_CHARS = 300
-# What the inbox shows of a row. The message (payload) and the body may be large, since a
-# comment's whole text travels in them, so the page loads the priority and the body's start.
-INBOX_FIELDS = ["title", "created_at", "app__read_at"]
+from spire_notify import conf
+from spire_notify.exceptions import UnknownChannel
+from spire_notify.models import DeliveryMode
+from spire_notify.notification_types import all_types, get_type
+from spire_notify.preferences import channel_gathers_digests, modes_for, set_preference
+from spire_notify.unsubscribe import read_token
 
 
-def inbox_notifications(user):
-    return Notification.objects.for_user(user).in_inbox()
+def deny_framing(view):
+    """Decorate ``view`` so that its responses say ``X-Frame-Options: DENY``.
 
-
-def unread_count(user):
-    return inbox_notifications(user).unread().count()
-
-
-@deny_framing
-@login_required
-def inbox(request):
-    notifications = (
-        inbox_notifications(request.user)
-        .select_related("app")
-        .only(*INBOX_FIELDS)
-        .annotate(priority=KT("payload__priority"), body_start=Left("body", INBOX_BODY_CHARS + 1))
-    )
-    page = Paginator(notifications, NOTIFICATIONS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "spire_notify/inbox.html", {"page": page, "body_chars": INBOX_BODY_CHARS})
-
-
-@deny_framing
-@never_cache
-@login_required
-@require_GET
-def unread_count_json(request):
-    """What the navbar badge polls."""
-    return JsonResponse({"unread": unread_count(request.user)})
-
-
-@deny_framing
-@login_required
-@require_POST
-def open_notification(request, pk):
-    """Mark the notification read and go to its URL, if that URL stays on this site."""
-    notification = get_object_or_404(inbox_notifications(request.user), pk=pk)
-    _mark_read(notification)
-    target = safe_url(request, notification.url)
-    # Not redirect(): it would take a URL such as "inbox" for the name of a view.
-    return HttpResponseRedirect(target or reverse("spire_notify:inbox"))
-
-
-@deny_framing
-@login_required
-@require_POST
-def mark_read(request, pk):
-    notification = get_object_or_404(inbox_notifications(request.user), pk=pk)
-    _mark_read(notification)
-    return _back_to_inbox(request)
-
-
-@deny_framing
-@login_required
-@require_POST
-def mark_all_read(request):
-    if AppNotification.objects.filter(
-        notification__in=inbox_notifications(request.user), read_at__isnull=True
-    ).update(read_at=timezone.now()):
-        send_read_on_commit(request.user.pk)
-    return _back_to_inbox(request)
-
-
-def safe_url(request, url):
-    """``url`` if it stays on this site, else ``""``.
-
-    Same host and no other scheme than the request's, so ``javascript:``, ``//evil.example``
-    and other hosts are refused. Django's check strips the URL first and lets "//" pass (no
-    host at all), so the stripped URL is what is checked and returned, and "//" is refused.
+    Apply it outermost, so redirects to the login page carry it too. A response that already
+    sets the header keeps it: a view that means to be framed says so. For a class-based view,
+    decorate what ``as_view()`` returns.
     """
-    url = (url or "").strip()
-    allowed = url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
-    return url if allowed and url and not url.startswith("//") else ""
+    return xframe_options_deny(view)
 
 
-def _mark_read(notification):
-    # Filtering on read_at keeps the time it was first read.
-    if AppNotification.objects.filter(notification_id=notification.pk, read_at__isnull=True).update(
-        read_at=timezone.now()
-    ):
-        send_read_on_commit(notification.user_id, [notification.pk])
+ONE_CLICK_FIELD, ONE_CLICK_VALUE = "List-Unsubscribe", "One-Click"
 
 
-def _back_to_inbox(request):
-    # "next" lets the page keep the user where they were (another inbox page, the page linked).
-    target = safe_url(request, request.POST.get("next", ""))
-    return HttpResponseRedirect(target or reverse("spire_notify:inbox"))
+def channel_label(channel):
+    return channel.replace("_", " ").capitalize()
+
+
+def field_name(notification_type, channel):
+    return f"{notification_type.key}:{channel}"
+
+
+def channel_modes(channel):
+    """The modes offered on ``channel``: ``digest`` only where its backend sends digests."""
+    return [
+        (value, label)
+        for value, label in DeliveryMode.choices
+        if value != DeliveryMode.DIGEST or channel_gathers_digests(channel)
+    ]
+
+
+def preference_rows(user, channels):
+    """One row per registered type: its cells, one per channel, with the user's mode and the
+    modes the channel offers."""
+    rows = []
+    offered = {channel: channel_modes(channel) for channel in channels}
+    for notification_type in all_types():
+        modes = modes_for(notification_type.key, [user], channels)
+        cells = [
+            {
+                "channel": channel,
+                "label": channel_label(channel),
+                "field": field_name(notification_type, channel),
+                "mode": modes[user, channel],
+                "modes": offered[channel],
+            }
+            for channel in channels
+        ]
+        rows.append({"type": notification_type, "cells": cells})
+    return rows
+
+
+@xframe_options_deny
+@login_required
+@require_http_methods(["GET", "POST"])
+def preferences_page(request):
+    channels = list(conf.backend_settings())
+    rows = preference_rows(request.user, channels)
+    if request.method == "POST":
+        for row in rows:
+            if row["type"].mandatory:
+                continue
+            for cell in row["cells"]:
+                mode = request.POST.get(cell["field"])
+                if mode in dict(cell["modes"]) and mode != cell["mode"]:
+                    set_preference(request.user, row["type"].key, cell["channel"], mode)
+        messages.success(request, _("Your notification settings were saved."))
+        return redirect("spire_notify:preferences")
+    context = {
+        "rows": rows,
+        "channels": [{"alias": channel, "label": channel_label(channel)} for channel in channels],
+    }
+    return render(request, "spire_notify/preferences.html", context)
+
+
+@csrf_exempt
+@never_cache
+@xframe_options_deny
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request, token):
+    try:
+        wanted = read_token(token)
+        notification_type = get_type(wanted.type_key)
+        recipient = _recipient(wanted.recipient)
+    except (signing.BadSignature, LookupError, TypeError, ValueError):
+        return _unsubscribe_page(request, "invalid", status=400)
+    context = {"type": notification_type, "channel": channel_label(wanted.channel)}
+    if notification_type.mandatory:
+        return _unsubscribe_page(
+            request, "mandatory", context, status=403 if request.method == "POST" else 200
+        )
+    if request.method == "GET":
+        return _unsubscribe_page(request, "confirm", context)
+    if request.POST.get(ONE_CLICK_FIELD) != ONE_CLICK_VALUE:
+        return _unsubscribe_page(request, "invalid", status=400)
+    try:
+        set_preference(recipient, notification_type.key, wanted.channel, DeliveryMode.OFF)
+    except UnknownChannel:
+        return _unsubscribe_page(request, "invalid", status=400)
+    return _unsubscribe_page(request, "done", context)
+
+
+def _recipient(key):
+    """The user or the guest's address a token names; ``LookupError`` for a deleted user."""
+    kind, value = key
+    if kind == "email":
+        return str(value)
+    if kind != "user":
+        raise ValueError(kind)
+    user = get_user_model().objects.filter(pk=value).first()
+    if user is None:
+        raise LookupError(value)
+    return user
+
+
+def _unsubscribe_page(request, state, context=None, *, status=200):
+    context = (context or {}) | {"state": state, "field": ONE_CLICK_FIELD, "value": ONE_CLICK_VALUE}
+    response = render(request, "spire_notify/unsubscribe.html", context, status=status)
+    # The token is in this page's URL: never hand it to another site as a Referer.
+    response["Referrer-Policy"] = "no-referrer"
+    return response

@@ -178,8 +178,8 @@ def seed_email_notifications(count, *, prefix="recipient"):
     """``count`` users and one email notification each, written by ``notify()`` like an app
     would; delivery is left to the workers (the test process enqueues nothing: TASKS is the
     dummy backend in the tests that call this)."""
-    from spire_notify.dispatch import notify
     from spire_notify.message import Message
+    from spire_notify.write.notify import notify
 
     user_model = get_user_model()
     users = user_model.objects.bulk_create(

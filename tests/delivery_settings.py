@@ -44,9 +44,9 @@ if os.environ.get("SPIRE_DELIVERY_SMTP_PORT"):
 
 if os.environ.get("SPIRE_DELIVERY_EMAIL_TIMEOUT"):
     NOTIFY_BACKENDS = {
-        "app": {"BACKEND": "spire_notify.backends.app.AppBackend"},
+        "app": {"BACKEND": "spire_notify.channels.app.backend.AppBackend"},
         "email": {
-            "BACKEND": "spire_notify.backends.email.EmailBackend",
+            "BACKEND": "spire_notify.channels.email.backend.EmailBackend",
             "OPTIONS": {"timeout": float(os.environ["SPIRE_DELIVERY_EMAIL_TIMEOUT"])},
         },
     }
@@ -54,7 +54,7 @@ if os.environ.get("SPIRE_DELIVERY_EMAIL_TIMEOUT"):
 if os.environ.get("SPIRE_DELIVERY_PUSH_KEY"):
     NOTIFY_BACKENDS = {
         "push": {
-            "BACKEND": "spire_notify.backends.webpush.WebPushBackend",
+            "BACKEND": "spire_notify.channels.webpush.backend.WebPushBackend",
             "OPTIONS": {
                 "vapid_private_key": os.environ["SPIRE_DELIVERY_PUSH_KEY"],
                 "vapid_subject": "mailto:ops@example.com",

@@ -29,6 +29,12 @@ INSTALLED_APPS = [
     "django.contrib.sites",
     "django_tasks_db",
     "spire_notify",
+    "spire_notify.channels.app",
+    "spire_notify.channels.email",
+    "spire_notify.channels.apprise",
+    "spire_notify.channels.webpush",
+    "spire_notify.channels.live",
+    "spire_notify.channels.webhook",
     "spire_notify.helpdesk",
 ]
 SITE_ID = 1

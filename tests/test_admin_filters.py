@@ -4,7 +4,7 @@ import lxml.html
 import pytest
 from django.urls import reverse
 
-from spire_notify import types
+from spire_notify import notification_types as types
 
 pytestmark = pytest.mark.django_db
 

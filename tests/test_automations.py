@@ -11,17 +11,17 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from spire_notify.automations import deliver_batch, process_notifications
-from spire_notify.claims import claim_batch
-from spire_notify.dispatch import notify
 from spire_notify.message import Message
 from spire_notify.models import Notification
+from spire_notify.worker.claims import claim_batch
+from spire_notify.worker.process import deliver_batch, process_notifications
+from spire_notify.write.notify import notify
 from tests.delivery_backends import ScriptedBackend
 from tests.delivery_harness import DUMMY_TASKS
 
 BACKENDS = {
-    "app": {"BACKEND": "spire_notify.backends.app.AppBackend"},
-    "email": {"BACKEND": "spire_notify.backends.email.EmailBackend"},
+    "app": {"BACKEND": "spire_notify.channels.app.backend.AppBackend"},
+    "email": {"BACKEND": "spire_notify.channels.email.backend.EmailBackend"},
     "flaky": {"BACKEND": "tests.delivery_backends.FlakyBackend"},
     "scripted": {"BACKEND": "tests.delivery_backends.ScriptedBackend"},
     "taken-over": {"BACKEND": "tests.delivery_backends.TakenOverDuringSendBackend"},

@@ -1,4 +1,4 @@
-"""spire_notify.backends.app: the short "Priority - Purpose" body and the relative URL."""
+"""spire_notify.channels.app.backend: the short "Priority - Purpose" body and the relative URL."""
 
 from itertools import product
 
@@ -8,12 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spire_notify import Message, Recipient
-from spire_notify.backends.app import AppBackend
 from spire_notify.backends.base import Delivery, Outcome
+from spire_notify.channels.app.backend import AppBackend
+from spire_notify.channels.app.models import AppNotification
 from spire_notify.helpdesk.choices import HelpDeskTicketPriorityChoices, HelpDeskTicketPurposeChoices
 from spire_notify.helpdesk.enums import TicketEventType
 from spire_notify.helpdesk.models import HelpDeskTicket
-from spire_notify.models import AppNotification, Notification
+from spire_notify.models import Notification
 
 # Run time varies with the machine's load; a deadline would only make these properties flaky.
 no_deadline = settings(deadline=None)

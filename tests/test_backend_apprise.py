@@ -17,12 +17,13 @@ from hypothesis import strategies as st
 from lxml import html
 
 from spire_notify import Message, Recipient, notify
-from spire_notify.automations import process_notifications
-from spire_notify.backends import apprise as apprise_module
-from spire_notify.backends.apprise import AppriseBackend, escape_markdown, user_url_refusal
 from spire_notify.backends.base import Delivery, Outcome
-from spire_notify.models import AppriseAddress, Notification
+from spire_notify.channels.apprise import backend as apprise_module
+from spire_notify.channels.apprise.backend import AppriseBackend, escape_markdown, user_url_refusal
+from spire_notify.channels.apprise.models import AppriseAddress
+from spire_notify.models import Notification
 from spire_notify.testing import BackendContract
+from spire_notify.worker.process import process_notifications
 from tests.local_http import RecordingServer, Reply, SilentServer
 
 TICKET = Message(
@@ -43,7 +44,7 @@ def receiver():
 def team_settings(*urls, **options):
     return {
         "team": {
-            "BACKEND": "spire_notify.backends.apprise.AppriseBackend",
+            "BACKEND": "spire_notify.channels.apprise.backend.AppriseBackend",
             "OPTIONS": {"urls": list(urls), "domain": "desk.example.com", **options},
         }
     }
@@ -52,7 +53,7 @@ def team_settings(*urls, **options):
 def personal_settings(**options):
     return {
         "chat": {
-            "BACKEND": "spire_notify.backends.apprise.AppriseBackend",
+            "BACKEND": "spire_notify.channels.apprise.backend.AppriseBackend",
             "OPTIONS": {"domain": "desk.example.com", **options},
         }
     }

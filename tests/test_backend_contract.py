@@ -6,11 +6,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from django.test import override_settings
 
-from spire_notify.backends.app import AppBackend
 from spire_notify.backends.console import ConsoleBackend
-from spire_notify.backends.email import EmailBackend
 from spire_notify.backends.locmem import LocMemBackend
-from spire_notify.backends.webhook import WebhookBackend
+from spire_notify.channels.app.backend import AppBackend
+from spire_notify.channels.email.backend import EmailBackend
+from spire_notify.channels.webhook.backend import WebhookBackend
 from spire_notify.testing import BackendContract, ForbiddenDuringRender, no_queries_and_no_sockets
 from tests.delivery_harness import SmtpSink, free_port
 

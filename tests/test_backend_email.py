@@ -1,4 +1,4 @@
-"""spire_notify.backends.email: the ticket email as rendered (pure, no database) and as delivered."""
+"""spire_notify.channels.email.backend: the ticket email as rendered (pure, no database) and as delivered."""
 
 import email
 import email.policy
@@ -29,14 +29,15 @@ from hypothesis import strategies as st
 from hypothesis.provisional import domains
 
 from spire_notify import Message, Recipient
-from spire_notify.automations import process_notifications
 from spire_notify.backends.base import Delivery, Outcome
-from spire_notify.backends.email import EmailBackend
+from spire_notify.channels.email.backend import EmailBackend
+from spire_notify.channels.email.models import EmailNotification
 from spire_notify.compat import FLATTENED_SMTP, HAS_MAILERS, get_mailer
 from spire_notify.helpdesk.enums import TicketEventType
 from spire_notify.helpdesk.models import DESCRIPTION_MAX_CHARS, HelpDeskTicket
-from spire_notify.models import EmailNotification, Notification
+from spire_notify.models import Notification
 from spire_notify.pinned.django_smtp import SMTP_POLICY, recipient_envelope_and_header, sends_through_smtp
+from spire_notify.worker.process import process_notifications
 from tests.django_versions import flattened_smtp, modern_mime
 from tests.mail_settings import LOCMEM, mailer_settings
 

@@ -1,4 +1,4 @@
-"""spire_notify.backends.email with the "engine" option: the same blocks, from the Jinja2 twin templates."""
+"""spire_notify.channels.email.backend with the "engine" option: the same blocks, from the Jinja2 twin templates."""
 
 import jinja2
 import pytest
@@ -7,7 +7,7 @@ from django.test import override_settings
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spire_notify.backends.email import EmailBackend
+from spire_notify.channels.email.backend import EmailBackend
 from tests.test_backend_email import (
     DEVELOPER,
     ParsedEmailHTML,

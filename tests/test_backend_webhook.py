@@ -23,9 +23,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from spire_notify import Message, Recipient, notify
-from spire_notify.automations import process_notifications
 from spire_notify.backends.base import Delivery, Outcome
-from spire_notify.backends.webhook import (
+from spire_notify.channels.webhook.backend import (
     MAX_REPLY_BYTES,
     InvalidWebhook,
     WebhookBackend,
@@ -33,6 +32,7 @@ from spire_notify.backends.webhook import (
     verify,
 )
 from spire_notify.exceptions import InvalidNotifyBackend
+from spire_notify.worker.process import process_notifications
 from tests.local_http import DrippedReply, DrippingServer
 
 SECRET = "whsec_" + base64.b64encode(b"a key shared with the receiver..").decode()
@@ -217,7 +217,7 @@ def test_notify_delivers_through_the_webhook_channel(receiver, make_user, create
     ticket = create_ticket()
     user = make_user("ops", is_superuser=True)  # delivery checks the user may still see the ticket
     hook = {
-        "BACKEND": "spire_notify.backends.webhook.WebhookBackend",
+        "BACKEND": "spire_notify.channels.webhook.backend.WebhookBackend",
         "OPTIONS": {"url": receiver.url, "secret": SECRET},
     }
     with override_settings(NOTIFY_BACKENDS={"hook": hook}):

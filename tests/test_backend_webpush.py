@@ -20,12 +20,13 @@ from django.contrib.auth import get_user_model
 from django.test import override_settings
 
 from spire_notify import Message, Recipient, notify
-from spire_notify.automations import process_notifications
-from spire_notify.backends import webpush as webpush_module
 from spire_notify.backends.base import Delivery, Outcome
-from spire_notify.backends.webpush import WebPushBackend
-from spire_notify.models import Notification, PushSubscription
+from spire_notify.channels.webpush import backend as webpush_module
+from spire_notify.channels.webpush.backend import WebPushBackend
+from spire_notify.channels.webpush.models import PushSubscription
+from spire_notify.models import Notification
 from spire_notify.testing import BackendContract
+from spire_notify.worker.process import process_notifications
 from tests.local_http import RecordingServer, Reply, SilentServer
 
 TICKET = Message(
@@ -113,7 +114,7 @@ def server_key():
 def push_settings(server_key):
     return {
         "push": {
-            "BACKEND": "spire_notify.backends.webpush.WebPushBackend",
+            "BACKEND": "spire_notify.channels.webpush.backend.WebPushBackend",
             "OPTIONS": {"vapid_private_key": pem(server_key), "vapid_subject": SUBJECT},
         }
     }

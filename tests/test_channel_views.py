@@ -9,7 +9,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.test import Client
 
-from spire_notify.models import AppriseAddress, PushSubscription
+from spire_notify.channels.apprise.models import AppriseAddress
+from spire_notify.channels.webpush.models import PushSubscription
 
 pytestmark = pytest.mark.django_db
 
@@ -29,13 +30,13 @@ def channels_on(settings):
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     settings.NOTIFY_BACKENDS = {
-        "app": {"BACKEND": "spire_notify.backends.app.AppBackend"},
+        "app": {"BACKEND": "spire_notify.channels.app.backend.AppBackend"},
         "chat": {
-            "BACKEND": "spire_notify.backends.apprise.AppriseBackend",
+            "BACKEND": "spire_notify.channels.apprise.backend.AppriseBackend",
             "OPTIONS": {"domain": "example.com"},
         },
         "push": {
-            "BACKEND": "spire_notify.backends.webpush.WebPushBackend",
+            "BACKEND": "spire_notify.channels.webpush.backend.WebPushBackend",
             "OPTIONS": {"vapid_private_key": pem.decode(), "vapid_subject": "mailto:ops@example.com"},
         },
     }

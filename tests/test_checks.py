@@ -7,11 +7,11 @@ from django.core.checks import Error, run_checks
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from spire_notify.automations import process_notifications
 from spire_notify.checks import MASKING_FILTER_PATH
 from spire_notify.models import Notification
+from spire_notify.worker.process import process_notifications
 
-EMAIL = "spire_notify.backends.email.EmailBackend"
+EMAIL = "spire_notify.channels.email.backend.EmailBackend"
 
 
 def our_messages():
@@ -47,7 +47,7 @@ def test_default_backends_pass_when_notify_backends_is_unset():
             {"OPTIONS": {}},
             "spire_notify.E002",
             "NOTIFY_BACKENDS['email']: no 'BACKEND' is set.",
-            'Give the alias a "BACKEND", e.g. "spire_notify.backends.email.EmailBackend".',
+            'Give the alias a "BACKEND", e.g. "spire_notify.channels.email.backend.EmailBackend".',
         ),
         (
             {"BACKEND": EMAIL, "OPTIONS": "premailer"},
@@ -79,7 +79,7 @@ def test_default_backends_pass_when_notify_backends_is_unset():
 )
 def test_misconfigured_backend_is_a_check_error_naming_the_alias(config, check_id, message, hint):
     with override_settings(
-        NOTIFY_BACKENDS={"app": {"BACKEND": "spire_notify.backends.app.AppBackend"}, "email": config}
+        NOTIFY_BACKENDS={"app": {"BACKEND": "spire_notify.channels.app.backend.AppBackend"}, "email": config}
     ):
         error = only_message()
     assert error == Error(message, hint=hint, id=check_id)
@@ -99,7 +99,7 @@ def test_every_broken_alias_is_reported():
     config = {
         "one": {"BACKEND": "spire_notify.backends.nowhere.Backend"},
         "two": {},
-        "app": {"BACKEND": "spire_notify.backends.app.AppBackend"},
+        "app": {"BACKEND": "spire_notify.channels.app.backend.AppBackend"},
     }
     with override_settings(NOTIFY_BACKENDS=config):
         assert [message.id for message in our_messages()] == ["spire_notify.E003", "spire_notify.E002"]
@@ -121,7 +121,9 @@ def test_debug_without_the_development_email_setting_at_all():
     assert only_message().id == "spire_notify.E010"
 
 
-@override_settings(DEBUG=True, NOTIFY_BACKENDS={"app": {"BACKEND": "spire_notify.backends.app.AppBackend"}})
+@override_settings(
+    DEBUG=True, NOTIFY_BACKENDS={"app": {"BACKEND": "spire_notify.channels.app.backend.AppBackend"}}
+)
 def test_debug_without_development_email_is_fine_without_an_email_backend():
     del settings.DEVELOPMENT_EMAIL
     assert our_messages() == []
@@ -183,7 +185,7 @@ def test_site_id_missing():
 @pytest.mark.parametrize(
     "backends",
     [
-        {"app": {"BACKEND": "spire_notify.backends.app.AppBackend"}},
+        {"app": {"BACKEND": "spire_notify.channels.app.backend.AppBackend"}},
         {"email": {"BACKEND": EMAIL, "OPTIONS": {"domain": "help.example.com"}}},
     ],
 )
@@ -272,7 +274,7 @@ def test_delivery_task_on_commit_sends_nothing_with_debug_and_no_development_ema
     assert mail.outbox == []
 
 
-@override_settings(NOTIFY_BACKENDS={"app": {"BACKEND": "spire_notify.backends.app.AppBackend"}})
+@override_settings(NOTIFY_BACKENDS={"app": {"BACKEND": "spire_notify.channels.app.backend.AppBackend"}})
 def test_a_channel_the_help_desk_names_but_the_project_lacks_is_a_warning():
     from django.core.checks import run_checks
 
@@ -291,7 +293,7 @@ def test_spire_notify_urls_not_included_is_a_warning():
     )
 
 
-PUSH = "spire_notify.backends.webpush.WebPushBackend"
+PUSH = "spire_notify.channels.webpush.backend.WebPushBackend"
 PUSH_KEY = "VnmBFPNhAxVL6Ut2vAkykJSy1v8a3nmI-iAwqsmIdNs"  # a P-256 private key, base64url
 
 
@@ -323,7 +325,7 @@ def test_a_destination_backend_whose_timeout_outlasts_the_delivery_deadline():
         **push_backends(timeout=30),
         # Bulk mode posts once per message, not per destination: its timeout is not the deadline's.
         "team": {
-            "BACKEND": "spire_notify.backends.apprise.AppriseBackend",
+            "BACKEND": "spire_notify.channels.apprise.backend.AppriseBackend",
             "OPTIONS": {"urls": ["json://127.0.0.1/hook"], "domain": "x.example", "timeout": 30},
         },
     }

@@ -7,7 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from spire_notify.claims import (
+from spire_notify.models import Notification
+from spire_notify.worker.claims import (
     ABANDONED_ON_LAST_ATTEMPT,
     claim_batch,
     count_ready,
@@ -17,7 +18,6 @@ from spire_notify.claims import (
     renew_lease,
     resume_point,
 )
-from spire_notify.models import Notification
 from tests.delivery_harness import postgres_only
 
 pytestmark = pytest.mark.django_db

@@ -16,7 +16,7 @@ from django.core.mail.backends.locmem import EmailBackend as LocMemMailBackend
 from django.test import override_settings
 
 from spire_notify import compat
-from spire_notify.tasks import deliver_notifications
+from spire_notify.worker.tasks import deliver_notifications
 from tests.mail_settings import LOCMEM, mailer_settings
 
 DJANGO = django.VERSION[:2]

@@ -25,7 +25,10 @@ def test_db_worker_delivers_what_a_new_ticket_enqueued(shared_db, developer, man
         ("manager", "app", "sent"),
     }
     [enqueued] = DBTaskResult.objects.all()
-    assert (enqueued.task_path, enqueued.status) == ("spire_notify.tasks.deliver_notifications", "READY")
+    assert (enqueued.task_path, enqueued.status) == (
+        "spire_notify.worker.tasks.deliver_notifications",
+        "READY",
+    )
 
     with SmtpSink() as sink:
         # --batch: run every task that is ready, then exit.

@@ -31,14 +31,17 @@ VAPID_PRIVATE_KEY = "vapid-private-key-9b1d"
 SECRETS = ["hook-token-7f3a9c", "team-topic-5e8d1b", "bearer-2c4e", WEBHOOK_SECRET, VAPID_PRIVATE_KEY]
 
 NOTIFY_BACKENDS = {
-    "app": {"BACKEND": "spire_notify.backends.app.AppBackend"},
+    "app": {"BACKEND": "spire_notify.channels.app.backend.AppBackend"},
     "ops-webhook": {
-        "BACKEND": "spire_notify.backends.webhook.WebhookBackend",
+        "BACKEND": "spire_notify.channels.webhook.backend.WebhookBackend",
         "OPTIONS": {"url": WEBHOOK_URL, "secret": WEBHOOK_SECRET},
     },
-    "team": {"BACKEND": "spire_notify.backends.apprise.AppriseBackend", "OPTIONS": {"urls": APPRISE_URLS}},
+    "team": {
+        "BACKEND": "spire_notify.channels.apprise.backend.AppriseBackend",
+        "OPTIONS": {"urls": APPRISE_URLS},
+    },
     "push": {
-        "BACKEND": "spire_notify.backends.webpush.WebPushBackend",
+        "BACKEND": "spire_notify.channels.webpush.backend.WebPushBackend",
         "OPTIONS": {"vapid_private_key": VAPID_PRIVATE_KEY, "vapid_subject": "mailto:ops@example.com"},
     },
 }
@@ -90,7 +93,7 @@ def test_the_debug_error_page_shows_no_secret_of_notify_backends(accept):
     for url in [WEBHOOK_URL, *APPRISE_URLS]:
         assert mask_url(url) in page
     # What is not a secret stays readable: a page to debug with.
-    assert "spire_notify.backends.apprise.AppriseBackend" in page
+    assert "spire_notify.channels.apprise.backend.AppriseBackend" in page
 
 
 @override_settings(

@@ -13,8 +13,8 @@ from django.core.exceptions import ValidationError
 from django.test import override_settings
 
 from spire_notify import Message, notify
-from spire_notify.automations import process_notifications
 from spire_notify.models import Notification
+from spire_notify.worker.process import process_notifications
 from tests.delivery_harness import (
     DUMMY_TASKS,
     SmtpSink,
@@ -71,7 +71,10 @@ def test_a_server_that_never_greets_times_out_with_the_backends_own_timeout(make
             TASKS=DUMMY_TASKS,
             **server.mail_settings(timeout=None),
             NOTIFY_BACKENDS={
-                "email": {"BACKEND": "spire_notify.backends.email.EmailBackend", "OPTIONS": {"timeout": 1}}
+                "email": {
+                    "BACKEND": "spire_notify.channels.email.backend.EmailBackend",
+                    "OPTIONS": {"timeout": 1},
+                }
             },
         ),
     ):
@@ -161,7 +164,7 @@ def test_inactive_users_get_no_row_at_all(make_user):
 @pytest.mark.django_db
 @override_settings(TASKS=DUMMY_TASKS)
 def test_a_user_deactivated_after_the_write_is_skipped_with_nothing_sent(make_user, mailoutbox):
-    from spire_notify.signals import notification_skipped
+    from spire_notify.store.signals import notification_skipped
 
     user = make_user("leaver")
     [row] = notify(MESSAGE, {user: ["email"]})

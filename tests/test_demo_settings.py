@@ -4,7 +4,7 @@ import importlib
 
 from django.test import override_settings
 
-from spire_notify.backends.email import EmailBackend
+from spire_notify.channels.email.backend import EmailBackend
 from spire_notify.compat import get_mailer
 
 

@@ -33,7 +33,7 @@ MAX_ATTEMPTS = 5
 def push_settings(key):
     return {
         "push": {
-            "BACKEND": "spire_notify.backends.webpush.WebPushBackend",
+            "BACKEND": "spire_notify.channels.webpush.backend.WebPushBackend",
             "OPTIONS": {"vapid_private_key": key, "vapid_subject": SUBJECT, "timeout": PUSH_TIMEOUT},
         }
     }

@@ -14,7 +14,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import override_settings
 
-from spire_notify import Message, notify, types
+from spire_notify import Message, notify
+from spire_notify import notification_types as types
 from spire_notify.models import Digest, Notification, NotificationPreference
 from tests.delivery_harness import (
     DUMMY_TASKS,

@@ -11,14 +11,18 @@ from django.test import override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from spire_notify import Deferred, Message, clock, notify, types
-from spire_notify.automations import process_notifications
-from spire_notify.backends.email import EmailBackend
-from spire_notify.digests import NOTHING_LEFT, claim_digests, render_digest, send_digests, window_end
-from spire_notify.escalation import READ_BEFORE_DIGEST
+from spire_notify import Deferred, Message, clock, notify
+from spire_notify import notification_types as types
+from spire_notify.channels.app.models import AppNotification
+from spire_notify.channels.email.backend import EmailBackend
+from spire_notify.message import Recipient
 from spire_notify.models import Digest, Notification
 from spire_notify.preferences import SWITCHED_OFF, get_preference, set_preference
+from spire_notify.store.held import window_end
 from spire_notify.unsubscribe import unsubscribe_url
+from spire_notify.worker.digests import NOTHING_LEFT, claim_digests, send_digests
+from spire_notify.worker.process import process_notifications
+from spire_notify.worker.skips import READ_BEFORE_DIGEST
 from tests.delivery_harness import DUMMY_TASKS
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("_digest_types")]
@@ -236,7 +240,9 @@ def escalate(user, number, **options):
 
 
 def read(*in_app_rows):
-    Notification.objects.filter(pk__in=[row.pk for row in in_app_rows]).mark_all_as_read()
+    AppNotification.objects.of(
+        Notification.objects.filter(pk__in=[row.pk for row in in_app_rows])
+    ).mark_read()
 
 
 def test_a_held_deferred_email_is_tied_to_its_in_app_row_unless_told_not_to(digest_user):
@@ -362,9 +368,7 @@ def test_the_digest_template_escapes_what_items_carry_in_both_engines(digest_use
 
     escape = jinja2_escape if engine == "jinja2" else escape
     backend = EmailBackend(alias="email", engine=engine, inliner=None)
-    rendered = render_digest(
-        backend, Digest(user=digest_user, channel="email"), make_items(digest_user, titles)
-    )
+    rendered = backend.render_digest(make_items(digest_user, titles), Recipient.for_user(digest_user))
     html = rendered.content.alternatives[0].content
     for title in titles:
         assert str(escape(title)) in html
@@ -377,7 +381,7 @@ def test_the_digest_is_translated(digest_user, engine):
     items = make_items(digest_user, ["Bestellung 1", "Bestellung 2"])
     for item in items:
         item.payload["language"] = "de"
-    rendered = render_digest(backend, Digest(user=digest_user, channel="email"), items)
+    rendered = backend.render_digest(items, Recipient.for_user(digest_user))
     assert rendered.content.subject == "Neue Benachrichtigungen: 2"
     assert "Hallo Ada," in rendered.content.body
 

@@ -5,9 +5,11 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 
 from spire_notify import notify
-from spire_notify.dispatch import insert_rows
+from spire_notify.channels.app.models import AppNotification
+from spire_notify.channels.email.models import EmailNotification
 from spire_notify.helpdesk.models import HelpDeskTicket
-from spire_notify.models import AppNotification, EmailNotification, Notification
+from spire_notify.models import Notification
+from spire_notify.pinned.django_bulk_insert import insert_rows
 from tests.django_versions import sqlite_999_parameters
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,8 @@ from django.contrib.auth import get_user_model
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spire_notify.backends.email import DEFAULT_TEMPLATE
-from spire_notify.backends.templated import TemplatedEmail
+from spire_notify.channels.email.backend import DEFAULT_TEMPLATE
+from spire_notify.channels.email.templated import TemplatedEmail
 from spire_notify.helpdesk.choices import HelpDeskTicketPriorityChoices, HelpDeskTicketPurposeChoices
 from spire_notify.helpdesk.enums import TicketEventType
 from spire_notify.helpdesk.models import HelpDeskTicket, HelpDeskTicketComment

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from spire_notify import Message, Recipient
 from spire_notify.backends.base import Delivery, Outcome
-from spire_notify.backends.email import EmailBackend
+from spire_notify.channels.email.backend import EmailBackend
 from spire_notify.compat import get_mailer
 from spire_notify.helpdesk.models import DESCRIPTION_MAX_CHARS
 from spire_notify.models import Notification

@@ -1,5 +1,5 @@
 """Escalation: a Deferred channel is due after its delay and skipped if the in-app row of the
-same message was read by then (spire_notify.deferred, spire_notify.escalation)."""
+same message was read by then (spire_notify.deferred, spire_notify.store.inserts)."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -8,11 +8,12 @@ from django.core import mail
 from django.test import override_settings
 
 from spire_notify import Deferred, Message, clock, notify
-from spire_notify.automations import process_notifications
-from spire_notify.escalation import READ_IN_APP, skip_read_in_app
+from spire_notify.channels.app.models import AppNotification
 from spire_notify.models import Notification
 from spire_notify.preferences import set_preference
-from spire_notify.signals import notification_skipped
+from spire_notify.store.signals import notification_skipped
+from spire_notify.worker.process import process_notifications
+from spire_notify.worker.skips import READ_IN_APP, skip_read_in_app
 from tests.delivery_harness import DUMMY_TASKS
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("_dummy_tasks")]
@@ -72,7 +73,7 @@ def test_read_before_the_delay_ends_skipped_with_its_reason_and_the_signal(make_
         with clock.frozen_at(START):
             rows = rows_of(escalate(ada))
             clock.advance(60)
-            Notification.objects.filter(pk=rows["app"].pk).mark_all_as_read()
+            AppNotification.objects.of(Notification.objects.filter(pk=rows["app"].pk)).mark_read()
             clock.advance(TEN_MINUTES)
             assert process_notifications() == {"sent": 0, "errored": 0, "failed": 0, "skipped": 1}
     finally:
@@ -88,7 +89,7 @@ def test_unless_read_false_only_delays(make_user):
     ada = make_user("ada")
     with clock.frozen_at(START):
         rows = rows_of(escalate(ada, unless_read=False))
-        Notification.objects.filter(pk=rows["app"].pk).mark_all_as_read()
+        AppNotification.objects.of(Notification.objects.filter(pk=rows["app"].pk)).mark_read()
         clock.advance(TEN_MINUTES)
         assert process_notifications()["sent"] == 1
     assert rows["email"].unless_read_id is None
@@ -108,7 +109,9 @@ def test_the_read_check_is_one_query_per_batch(make_user, django_assert_num_quer
     with clock.frozen_at(START):
         written = notify(MESSAGE, {user: ["app", Deferred("email", TEN_MINUTES)] for user in users})
     app_rows = [row for row in written if row.channel == "app"]
-    Notification.objects.filter(pk__in=[row.pk for row in app_rows[:10]]).mark_all_as_read()
+    AppNotification.objects.of(
+        Notification.objects.filter(pk__in=[row.pk for row in app_rows[:10]])
+    ).mark_read()
     deferred = list(Notification.objects.filter(channel="email"))
     with django_assert_num_queries(1):
         outcomes = skip_read_in_app(deferred)

@@ -7,13 +7,16 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext, override_settings
 
-from spire_notify import notify, types
-from spire_notify.fanout import notify_audience
+from spire_notify import notification_types as types
+from spire_notify import notify
+from spire_notify.channels.app.models import AppNotification
+from spire_notify.channels.email.models import EmailNotification
 from spire_notify.helpdesk.models import HelpDeskTicket
 from spire_notify.message import Message
-from spire_notify.models import AppNotification, EmailNotification, Notification
+from spire_notify.models import Notification
 from spire_notify.preferences import set_preference
-from spire_notify.signals import notification_sent
+from spire_notify.store.signals import notification_sent
+from spire_notify.write.audience import notify_audience
 from tests.delivery_harness import postgres_only
 
 pytestmark = pytest.mark.django_db(transaction=False)
@@ -189,7 +192,7 @@ def test_with_no_receiver_the_rows_are_never_read_back(audience, message, django
 def test_with_live_updates_on_the_live_inbox_hears_the_audiences_rows(
     audience, message, django_capture_on_commit_callbacks, monkeypatch
 ):
-    from spire_notify import live
+    from spire_notify.channels.live import events as live
 
     published = []
     monkeypatch.setattr(live, "publish", lambda user_id, event, data: published.append((user_id, event)))
@@ -207,7 +210,8 @@ def language_of(user):
 def test_with_a_language_chooser_the_audience_goes_through_the_mapping_path_in_chunks(
     audience, message, monkeypatch
 ):
-    from spire_notify import dispatch, fanout
+    from spire_notify.write import audience as fanout
+    from spire_notify.write import notify as dispatch
 
     monkeypatch.setattr(fanout, "LANGUAGE_CHUNK", 2)
     mapping_path, chunks = dispatch.notify, []

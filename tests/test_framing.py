@@ -7,9 +7,10 @@ from django.test import RequestFactory, override_settings
 from django.urls import URLPattern, reverse
 
 from spire_notify import urls as notify_urls
-from spire_notify.framing import deny_framing
+from spire_notify.channels.app.models import AppNotification
 from spire_notify.helpdesk import urls as helpdesk_urls
-from spire_notify.models import AppNotification, Notification
+from spire_notify.models import Notification
+from spire_notify.views import deny_framing
 
 pytestmark = pytest.mark.django_db
 

@@ -4,9 +4,9 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from spire_notify.backends.app import AppBackend
-from spire_notify.backends.email import EmailBackend
 from spire_notify.backends.locmem import LocMemBackend
+from spire_notify.channels.app.backend import AppBackend
+from spire_notify.channels.email.backend import EmailBackend
 from spire_notify.exceptions import InvalidNotifyBackend, UnknownChannel
 from spire_notify.handler import NotifyBackendsHandler, notify_backends
 
@@ -31,7 +31,7 @@ def test_backend_gets_its_alias_and_options():
     backend = build(
         {
             "mail": {
-                "BACKEND": "spire_notify.backends.email.EmailBackend",
+                "BACKEND": "spire_notify.channels.email.backend.EmailBackend",
                 "OPTIONS": {"mailer": "bulk", "inliner": None},
             }
         },
@@ -46,13 +46,15 @@ def test_backend_is_built_once_and_reset_when_settings_change():
         first = notify_backends["x"]
         assert notify_backends["x"] is first
         assert isinstance(first, LocMemBackend)
-    with override_settings(NOTIFY_BACKENDS={"x": {"BACKEND": "spire_notify.backends.app.AppBackend"}}):
+    with override_settings(
+        NOTIFY_BACKENDS={"x": {"BACKEND": "spire_notify.channels.app.backend.AppBackend"}}
+    ):
         assert isinstance(notify_backends["x"], AppBackend)
 
 
 def test_contains_and_all_follow_the_setting():
     config = {
-        "a": {"BACKEND": "spire_notify.backends.app.AppBackend"},
+        "a": {"BACKEND": "spire_notify.channels.app.backend.AppBackend"},
         "b": {"BACKEND": "spire_notify.backends.locmem.LocMemBackend"},
     }
     with override_settings(NOTIFY_BACKENDS=config):
@@ -75,17 +77,17 @@ def test_unknown_alias():
             "E002",
         ),
         (
-            "spire_notify.backends.email.EmailBackend",
+            "spire_notify.channels.email.backend.EmailBackend",
             "NOTIFY_BACKENDS['email']: the entry must be a dict.",
             "E008",
         ),
         (
-            {"BACKEND": "spire_notify.backends.email.EmailBackend", "OPTION": {"mailer": "bulk"}},
+            {"BACKEND": "spire_notify.channels.email.backend.EmailBackend", "OPTION": {"mailer": "bulk"}},
             "NOTIFY_BACKENDS['email']: unknown key 'OPTION'; an entry has only 'BACKEND' and 'OPTIONS'.",
             "E006",
         ),
         (
-            {"BACKEND": "spire_notify.backends.email.EmailBackend", "OPTIONS": [("mailer", "bulk")]},
+            {"BACKEND": "spire_notify.channels.email.backend.EmailBackend", "OPTIONS": [("mailer", "bulk")]},
             "NOTIFY_BACKENDS['email']: 'OPTIONS' must be a dict.",
             "E007",
         ),
@@ -96,9 +98,9 @@ def test_unknown_alias():
             "E003",
         ),
         (
-            {"BACKEND": "spire_notify.backends.email.NoSuchBackend"},
-            "NOTIFY_BACKENDS['email']: could not import 'spire_notify.backends.email.NoSuchBackend': "
-            'Module "spire_notify.backends.email" does not define a "NoSuchBackend" attribute/class',
+            {"BACKEND": "spire_notify.channels.email.backend.NoSuchBackend"},
+            "NOTIFY_BACKENDS['email']: could not import 'spire_notify.channels.email.backend.NoSuchBackend': "
+            'Module "spire_notify.channels.email.backend" does not define a "NoSuchBackend" attribute/class',
             "E003",
         ),
         (
@@ -108,18 +110,21 @@ def test_unknown_alias():
             "E004",
         ),
         (
-            {"BACKEND": "spire_notify.backends.email.DEFAULT_TEMPLATE"},
-            "NOTIFY_BACKENDS['email']: 'spire_notify.backends.email.DEFAULT_TEMPLATE' is not a "
+            {"BACKEND": "spire_notify.channels.email.backend.DEFAULT_TEMPLATE"},
+            "NOTIFY_BACKENDS['email']: 'spire_notify.channels.email.backend.DEFAULT_TEMPLATE' is not a "
             "subclass of spire_notify.backends.base.BaseNotificationBackend.",
             "E004",
         ),
         (
-            {"BACKEND": "spire_notify.backends.email.EmailBackend", "OPTIONS": {"inliner_x": "premailer"}},
+            {
+                "BACKEND": "spire_notify.channels.email.backend.EmailBackend",
+                "OPTIONS": {"inliner_x": "premailer"},
+            },
             "NOTIFY_BACKENDS['email']: unknown option 'inliner_x'",
             "E005",
         ),
         (
-            {"BACKEND": "spire_notify.backends.app.AppBackend", "OPTIONS": {"b": 1, "a": 2}},
+            {"BACKEND": "spire_notify.channels.app.backend.AppBackend", "OPTIONS": {"b": 1, "a": 2}},
             "NOTIFY_BACKENDS['email']: unknown options 'a', 'b'",
             "E005",
         ),
@@ -135,7 +140,7 @@ def test_misconfigured_alias_is_improperly_configured_naming_it(config, message,
 
 def test_setting_that_is_not_a_dict():
     with pytest.raises(InvalidNotifyBackend) as raised:
-        build([("email", "spire_notify.backends.email.EmailBackend")])
+        build([("email", "spire_notify.channels.email.backend.EmailBackend")])
     assert str(raised.value) == "NOTIFY_BACKENDS['email']: NOTIFY_BACKENDS must be a dict."
     assert raised.value.check_id == "E001"
 
@@ -147,5 +152,5 @@ def test_a_backend_path_from_before_the_import_root_names_the_new_one():
     assert raised.value.check_id == "E009"
     assert str(raised.value) == (
         "NOTIFY_BACKENDS['email']: 'backends.email.EmailBackend' is the backends' old path; "
-        "it is 'spire_notify.backends.email.EmailBackend' now."
+        "it is 'spire_notify.channels.email.backend.EmailBackend' now."
     )

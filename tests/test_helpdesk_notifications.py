@@ -9,13 +9,15 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from spire_notify.backends import locmem
+from spire_notify.channels.app.models import AppNotification
+from spire_notify.channels.email.models import EmailNotification
 from spire_notify.helpdesk.enums import TicketEventType
 from spire_notify.helpdesk.models import HelpDeskTicket
 from spire_notify.helpdesk.services.notification_service import (
     HelpDeskTicketNotificationService,
     UnmappedTicketEvent,
 )
-from spire_notify.models import AppNotification, EmailNotification, Notification
+from spire_notify.models import Notification
 from tests.django_versions import sqlite_999_parameters
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,9 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
-from spire_notify.models import AppNotification, Notification
-from spire_notify.views import INBOX_BODY_CHARS
+from spire_notify.channels.app.models import AppNotification, inbox_of, unread_among
+from spire_notify.channels.app.views import INBOX_BODY_CHARS
+from spire_notify.models import Notification
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +53,7 @@ def titles(response):
 
 
 def unread(user):
-    return Notification.objects.for_user(user).in_inbox().unread().count()
+    return unread_among(inbox_of(user)).count()
 
 
 @pytest.fixture

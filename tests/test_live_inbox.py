@@ -7,7 +7,7 @@ import threading
 import time
 
 from spire_notify import Message, notify
-from spire_notify.live import check_live_updates, publish
+from spire_notify.channels.live.events import check_live_updates, publish
 
 TICKET = Message(
     event="helpdesk.ticket.new",

@@ -4,7 +4,7 @@ service takes every ticket event, and its extra channels are notified and checke
 import pytest
 from django.test import override_settings
 
-from spire_notify import types
+from spire_notify import notification_types as types
 from spire_notify.backends import locmem
 from spire_notify.helpdesk.checks import check_channels, check_notification_service
 from spire_notify.helpdesk.enums import TicketEventType
@@ -15,8 +15,8 @@ from spire_notify.models import Notification
 
 SETTING = "SPIRE_HELPDESK_NOTIFICATION_SERVICE"
 WITH_CHAT = {
-    "app": {"BACKEND": "spire_notify.backends.app.AppBackend"},
-    "email": {"BACKEND": "spire_notify.backends.email.EmailBackend"},
+    "app": {"BACKEND": "spire_notify.channels.app.backend.AppBackend"},
+    "email": {"BACKEND": "spire_notify.channels.email.backend.EmailBackend"},
     "chat": {"BACKEND": "spire_notify.backends.locmem.LocMemBackend"},
 }
 

@@ -64,7 +64,7 @@ def test_lists_every_registered_type_by_every_configured_channel(signed_in, requ
 
 
 def test_channels_are_those_configured(signed_in):
-    backends = {"app": {"BACKEND": "spire_notify.backends.app.AppBackend"}}
+    backends = {"app": {"BACKEND": "spire_notify.channels.app.backend.AppBackend"}}
     with override_settings(NOTIFY_BACKENDS=backends):
         head, rows = table(signed_in.get(PAGE))
     assert head == ["Notification", "App"]

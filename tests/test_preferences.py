@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from spire_notify import types
+from spire_notify import notification_types as types
 from spire_notify.exceptions import MandatoryNotificationType, UnknownChannel, UnknownNotificationType
 from spire_notify.message import Recipient
 from spire_notify.models import DeliveryMode, NotificationPreference

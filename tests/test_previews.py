@@ -8,8 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from spire_notify.backends.email import EmailBackend
-from spire_notify.previews import SAMPLE_RECIPIENT, render_preview, samples
+from spire_notify.channels.email.backend import EmailBackend
+from spire_notify.channels.email.previews import SAMPLE_RECIPIENT, render_preview, samples
 
 pytestmark = pytest.mark.django_db
 

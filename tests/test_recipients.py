@@ -155,7 +155,7 @@ def test_audience_is_one_query(developer, manager, make_user, django_assert_num_
         assert len(list(ticket_audience())) == 7
 
 
-@override_settings(NOTIFY_BACKENDS={"app": {"BACKEND": "spire_notify.backends.app.AppBackend"}})
+@override_settings(NOTIFY_BACKENDS={"app": {"BACKEND": "spire_notify.channels.app.backend.AppBackend"}})
 def test_a_project_with_only_the_app_channel_still_notifies(developer, manager, create_ticket):
     create_ticket()
     assert channels_by_user() == {"dev": ["app"], "manager": ["app"]}

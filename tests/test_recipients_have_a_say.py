@@ -14,9 +14,9 @@ import pytest
 from django.test import override_settings
 
 from spire_notify import Message, notify
-from spire_notify.automations import process_notifications
 from spire_notify.models import Notification
 from spire_notify.preferences import get_preference, set_preference
+from spire_notify.worker.process import process_notifications
 from tests.delivery_harness import DUMMY_TASKS, SmtpSink
 
 NEW = "helpdesk.ticket.new"

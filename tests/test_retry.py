@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from spire_notify.models import NotificationStatus
-from spire_notify.retry import retry_delay, status_after_failure
+from spire_notify.worker.retry import retry_delay, status_after_failure
 
 attempts = st.integers(min_value=1, max_value=10_000)
 bases = st.floats(min_value=0, max_value=24 * 3600)

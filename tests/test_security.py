@@ -8,9 +8,10 @@ from django.urls import reverse
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from spire_notify.channels.app.models import AppNotification
+from spire_notify.channels.app.views import safe_url
 from spire_notify.helpdesk.models import HelpDeskTicket, HelpDeskTicketComment
-from spire_notify.models import AppNotification, Notification
-from spire_notify.views import safe_url
+from spire_notify.models import Notification
 
 pytestmark = pytest.mark.django_db
 

@@ -57,9 +57,9 @@ def test_djangos_placeholder_from_address_is_a_warning():
 @override_settings(
     DEFAULT_FROM_EMAIL="webmaster@localhost",
     NOTIFY_BACKENDS={
-        "app": {"BACKEND": "spire_notify.backends.app.AppBackend"},
+        "app": {"BACKEND": "spire_notify.channels.app.backend.AppBackend"},
         "email": {
-            "BACKEND": "spire_notify.backends.email.EmailBackend",
+            "BACKEND": "spire_notify.channels.email.backend.EmailBackend",
             "OPTIONS": {"from_email": "helpdesk@example.com"},
         },
     },

@@ -16,7 +16,7 @@ import textwrap
 import pytest
 from django.test import override_settings
 
-from spire_notify.backends.email import EmailBackend
+from spire_notify.channels.email.backend import EmailBackend
 from spire_notify.compat import HAS_MAILERS, get_mailer
 from tests import test_docs_snippets
 from tests.mail_settings import EMAIL_SETTING_OF_OPTION, SMTP

@@ -6,12 +6,12 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from spire_notify.automations import process_notifications
-from spire_notify.claims import ABANDONED_ON_LAST_ATTEMPT
-from spire_notify.dispatch import notify
 from spire_notify.message import Message
 from spire_notify.models import Notification
-from spire_notify.signals import notification_failed, notification_sent
+from spire_notify.store.signals import notification_failed, notification_sent
+from spire_notify.worker.claims import ABANDONED_ON_LAST_ATTEMPT
+from spire_notify.worker.process import process_notifications
+from spire_notify.write.notify import notify
 from tests.delivery_backends import ScriptedBackend
 from tests.delivery_harness import DUMMY_TASKS
 

@@ -8,8 +8,8 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from spire_notify.automations import process_notifications
 from spire_notify.models import Notification
+from spire_notify.worker.process import process_notifications
 from tests.delivery_harness import DUMMY_TASKS, SmtpSink, free_port, message_id, seed_email_notifications
 from tests.mail_settings import smtp_settings
 

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spire_notify.backends.email import EmailBackend
+from spire_notify.channels.email.backend import EmailBackend
 from spire_notify.helpdesk.choices import HelpDeskTicketStatusChoices
 from spire_notify.helpdesk.enums import TicketEventType
 from spire_notify.helpdesk.models import HelpDeskTicket, HelpDeskTicketComment

@@ -14,7 +14,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.test import Client, override_settings
 
-from spire_notify import Deferred, Message, notify, types
+from spire_notify import Deferred, Message, notify
+from spire_notify import notification_types as types
+from spire_notify.channels.app.models import AppNotification
 from spire_notify.models import Digest, Notification
 from spire_notify.preferences import set_preference
 from tests.delivery_harness import (
@@ -74,7 +76,7 @@ def escalate(user):
 
 def test_read_before_the_delay_is_skipped_and_no_mail_is_sent(shared_db, sink, make_user):
     rows = escalate(make_user("ada"))
-    Notification.objects.filter(pk=rows["app"].pk).mark_all_as_read()
+    AppNotification.objects.of(Notification.objects.filter(pk=rows["app"].pk)).mark_read()
     run_worker(shared_db, sink, later_by=TEN_MINUTES.total_seconds() + 5)
     email_row = Notification.objects.get(pk=rows["email"].pk)
     assert (email_row.status, email_row.last_error) == (
@@ -165,7 +167,7 @@ def test_an_item_read_in_the_app_is_left_out_of_the_digest(shared_db, sink, make
         for number in (1, 2)
     ]
     read, unread = ({row.channel: row for row in written} for written in rows)
-    Notification.objects.filter(pk=read["app"].pk).mark_all_as_read()
+    AppNotification.objects.of(Notification.objects.filter(pk=read["app"].pk)).mark_read()
     run_worker(shared_db, sink, later_by=DAY)
     [mail] = sink.received()
     text = mail.get_body(("plain",)).get_content()

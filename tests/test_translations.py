@@ -14,7 +14,7 @@ from django.template import engines
 from django.utils import translation
 from django.utils.translation.template import templatize
 
-from spire_notify.backends.templated import TemplatedEmail
+from spire_notify.channels.email.templated import TemplatedEmail
 from spire_notify.helpdesk.choices import (
     HelpDeskTicketPriorityChoices,
     HelpDeskTicketPurposeChoices,

@@ -3,7 +3,7 @@
 import pytest
 from django.test import SimpleTestCase
 
-from spire_notify import types
+from spire_notify import notification_types as types
 from spire_notify.exceptions import ConflictingNotificationType, UnknownNotificationType
 from spire_notify.models import DeliveryMode
 
@@ -34,7 +34,7 @@ def test_an_unknown_key_is_a_clear_error():
         types.get_type("helpdesk.ticket.escalated")
     assert str(raised.value) == (
         "No notification type 'helpdesk.ticket.escalated' is registered; declare it with "
-        "spire_notify.types.register() in your AppConfig.ready()."
+        "spire_notify.notification_types.register() in your AppConfig.ready()."
     )
     assert types.lookup("helpdesk.ticket.escalated") is None
 

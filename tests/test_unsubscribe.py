@@ -14,18 +14,12 @@ from django.core import signing
 from django.test import override_settings
 from django.urls import include, path, reverse
 
+from spire_notify.channels.email.headers import UnfoldedHeader, unsubscribe_headers
 from spire_notify.exceptions import MandatoryNotificationType
 from spire_notify.message import Recipient
 from spire_notify.models import NotificationPreference
 from spire_notify.preferences import get_preference, set_preference
-from spire_notify.unsubscribe import (
-    UnfoldedHeader,
-    footer_links,
-    make_token,
-    read_token,
-    unsubscribe_headers,
-    unsubscribe_url,
-)
+from spire_notify.unsubscribe import footer_links, make_token, read_token, unsubscribe_url
 
 NEW = "helpdesk.ticket.new"
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
@@ -253,7 +247,7 @@ def test_a_mail_providers_one_click_post_over_http(live_server, make_user):
 )
 @pytest.mark.parametrize("type_key", [NEW, "unregistered.event"])
 def test_email_links_answer_as_footer_links_and_unsubscribe_headers(recipient, type_key):
-    from spire_notify.unsubscribe import EmailLinks
+    from spire_notify.channels.email.headers import EmailLinks
 
     links = EmailLinks(type_key, "email", domain="example.com")
     footer = links.footer(recipient)

@@ -5,7 +5,8 @@ import pytest
 from django.test import override_settings
 
 from spire_notify import Message, notify
-from spire_notify.models import AppriseAddress, Notification
+from spire_notify.channels.apprise.models import AppriseAddress
+from spire_notify.models import Notification
 from tests.delivery_harness import DUMMY_TASKS, finish, manage, shared_db, worker_env
 from tests.local_http import RecordingServer
 
@@ -15,7 +16,7 @@ __all__ = ["shared_db"]
 # so the test cannot import it.
 CHAT_BACKENDS = {
     "chat": {
-        "BACKEND": "spire_notify.backends.apprise.AppriseBackend",
+        "BACKEND": "spire_notify.channels.apprise.backend.AppriseBackend",
         "OPTIONS": {"domain": "desk.example.com", "timeout": 5},
     },
 }

@@ -6,7 +6,7 @@ from tests.delivery_settings import *  # noqa: F403
 # The test process writes its rows with the same (test_user_url_worker.CHAT_BACKENDS).
 NOTIFY_BACKENDS = {
     "chat": {
-        "BACKEND": "spire_notify.backends.apprise.AppriseBackend",
+        "BACKEND": "spire_notify.channels.apprise.backend.AppriseBackend",
         "OPTIONS": {"domain": "desk.example.com", "timeout": 5},
     },
 }

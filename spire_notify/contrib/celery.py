@@ -19,7 +19,6 @@ from celery import shared_task
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from spire_notify.automations import process_notifications
 from spire_notify.compat import (
     DEFAULT_TASK_QUEUE_NAME,
     BaseTaskBackend,
@@ -27,6 +26,7 @@ from spire_notify.compat import (
     TaskResultStatus,
     task_enqueued,
 )
+from spire_notify.worker.process import process_notifications
 
 DELIVER_TASK = "spire_notify.deliver"
 RUN_DJANGO_TASK = "spire_notify.run_django_task"

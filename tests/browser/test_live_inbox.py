@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from django.db import connections
 
 from spire_notify import Message, notify
-from spire_notify.models import PushSubscription
+from spire_notify.channels.webpush.models import PushSubscription
 from tests.asgi_server import AsgiLiveServer
 from tests.browser.test_help_desk_flow import CHROMIUM, LAUNCH_ARGS, screenshot
 
@@ -203,9 +203,9 @@ def vapid_settings():
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     return {
-        "app": {"BACKEND": "spire_notify.backends.app.AppBackend"},
+        "app": {"BACKEND": "spire_notify.channels.app.backend.AppBackend"},
         "push": {
-            "BACKEND": "spire_notify.backends.webpush.WebPushBackend",
+            "BACKEND": "spire_notify.channels.webpush.backend.WebPushBackend",
             "OPTIONS": {"vapid_private_key": pem.decode(), "vapid_subject": "mailto:ops@example.com"},
         },
     }

@@ -7,9 +7,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
 
 from spire_notify import conf
-from spire_notify.automations import WorkerStopped, process_notifications
-from spire_notify.claims import count_ready
+from spire_notify.exceptions import WorkerStopped
 from spire_notify.management.commands._progress import ProgressBar, describe
+from spire_notify.worker.claims import count_ready
+from spire_notify.worker.process import process_notifications
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 

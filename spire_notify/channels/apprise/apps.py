@@ -1,0 +1,8 @@
+from spire_notify import channel_apps
+
+
+class AppriseChannelConfig(channel_apps.ChannelConfig):
+    name = "spire_notify.channels.apprise"
+    label = "spire_notify_apprise"
+    verbose_name = "Notifications: Apprise"
+    urls = "spire_notify.channels.apprise.urls"

@@ -1,0 +1,8 @@
+from spire_notify import channel_apps
+
+
+class EmailChannelConfig(channel_apps.ChannelConfig):
+    name = "spire_notify.channels.email"
+    label = "spire_notify_email"
+    verbose_name = "Notifications: email"
+    urls = "spire_notify.channels.email.urls"

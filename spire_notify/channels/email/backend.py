@@ -1,0 +1,247 @@
+"""Email: a templated, CSS-inlined HTML message with a plain-text alternative."""
+
+import smtplib
+from dataclasses import dataclass, replace
+from functools import partial
+from types import SimpleNamespace
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template import TemplateDoesNotExist
+from django.urls import NoReverseMatch
+from django.utils import translation
+
+from spire_notify.backends.base import BaseNotificationBackend, Outcome, Rendered, describe_error
+from spire_notify.backends.links import SiteLinks
+from spire_notify.channels.email.addresses import message_id_domain, validate_recipient_address
+from spire_notify.channels.email.checks import email_backend_messages
+from spire_notify.channels.email.digest import render_digest_email
+from spire_notify.channels.email.headers import EmailLinks
+from spire_notify.channels.email.personalise import Personal, PersonalisedEmail
+from spire_notify.channels.email.templated import Inliner, TemplatedEmail
+from spire_notify.compat import get_mailer
+from spire_notify.exceptions import Undeliverable
+from spire_notify.pinned.django_smtp import FlattenedSMTPSender, send_through_mailer, sends_through_smtp
+
+DEFAULT_TEMPLATE = "spire_notify/email/notification.html"
+# Seconds for each network operation of a mailer that sets no timeout of its own: without one,
+# a server that accepts the connection and never answers holds the worker for good.
+DEFAULT_TIMEOUT = 30
+
+# Errors that mean the connection itself is gone: the next message needs a new one.
+CONNECTION_ERRORS = (smtplib.SMTPServerDisconnected, ConnectionError, TimeoutError)
+# "Service not available, closing transmission channel": a temporary error that also ends
+# the session, so the next message must not be sent over it.
+SERVICE_CLOSING = 421
+# Failures no retry can mend: the server or the mailer cannot take the message or the address
+# as it is (Django's mailer raises ValueError for a non-ASCII local part to a server without
+# SMTPUTF8, and for a header it cannot encode).
+UNSENDABLE_ERRORS = (smtplib.SMTPNotSupportedError, ValueError)
+
+
+@dataclass(frozen=True)
+class MailSession:
+    """A batch's open mailer and the function that sends one message over it."""
+
+    mailer: Any
+    transmit: Any
+
+
+class EmailBackend(SiteLinks, BaseNotificationBackend):
+    """Options:
+
+    - ``mailer``: the Django ``MAILERS`` alias to send through (default ``"default"``).
+    - ``engine``: the ``TEMPLATES`` NAME to render with, e.g. ``"jinja2"``; by default the first
+      engine that has the template.
+    - ``template``: for messages that name none (default ``spire_notify/email/notification.html``).
+    - ``inliner``: ``"premailer"`` (default), ``"css_inline"`` (the css-inline extra), or ``None``.
+    - ``domain`` and ``protocol``: of absolute URLs; default the current Site's domain, https.
+    - ``from_email``: default ``DEFAULT_FROM_EMAIL``, read when sending.
+    - ``timeout``: seconds per network operation when the mailer sets none (default 30).
+    """
+
+    detail_model = "spire_notify_email.EmailNotification"
+    address_field = "to_email_address"
+    supports_digest = True
+
+    def __init__(
+        self,
+        *,
+        alias,
+        mailer="default",
+        engine=None,
+        template=DEFAULT_TEMPLATE,
+        inliner="premailer",
+        domain=None,
+        protocol="https",
+        from_email=None,
+        timeout=DEFAULT_TIMEOUT,
+        **options,
+    ):
+        super().__init__(alias=alias, **options)
+        self.mailer = mailer
+        self.engine = engine
+        self.template = template
+        self.inline = Inliner(inliner)
+        self.inliner = inliner
+        self.domain = domain
+        self.protocol = protocol
+        self.from_email = from_email
+        self.timeout = timeout
+
+    # -- the pure half --------------------------------------------------------------------
+
+    def render(self, message, recipient):
+        return self.render_many(message, [recipient])[0]
+
+    def render_many(self, message, recipients):
+        # The template is rendered and inlined once per message (and shape of recipient), in
+        # the message's language; each recipient's name and links are then written in. The row
+        # keeps the short text, not the HTML: one message's HTML is the same for every
+        # recipient, and a large one stored per row multiplied the table by its audience.
+        url = self.absolute_url(message.path)
+        links = self.email_links(message)
+        with translation.override(message.language or settings.LANGUAGE_CODE):
+            emails = PersonalisedEmail(partial(self.render_blocks, message, url), self.inline)
+            rendered = []
+            for recipient in recipients:
+                footer = links.footer(recipient) if links else {}
+                personal = Personal(name=recipient.name, email=recipient.email, **footer)
+                try:
+                    content = emails.for_recipient(personal)
+                except TemplateDoesNotExist as error:
+                    raise Undeliverable(f"the email template {error} does not exist") from error
+                headers = links.headers(footer) if links else {}
+                email = self.build_email(content, recipient, headers)
+                rendered.append(Rendered(body=message.summary, url=url, content=email))
+        return rendered
+
+    def render_content(self, message, url, personal=None):
+        """The subject, text and inlined HTML of ``message`` for one recipient (``personal``)."""
+        content = self.render_blocks(message, url, personal or Personal())
+        return replace(content, html=self.inline(content.html))
+
+    def render_blocks(self, message, url, personal):
+        context = {
+            **message.context,
+            "message": message,
+            "target": message.target,
+            "url": url,
+            "domain": self.get_domain(),
+            "protocol": self.protocol,
+            "recipient": SimpleNamespace(name=personal.name, email=personal.email),
+            "unsubscribe_url": personal.unsubscribe_url,
+            "preferences_url": personal.preferences_url,
+        }
+        email = TemplatedEmail(
+            template_name=message.template or self.template, context=context, engine=self.engine
+        )
+        email.render()
+        return email.content()
+
+    def personal(self, message, recipient):
+        """What the template may show of ``recipient``, with their unsubscribe link."""
+        links = self.email_links(message)
+        return Personal(
+            name=recipient.name, email=recipient.email, **(links.footer(recipient) if links else {})
+        )
+
+    def email_links(self, message):
+        """The unsubscribe and settings links of ``message``'s emails; ``None`` when
+        spire_notify.urls is not mounted, so there is no page to link to (spire_notify.W020)."""
+        try:
+            return EmailLinks(message.event, self.alias, domain=self.get_domain(), protocol=self.protocol)
+        except NoReverseMatch:
+            return None
+
+    def build_email(self, content, recipient, headers=None):
+        to, debug_headers = self.delivery_address(recipient)
+        email = EmailMultiAlternatives(
+            subject=content.subject,
+            body=content.text,
+            from_email=self.from_email or settings.DEFAULT_FROM_EMAIL,
+            to=[to],
+            headers={**(headers or {}), **debug_headers},
+        )
+        if content.html:
+            email.attach_alternative(content.html, "text/html")
+        return email
+
+    def delivery_address(self, recipient):
+        """``(address, extra headers)``: the recipient's, or in DEBUG the development inbox's,
+        with ``X-Original-To`` saying who it was meant for."""
+        validate_recipient_address(recipient.email)
+        if not settings.DEBUG:
+            return recipient.email, {}
+        development_email = getattr(settings, "DEVELOPMENT_EMAIL", "")
+        if not development_email:
+            # validate() stops workers before this; the guard keeps a real inbox safe regardless.
+            raise ValueError("DEBUG is on and DEVELOPMENT_EMAIL is not set: not sending email.")
+        return development_email, {"X-Original-To": recipient.email}
+
+    def message_id(self, notification):
+        """One Message-ID per notification (or digest: ``<digest.N@…>``), however often it is
+        retried: receivers can drop the duplicate of a delivery whose success was not recorded."""
+        kind = notification._meta.model_name if hasattr(notification, "_meta") else "notification"
+        return f"<{kind}.{notification.pk}@{message_id_domain(self.get_domain())}>"
+
+    # -- the I/O half: the hooks of the base class's send loop ----------------------------
+
+    def open(self):
+        connection = get_mailer(self.mailer)
+        if getattr(connection, "timeout", False) is None:
+            connection.timeout = self.timeout
+        connection.open()
+        if sends_through_smtp(connection):
+            return MailSession(connection, FlattenedSMTPSender(connection).send)
+        return MailSession(connection, partial(send_through_mailer, connection))
+
+    def send_one(self, session, delivery):
+        session.transmit(delivery.rendered.content, self.message_id(delivery.notification))
+
+    def close(self, session):
+        session.mailer.close()
+
+    def abort(self, session):
+        # smtplib's close() drops the socket; the mailer's would first wait for QUIT's reply.
+        smtp = getattr(session.mailer, "connection", None)
+        if smtp is not None:
+            smtp.close()
+            session.mailer.connection = None
+
+    def connection_lost(self, error):
+        return isinstance(error, CONNECTION_ERRORS) or getattr(error, "smtp_code", None) == SERVICE_CLOSING
+
+    def classify_error(self, error):
+        return classify_send_error(error)
+
+    # -- configuration --------------------------------------------------------------------
+
+    def render_digest(self, items, recipient):
+        return render_digest_email(self, items, recipient)
+
+    def check(self, **kwargs):
+        return email_backend_messages(self)
+
+
+def classify_send_error(error):
+    """SMTP 5xx replies and unsendable messages are permanent; everything else (4xx, network,
+    surprises) is retried."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        replies = list(error.recipients.values())
+        text = "; ".join(f"{code} {_decode(reply)}" for code, reply in replies)
+        permanent = all(code >= 500 for code, _ in replies)
+    elif isinstance(error, smtplib.SMTPResponseException):
+        text = f"{error.smtp_code} {_decode(error.smtp_error)}"
+        permanent = error.smtp_code >= 500
+    elif isinstance(error, UNSENDABLE_ERRORS):
+        return Outcome.permanent_failure(describe_error(error))
+    else:
+        return Outcome.temporary(describe_error(error))
+    error_text = f"{type(error).__name__}: {text}"
+    return Outcome.permanent_failure(error_text) if permanent else Outcome.temporary(error_text)
+
+
+def _decode(reply):
+    return reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)

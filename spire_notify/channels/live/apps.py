@@ -1,0 +1,15 @@
+from spire_notify import channel_apps
+
+
+class LiveChannelConfig(channel_apps.ChannelConfig):
+    name = "spire_notify.channels.live"
+    label = "spire_notify_live"
+    verbose_name = "Notifications: live inbox"
+    urls = "spire_notify.channels.live.urls"
+
+    def ready(self):
+        # The live inbox's checks register on import; it listens for notifications only while
+        # NOTIFY_LIVE_UPDATES is on.
+        from spire_notify.channels.live import events
+
+        events.connect_receivers()

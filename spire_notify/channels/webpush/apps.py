@@ -1,0 +1,8 @@
+from spire_notify import channel_apps
+
+
+class WebPushChannelConfig(channel_apps.ChannelConfig):
+    name = "spire_notify.channels.webpush"
+    label = "spire_notify_webpush"
+    verbose_name = "Notifications: Web Push"
+    urls = "spire_notify.channels.webpush.urls"

@@ -1,0 +1,1 @@
+"""The worker: claim ready rows and due digests, load, skip, render, hand over, record, retry."""

@@ -1,0 +1,74 @@
+"""What the worker leaves out before it renders: rows that no longer apply.
+
+Each step answers ``{pk: Outcome}`` (skipped, with the reason) for the rows it leaves out, and
+sees only the rows the steps before it kept; the worker's rows and a digest's items go through
+the same steps.
+"""
+
+from collections import defaultdict
+
+from spire_notify.backends.base import Outcome
+from spire_notify.handler import notify_backends
+from spire_notify.preferences import skip_switched_off
+
+DEACTIVATED = "Skipped: the user was deactivated after the notification was written."
+ACCESS_LOST = "Skipped: the user may no longer see what the notification is about."
+READ_IN_APP = "Skipped: read in the app before the delay."
+READ_BEFORE_DIGEST = "Skipped: read in the app before its digest was sent."
+
+
+def skip_what_no_longer_applies(rows, backend, *, read_reason=READ_IN_APP, using):
+    """``{pk: Outcome}`` of the rows not to send after all: their recipient may no longer be
+    reached, read the in-app copy (``read_reason`` says before what), or switched their type off
+    on ``backend``'s channel since. Each step sees only the rows the steps before it kept; the
+    worker's rows and a digest's items go through the same steps."""
+    steps = (
+        skip_unreachable,
+        lambda kept: skip_read_in_app(kept, reason=read_reason, using=using),
+        lambda kept: skip_switched_off(kept, kept_address=backend.kept_address, using=using),
+    )
+    outcomes = {}
+    for step in steps:
+        outcomes.update(step([row for row in rows if row.pk not in outcomes]))
+    return outcomes
+
+
+def skip_unreachable(rows):
+    """``{pk: Outcome}`` of rows whose recipient may no longer be reached: a user deactivated
+    since, or one the target no longer lets see it.
+
+    A target says so with ``allowed_notification_recipients(users) -> pks`` (asked once per
+    target and batch) or ``allows_notification_to(user) -> bool`` (asked per row).
+    """
+    outcomes = {}
+    by_target = defaultdict(list)
+    for row in rows:
+        if row.user is None:
+            continue
+        if not row.user.is_active:
+            outcomes[row.pk] = Outcome.skipped(DEACTIVATED)
+        elif row.target is not None:
+            by_target[row.target].append(row)
+    for target, target_rows in by_target.items():
+        if hasattr(target, "allowed_notification_recipients"):
+            allowed = target.allowed_notification_recipients([row.user for row in target_rows])
+            lost = [row for row in target_rows if row.user.pk not in allowed]
+        elif hasattr(target, "allows_notification_to"):
+            lost = [row for row in target_rows if not target.allows_notification_to(row.user)]
+        else:
+            continue
+        outcomes.update({row.pk: Outcome.skipped(ACCESS_LOST) for row in lost})
+    return outcomes
+
+
+def skip_read_in_app(rows, *, reason=READ_IN_APP, using="default"):
+    """``{pk: Outcome}`` skipping the rows tied (``unless_read``) to a row that was read, for
+    ``reason``; one query per channel that tracks reading, none when no row is tied."""
+    tied = {row.pk: row.unless_read_id for row in rows if row.unless_read_id is not None}
+    if not tied:
+        return {}
+    read = set()
+    for backend in notify_backends.all():
+        if backend.tracks_reading:
+            read |= backend.read_among(set(tied.values()), using=using)
+    return {pk: Outcome.skipped(reason) for pk, tracked_pk in tied.items() if tracked_pk in read}
