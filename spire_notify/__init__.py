@@ -8,7 +8,8 @@ app Django imports while it populates the registry.
 
 from importlib import import_module
 
-from spire_notify.deferred import Deferred
+from spire_notify import conf
+from spire_notify.deferred import Deferred, channel_of
 from spire_notify.message import Message, Recipient
 
 # name -> the module that defines it.
@@ -18,10 +19,23 @@ LAZY = {
 }
 
 
+def configured_channels():
+    """The aliases of ``NOTIFY_BACKENDS`` (read now, so ``override_settings`` applies)."""
+    return set(conf.backend_settings())
+
+
 def __getattr__(name):
     if name in LAZY:
         return getattr(import_module(LAZY[name]), name)
     raise AttributeError(f"module 'spire_notify' has no attribute {name!r}")
 
 
-__all__ = ["Deferred", "Message", "Recipient", "notify", "process_notifications"]
+__all__ = [
+    "Deferred",
+    "Message",
+    "Recipient",
+    "channel_of",
+    "configured_channels",
+    "notify",
+    "process_notifications",
+]

@@ -206,13 +206,18 @@ def backend_options():
     from spire_notify.backends.base import BaseNotificationBackend
 
     options = {}
-    for source in sorted((ROOT / "backends").glob("*.py")):
-        module = importlib.import_module(f"backends.{source.stem}")
+    modules = [f"spire_notify.backends.{source.stem}" for source in sorted((ROOT / "backends").glob("*.py"))]
+    modules += [
+        f"spire_notify.channels.{source.parent.name}.backend"
+        for source in sorted((ROOT / "spire_notify" / "channels").glob("*/backend.py"))
+    ]
+    for name in modules:
+        module = importlib.import_module(name)
         for backend in vars(module).values():
             if (
                 isinstance(backend, type)
                 and issubclass(backend, BaseNotificationBackend)
-                and backend is not BaseNotificationBackend
+                and backend.render is not BaseNotificationBackend.render  # a base to build on
                 and backend.__module__ == module.__name__
             ):
                 parameters = inspect.signature(backend.__init__).parameters.values()

@@ -11,6 +11,7 @@ from spire_notify import Deferred, Message, clock, notify
 from spire_notify.channels.app.models import AppNotification
 from spire_notify.models import Notification
 from spire_notify.preferences import set_preference
+from spire_notify.store.enqueue import request_delivery
 from spire_notify.store.signals import notification_skipped
 from spire_notify.worker.process import process_notifications
 from spire_notify.worker.skips import READ_IN_APP, skip_read_in_app
@@ -145,9 +146,9 @@ def test_the_enqueued_delivery_runs_at_each_due_time(make_user, django_capture_o
     ada = make_user("ada")
     with clock.frozen_at(START), django_capture_on_commit_callbacks() as callbacks:
         escalate(ada)
-    assert [callback.args for callback in callbacks if getattr(callback, "args", None)] == [
-        (START + TEN_MINUTES,)
-    ]
+    assert [
+        callback.args for callback in callbacks if getattr(callback, "func", None) is request_delivery
+    ] == [(START + TEN_MINUTES,)]
 
 
 def test_a_help_desk_service_subclass_escalates_developer_email(developer, create_ticket):

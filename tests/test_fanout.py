@@ -211,17 +211,16 @@ def test_with_a_language_chooser_the_audience_goes_through_the_mapping_path_in_c
     audience, message, monkeypatch
 ):
     from spire_notify.write import audience as fanout
-    from spire_notify.write import notify as dispatch
 
     monkeypatch.setattr(fanout, "LANGUAGE_CHUNK", 2)
-    mapping_path, chunks = dispatch.notify, []
+    mapping_path, chunks = fanout.write_rows, []
 
     def recording(message, recipients, **options):
         if isinstance(recipients, dict):
             chunks.append(sorted(user.username for user in recipients))
         return mapping_path(message, recipients, **options)
 
-    monkeypatch.setattr(dispatch, "notify", recording)
+    monkeypatch.setattr(fanout, "write_rows", recording)
     written = notify(message, audience(5), channels=["app", "email"])
     assert chunks == [["member0", "member1"], ["member2", "member3"], ["member4"]]
     assert len(written) == Notification.objects.count() == 10
@@ -272,7 +271,7 @@ def test_on_postgresql_the_email_details_join_users_by_primary_key_not_two_ctes(
     users = audience(3)
     with CaptureQueriesContext(connection) as queries, transaction.atomic():
         notify(message, users, channels=["email"])
-    [statement] = [query["sql"] for query in queries if "spire_notify_emailnotification" in query["sql"]]
+    [statement] = [query["sql"] for query in queries if "spire_notify_email_emailnotification" in query["sql"]]
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {statement}")
         [[[explained]]] = cursor.fetchall()

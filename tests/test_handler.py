@@ -1,5 +1,7 @@
 """spire_notify.handler: NOTIFY_BACKENDS aliases to lazily built backends (no database)."""
 
+import sys
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
@@ -152,5 +154,52 @@ def test_a_backend_path_from_before_the_import_root_names_the_new_one():
     assert raised.value.check_id == "E009"
     assert str(raised.value) == (
         "NOTIFY_BACKENDS['email']: 'backends.email.EmailBackend' is the backends' old path; "
-        "it is 'spire_notify.channels.email.backend.EmailBackend' now."
+        "it is 'spire_notify.backends.email.EmailBackend' now."
     )
+
+
+def test_a_projects_own_backends_package_is_configured_like_any_other(tmp_path, monkeypatch):
+    """A project may have a package named ``backends`` of its own: only a path that nothing
+    answers to, and that names a bundled backend's old place, is called the old path."""
+    package = tmp_path / "backends"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "sms.py").write_text(
+        "from spire_notify.backends.base import BaseNotificationBackend, Rendered\n\n\n"
+        "class SmsBackend(BaseNotificationBackend):\n"
+        "    def render(self, message, recipient):\n"
+        "        return Rendered(body=message.title, url='')\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    # The checkout's own top-level backends/ folder is importable too; the project's comes first.
+    monkeypatch.delitem(sys.modules, "backends", raising=False)
+    with override_settings(NOTIFY_BACKENDS={"sms": {"BACKEND": "backends.sms.SmsBackend"}}):
+        backend = notify_backends["sms"]
+    assert type(backend).__module__ == "backends.sms"
+    assert backend.alias == "sms"
+
+
+@pytest.mark.parametrize(
+    "old_path, channel_path",
+    [
+        ("spire_notify.backends.app.AppBackend", "spire_notify.channels.app.backend.AppBackend"),
+        ("spire_notify.backends.email.EmailBackend", "spire_notify.channels.email.backend.EmailBackend"),
+        (
+            "spire_notify.backends.webhook.WebhookBackend",
+            "spire_notify.channels.webhook.backend.WebhookBackend",
+        ),
+        (
+            "spire_notify.backends.apprise.AppriseBackend",
+            "spire_notify.channels.apprise.backend.AppriseBackend",
+        ),
+        (
+            "spire_notify.backends.webpush.WebPushBackend",
+            "spire_notify.channels.webpush.backend.WebPushBackend",
+        ),
+    ],
+)
+def test_the_bundled_backends_paths_name_their_channels_backends(old_path, channel_path):
+    from django.utils.module_loading import import_string
+
+    with override_settings(NOTIFY_BACKENDS={"chosen": {"BACKEND": old_path}}):
+        assert type(notify_backends["chosen"]) is import_string(channel_path)

@@ -197,7 +197,7 @@ MINIMAL_SETTINGS = (
     USE_TZ = True
     INSTALLED_APPS = [
         "django.contrib.auth", "django.contrib.contenttypes", "django.contrib.sites",
-        "spire_notify", "spire_notify.helpdesk",
+        "spire_notify", "spire_notify.channels.app", "spire_notify.channels.email", "spire_notify.helpdesk",
     ]
     SITE_ID = 1
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "db.sqlite3"}}
@@ -303,7 +303,8 @@ BESIDE_DJANGO_HELPDESK = (
         "django.contrib.sites", "django.contrib.humanize",
         "rest_framework",
         "helpdesk",  # django-helpdesk: import name and app label "helpdesk"
-        "spire_notify", "spire_notify.helpdesk",  # ours: app label "spire_helpdesk"
+        "spire_notify", "spire_notify.channels.app", "spire_notify.channels.email",
+        "spire_notify.helpdesk",  # ours: app label "spire_helpdesk"
     ]
     SITE_ID = 1
     MIDDLEWARE = [

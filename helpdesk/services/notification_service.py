@@ -8,9 +8,7 @@ from django.db.models import Q
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 
-from spire_notify import Message, notify
-from spire_notify.deferred import channel_of
-from spire_notify.handler import notify_backends
+from spire_notify import Message, channel_of, configured_channels, notify
 from spire_notify.models import Notification
 
 from ..access import viewers_among
@@ -76,8 +74,9 @@ class HelpDeskTicketNotificationService:
         if audience is None or overridden or not plain:
             return self._notify(message, self.get_new_ticket_recipients())
         roles_by_channel = defaultdict(list)
+        configured = configured_channels()
         for channel in dict.fromkeys([*self.developer_channels, *self.manager_channels]):
-            if channel in notify_backends:
+            if channel in configured:
                 roles = (("is_developer",) if channel in self.developer_channels else ()) + (
                     ("is_manager",) if channel in self.manager_channels else ()
                 )
@@ -118,7 +117,7 @@ class HelpDeskTicketNotificationService:
         # ``message`` builds the event's message: notify() calls it in each recipient's language.
         # A project may configure fewer channels than this service names (only "app", say):
         # its users then hear of tickets on the channels that exist.
-        configured = set(notify_backends)
+        configured = configured_channels()
         reachable = {
             user: [channel for channel in channels if channel_of(channel) in configured]
             for user, channels in recipients.items()

@@ -10,6 +10,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+from .notification_service import HelpDeskTicketNotificationService
+
 SETTING = "SPIRE_HELPDESK_NOTIFICATION_SERVICE"
 DEFAULT = "spire_notify.helpdesk.services.notification_service.HelpDeskTicketNotificationService"
 
@@ -24,8 +26,6 @@ class InvalidNotificationService(ImproperlyConfigured):
 
 def notification_service_class():
     """The configured notification service class; raises ``InvalidNotificationService``."""
-    from .notification_service import HelpDeskTicketNotificationService
-
     path = getattr(settings, "SPIRE_HELPDESK_NOTIFICATION_SERVICE", DEFAULT)
     try:
         service_class = import_string(path)

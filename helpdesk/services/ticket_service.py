@@ -3,6 +3,7 @@ from django.db import transaction
 from django.utils.functional import cached_property
 
 from ..choices import HelpDeskTicketStatusChoices
+from .notification_setting import notification_service_class
 
 
 class HelpDeskTicketService:
@@ -14,8 +15,6 @@ class HelpDeskTicketService:
     @cached_property
     def notification(self):
         """The ticket's notification service: ``SPIRE_HELPDESK_NOTIFICATION_SERVICE``'s class."""
-        from .notification_setting import notification_service_class
-
         return notification_service_class()(self.ticket)
 
     def create(self, **fields):
@@ -58,10 +57,10 @@ class HelpDeskTicketService:
 
         Returns the saved comment; raises ``ValidationError`` for an empty body.
         """
-        from ..models import HelpDeskTicketComment
-
         self._require_saved()
-        comment = HelpDeskTicketComment(ticket=self.ticket, author=author, body=body)
+        # The comment model through the ticket's relation: the services never import the models
+        # (the models import the services, for ``ticket.services``).
+        comment = self.ticket.comments.model(ticket=self.ticket, author=author, body=body)
         comment.full_clean()
         with transaction.atomic():
             comment.save()
