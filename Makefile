@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 # The supported Django versions other than the newest (which .venv has): virtualenv suffix and pin.
 OTHER_DJANGOS := 52:5.2.0 60:6.0.0
 
-.PHONY: demo test test-django-versions lint docs install check-python messages
+.PHONY: demo test test-fast test-django-versions lint docs install check-python messages
 
 check-python:
 	@test -n "$(PYTHON)" || { echo "spire-notify needs Python 3.12 or newer; none was found (set PYTHON=...)." >&2; exit 1; }
@@ -35,6 +35,10 @@ lint: install
 
 test: lint
 	$(BIN)/python -m tests.run
+
+# The inner loop: SQLite only, without the slow tests (packaging, browser, other processes).
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow" -q
 
 # .venv-djangoNN/.installed: the checkout, editable, on Django ~=N.N.0 (pip's cache makes reruns quick).
 .venv-django%/.installed: pyproject.toml | check-python

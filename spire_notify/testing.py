@@ -18,7 +18,7 @@ It checks that ``render()`` makes no query and opens no socket, that ``render_ma
 with ``render()``, that ``send()`` answers one ``Outcome`` per delivery in order and honours the
 worker's guard, that a transport that raises becomes outcomes rather than an exception, that
 ``check()`` is clean for valid options, and that an unknown option is refused by name.
-Every backend shipped with spire-notify passes it (tests/test_backend_contract.py).
+Every backend shipped with spire-notify passes it (tests/channels/test_backend_contract.py).
 """
 
 import contextlib

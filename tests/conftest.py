@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.db import connections
@@ -7,7 +9,27 @@ from spire_notify.backends import locmem
 from spire_notify.helpdesk.choices import HelpDeskTicketPriorityChoices, HelpDeskTicketPurposeChoices
 from spire_notify.helpdesk.enums import TicketEventType
 from spire_notify.helpdesk.models import HelpDeskTicket
-from tests.asgi_server import AsgiLiveServer
+from tests.support.asgi_server import AsgiLiveServer
+
+TESTS = Path(__file__).resolve().parent
+# Fixtures that start another process (a worker, uvicorn, celery) on a database they share.
+PROCESS_FIXTURES = {"shared_db", "live_server_asgi"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark what the inner loop (``make test-fast``) leaves out: the packaging and docs tests
+    (they build wheels, sites and projects), the browser tests, and tests that run other
+    processes. ``make test`` runs them all."""
+    for item in items:
+        folder = Path(item.path).resolve().relative_to(TESTS).parts[0]
+        if folder == "packaging":
+            item.add_marker(pytest.mark.packaging)
+        elif folder == "browser":
+            item.add_marker(pytest.mark.browser)
+        if PROCESS_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.subprocess)
+        if folder in {"packaging", "browser"} or item.get_closest_marker("subprocess"):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(autouse=True)

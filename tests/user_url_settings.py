@@ -1,4 +1,4 @@
-"""Settings of the worker subprocess of tests/test_user_url_worker.py: each user's own Apprise
+"""Settings of the worker subprocess of tests/worker/test_user_url_worker.py: each user's own Apprise
 URLs, and the default that users' URLs reach public addresses only."""
 
 from tests.delivery_settings import *  # noqa: F403

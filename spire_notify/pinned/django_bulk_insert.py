@@ -1,6 +1,6 @@
 """Writing many rows of one message fast, through Django internals that are not public API.
 
-Private Django APIs used here, each pinned per supported Django by tests/test_pinned.py:
+Private Django APIs used here, each pinned per supported Django by tests/core/test_pinned.py:
 
 - ``django.db.models.base.ModelState``: a copied instance needs a fresh ``_state``;
 - ``Field.get_db_prep_save()``, ``Field.has_db_default()`` and ``DatabaseOperations.bulk_batch_size()``,

@@ -12,7 +12,7 @@ flattened on its own. Where the server advertises ``PIPELINING``, each email goe
 round trips instead of smtplib's four (``spire_notify.pinned.smtp_pipelining``).
 
 Private APIs of Django's ``django.core.mail.backends.smtp.EmailBackend`` used here, pinned per
-supported Django by tests/test_pinned.py:
+supported Django by tests/core/test_pinned.py:
 
 - ``EmailBackend.connection``: the open ``smtplib.SMTP`` the mailer keeps;
 - ``EmailBackend.prep_address()`` (Django 6.0+; ``django.core.mail.message.sanitize_address()``
@@ -48,7 +48,7 @@ SMTP_POLICY = email.policy.SMTP
 
 # An ASCII dot-atom address short enough to need no folding: Django's address parser returns it
 # unchanged, as envelope address and as header. Parsing costs more than sending the message,
-# so such addresses skip it (tests.test_backend_email holds the two ways equal).
+# so such addresses skip it (tests.channels.test_backend_email holds the two ways equal).
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 PLAIN_ADDRESS = re.compile(rf"{_ATOM}(\.{_ATOM})*@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*")
 PLAIN_ADDRESS_MAX_LENGTH = 72

@@ -7,7 +7,7 @@ HTML part, quoted-printable over every byte. Quoted-printable is line by line
 (``email.quoprimime.body_encode()`` splits the text into lines and encodes each alone), so
 ``TextPartEncoder`` encodes each distinct line once and joins the lines of each text.
 
-Private APIs of the standard library used here, pinned by tests/test_pinned.py (which holds the
+Private APIs of the standard library used here, pinned by tests/core/test_pinned.py (which holds the
 two equal for any text, on every supported Python):
 
 - ``email.contentmanager._encode_text()``: what ``encode()`` returns and, for every case but

@@ -1,6 +1,6 @@
 """Rendering named blocks of a Jinja2 template, through the parent templates it extends.
 
-Private Jinja2 APIs used here, pinned by tests/test_pinned.py:
+Private Jinja2 APIs used here, pinned by tests/core/test_pinned.py:
 
 - ``Template.root_render_func`` and ``Template.new_context()``: running the root render
   function is what makes ``{% extends %}`` add the parents' blocks to the context;

@@ -3,7 +3,7 @@
 ``allow_network=False`` only skips ``<link>`` stylesheets: cssutils still follows every
 ``@import`` of a ``<style>`` block, over HTTP or from the working directory. Premailer has no
 option for the parser it builds, so this overrides its private ``Premailer._parse_css_string``
-(pinned by tests/test_pinned.py), the one place it parses CSS.
+(pinned by tests/core/test_pinned.py), the one place it parses CSS.
 """
 
 import functools

@@ -12,7 +12,7 @@ mailer's own connection, so that what goes on the wire is what ``sendmail()`` se
 (``SMTPSenderRefused``, ``SMTPRecipientsRefused``, ``SMTPDataError``), closing the connection on
 a ``421`` and resetting the session after any other refusal, so the next email starts clean.
 
-smtplib APIs used here, pinned by tests/test_pinned.py: ``SMTP.send()`` (writes a string in
+smtplib APIs used here, pinned by tests/core/test_pinned.py: ``SMTP.send()`` (writes a string in
 the connection's command encoding), ``SMTP.getreply()``, ``SMTP.ehlo_or_helo_if_needed()``,
 ``SMTP.has_extn()``, ``SMTP.does_esmtp``, ``SMTP.rset()``, ``SMTP.close()`` and the module's
 ``quoteaddr()``, which ``mail()`` and ``rcpt()`` format addresses with.

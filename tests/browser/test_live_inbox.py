@@ -17,8 +17,8 @@ from django.db import connections
 
 from spire_notify import Message, notify
 from spire_notify.channels.webpush.models import PushSubscription
-from tests.asgi_server import AsgiLiveServer
 from tests.browser.test_help_desk_flow import CHROMIUM, LAUNCH_ARGS, screenshot
+from tests.support.asgi_server import AsgiLiveServer
 
 # The bound: the badge and the list change within 2 s of the commit.
 LIVE_MS = 2_000
