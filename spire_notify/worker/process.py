@@ -1,4 +1,6 @@
-"""Delivery: claim ready notifications, render them per channel, send, record the outcome.
+"""Delivery: claim ready notifications channel by channel, and due digests after them, and take
+each claimed batch through the pipeline (``spire_notify.worker.pipeline``): load, skip, render,
+send, record the outcome.
 
 ``process_notifications()`` is the one delivery function; the ``django.tasks`` task, the
 ``process_notifications`` command (once or ``--loop``) and the Celery task all call it.
