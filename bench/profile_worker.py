@@ -31,15 +31,15 @@ from .smtp_sink import SinkProcess
 PHASES = [
     ("claim the batch", "spire_notify.worker.process", "claim_batch"),
     ("give up abandoned rows", "spire_notify.worker.process", "give_up_abandoned"),
-    ("load targets", "spire_notify.worker.process", "load_targets"),
-    ("check access", "spire_notify.worker.process", "skip_unreachable"),
-    ("check preferences", "spire_notify.worker.process", "skip_switched_off"),
-    ("render (excluded from P3)", "spire_notify.worker.process", "_render"),
-    ("hand over", "spire_notify.worker.process", "hand_over"),
+    ("load targets", "spire_notify.worker.pipeline", "load_targets"),
+    ("check access", "spire_notify.worker.skips", "skip_unreachable"),
+    ("check preferences", "spire_notify.worker.skips", "skip_switched_off"),
+    ("render (excluded from P3)", "spire_notify.worker.rows", "_render"),
+    ("hand over", "spire_notify.worker.pipeline", "hand_over"),
     ("  the message's MIME, once a batch", "spire_notify.pinned.django_smtp", "FlattenedMIME"),
     ("  each recipient's bodies", "spire_notify.pinned.django_smtp:FlattenedMIME", "with_bodies_of"),
     ("  the SMTP exchange", "spire_notify.pinned.django_smtp", "send_pipelined"),
-    ("record the outcomes", "spire_notify.worker.process", "_record"),
+    ("record the outcomes", "spire_notify.worker.rows:Rows", "record"),
 ]
 
 

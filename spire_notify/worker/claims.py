@@ -203,18 +203,16 @@ def _stamp(condition, limit, *, using, count_attempt=False, **changes):
         )
 
 
-def renew_lease(rows, *, lease_seconds, using="default"):
-    """Extend the claim on ``rows`` right before they are handed to a backend.
+def renew_lease(rows, *, lease_seconds, model=Notification, using="default"):
+    """Extend the claim on ``rows`` (of ``model``: notifications, or the digests that carry
+    them) right before they are handed to a backend.
 
     Returns the rows this worker still holds: a row whose lease ran out (a slow render, a
     paused process) may already be another worker's, and sending it here would send it twice.
     """
     token = rows[0].claimed_by
-    # Rows of any model with the claim's fields: notifications, and the digests that carry them.
-    held = (
-        type(rows[0])
-        ._default_manager.using(using)
-        .filter(pk__in=[row.pk for row in rows], claimed_by=token, status=NotificationStatus.PROCESSING)
+    held = model._default_manager.using(using).filter(
+        pk__in=[row.pk for row in rows], claimed_by=token, status=NotificationStatus.PROCESSING
     )
     renewed = held.update(lease_expires_at=clock.now() + timedelta(seconds=lease_seconds))
     if renewed == len(rows):
@@ -223,14 +221,16 @@ def renew_lease(rows, *, lease_seconds, using="default"):
     return [row for row in rows if row.pk in still_held]
 
 
-def release_claim(token, *, reason, pks=None, using="default"):
-    """Hand back rows claimed under ``token`` and not delivered, without spending an attempt.
+def release_claim(token, *, reason, pks=None, model=Notification, using="default"):
+    """Hand back rows (of ``model``: notifications, or digests) claimed under ``token`` and not
+    delivered, without spending an attempt.
 
     Used when the worker stops (a configuration error, a stop signal) or withholds a row whose
-    claim it could not keep: the rows are not at fault, so they are ready again at once.
+    claim it could not keep: the rows are not at fault, so they are ready again at once —
+    ``pending`` if this was their first attempt, else ``errored`` as their last one left them.
     ``pks`` limits it to those rows; by default, every row the claim still holds.
     """
-    held = Notification.objects.using(using).filter(claimed_by=token, status=NotificationStatus.PROCESSING)
+    held = model._default_manager.using(using).filter(claimed_by=token, status=NotificationStatus.PROCESSING)
     if pks is not None:
         held = held.filter(pk__in=list(pks))
     return held.update(

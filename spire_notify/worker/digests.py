@@ -41,16 +41,15 @@ from django.db import connections, transaction
 from django.db.models import Exists, F, OuterRef, Q, Subquery
 
 from spire_notify import clock, conf
-from spire_notify.backends.base import Delivery, Outcome, describe_error
-from spire_notify.exceptions import Undeliverable, WorkerStopped
+from spire_notify.backends.base import Outcome, describe_error
+from spire_notify.exceptions import Undeliverable
 from spire_notify.handler import notify_backends
 from spire_notify.store.models import Digest, Notification, NotificationStatus
 from spire_notify.store.signals import send_signals
 from spire_notify.worker.claims import detail_relations, new_token
-from spire_notify.worker.handover import hand_over
-from spire_notify.worker.retry import retry_delay, status_after_failure
-from spire_notify.worker.skips import READ_BEFORE_DIGEST, skip_what_no_longer_applies
-from spire_notify.worker.targets import load_targets, recipient_of
+from spire_notify.worker.pipeline import Ended, Parcel, deliver, ending
+from spire_notify.worker.skips import READ_BEFORE_DIGEST
+from spire_notify.worker.targets import recipient_of
 
 logger = logging.getLogger("spire_notify")
 
@@ -102,7 +101,8 @@ def _anything_due(now, *, using):
 
 def claim_digests(size, *, lease_seconds, using="default"):
     """Claim up to ``size`` digests: abandoned or retried ones, then new ones for users whose
-    window has ended. Returns them with their user and ``held_items`` (newest first) loaded."""
+    window has ended. Returns them with their user loaded; the pipeline's load step
+    (``Digests.parcels``) loads the items they carry."""
     now = clock.now()
     token = new_token()
     claim = {
@@ -148,24 +148,12 @@ def _open_digests(limit, now, claim, *, using):
 
 
 def _claimed(token, *, using):
-    digests = list(
+    return list(
         Digest.objects.using(using)
         .filter(claimed_by=token, status=NotificationStatus.PROCESSING)
         .select_related("user")
         .order_by("pk")
     )
-    items = defaultdict(list)
-    rows = (
-        Notification.objects.using(using)
-        .filter(digest__in=[digest.pk for digest in digests], status=NotificationStatus.HELD)
-        .select_related("user", *detail_relations())
-        .order_by("-created_at", "-pk")
-    )
-    for row in rows:
-        items[row.digest_id].append(row)
-    for digest in digests:
-        digest.held_items = items[digest.pk]
-    return digests
 
 
 def _give_up_abandoned(*, using):
@@ -183,10 +171,9 @@ def _give_up_abandoned(*, using):
     given_up = _claimed(token, using=using)
     if not given_up:
         return Counter()
-    return _record(
-        given_up,
-        {digest.pk: Outcome.permanent_failure(ABANDONED_ON_LAST_ATTEMPT) for digest in given_up},
-        using=using,
+    failure = Outcome.permanent_failure(ABANDONED_ON_LAST_ATTEMPT)
+    return DIGESTS.record(
+        [Ended(parcel, failure) for parcel in DIGESTS.parcels(given_up, using=using)], using=using
     )
 
 
@@ -200,142 +187,100 @@ def _skipping_locked(queryset):
 
 
 def send_digests(digests, *, should_stop=None, using="default"):
-    """Render, send and record claimed digests, channel by channel; returns item counts."""
-
-    counts = Counter()
-    by_channel = defaultdict(list)
-    for digest in digests:
-        by_channel[digest.channel].append(digest)
-    try:
-        for alias, channel_digests in by_channel.items():
-            counts.update(_send_channel(alias, channel_digests, should_stop=should_stop, using=using))
-    except (ImproperlyConfigured, WorkerStopped) as error:
-        _release(digests, reason=describe_error(error), using=using)
-        raise
-    return counts
+    """Take claimed digests through the pipeline (``spire_notify.worker.pipeline``): leave out
+    the items that no longer apply, render, send and record; returns the counts of the items."""
+    return deliver(DIGESTS, digests, should_stop=should_stop, using=using)
 
 
-def _send_channel(alias, digests, *, should_stop, using):
+class Digests:
+    """Claimed digests, as the pipeline's ``Kind``: each is a parcel that carries its items."""
 
-    if alias not in notify_backends or not notify_backends[alias].supports_digest:
-        error = f"NOTIFY_BACKENDS has no backend {alias!r} that sends digests."
-        return _record(
-            digests, {digest.pk: Outcome.permanent_failure(error) for digest in digests}, using=using
+    model = Digest
+    read_reason = READ_BEFORE_DIGEST
+    # A digest lists its items from their payload: an item whose target cannot be loaded is
+    # only not checked for access, as a row without a target is not.
+    renders_targets = False
+
+    def parcels(self, claimed, *, using):
+        """One query loads the items of every digest of the batch, newest first."""
+        items = defaultdict(list)
+        rows = (
+            Notification.objects.using(using)
+            .filter(digest__in=[digest.pk for digest in claimed], status=NotificationStatus.HELD)
+            .select_related("user", *detail_relations())
+            .order_by("-created_at", "-pk")
         )
-    backend = notify_backends[alias]
-    items = [item for digest in digests for item in digest.held_items]
-    load_targets(items)
-    left_out = skip_what_no_longer_applies(items, backend, read_reason=READ_BEFORE_DIGEST, using=using)
-    outcomes, deliveries = {}, []
-    for digest in digests:
-        digest.dropped = [(item, left_out[item.pk]) for item in digest.held_items if item.pk in left_out]
-        digest.held_items = [item for item in digest.held_items if item.pk not in left_out]
-        if not digest.held_items:
-            outcomes[digest.pk] = Outcome.skipped(NOTHING_LEFT)
-            continue
-        rendered = _render(backend, digest)
-        if isinstance(rendered, Outcome):
-            outcomes[digest.pk] = rendered
-        else:
-            deliveries.append(Delivery(notification=digest, rendered=rendered))
-    if deliveries:
-        outcomes.update(hand_over(backend, deliveries, should_stop=should_stop, using=using))
-    withheld = [digest for digest in digests if outcomes[digest.pk].withheld]
-    if withheld:
-        _release(withheld, reason=outcomes[withheld[0].pk].error, using=using)
-    return _record([digest for digest in digests if not outcomes[digest.pk].withheld], outcomes, using=using)
+        for row in rows:
+            items[row.digest_id].append(row)
+        return [Parcel(claimed=digest, items=tuple(items[digest.pk])) for digest in claimed]
+
+    def no_backend(self, alias, backend):
+        if backend is None or not backend.supports_digest:
+            return f"NOTIFY_BACKENDS has no backend {alias!r} that sends digests."
+        return ""
+
+    def emptied(self, left_out):
+        return Outcome.skipped(NOTHING_LEFT)
+
+    def render(self, backend, parcels, targets):
+        return [(parcel, _render(backend, parcel)) for parcel in parcels]
+
+    def record(self, ended, *, using):
+        """Write each digest's outcome and its items', together, if this worker still holds it."""
+        if not ended:
+            return Counter()
+        now = clock.now()
+        token = ended[0].parcel.claimed.claimed_by
+        finished = []
+        with transaction.atomic(using=using):
+            for each in ended:
+                digest = each.parcel.claimed
+                values = ending(each.outcome, attempts=digest.attempts, now=now)
+                held = Digest.objects.using(using).filter(
+                    pk=digest.pk, claimed_by=token, status=NotificationStatus.PROCESSING
+                )
+                if not held.update(**values):
+                    logger.warning("Digest %s was taken over by another worker.", digest.pk)
+                    continue
+                finished += _finish_items(each.parcel, values, now, using=using)
+        send_signals(finished)
+        return Counter(item.status for item in finished)
 
 
-def _render(backend, digest):
+DIGESTS = Digests()
+
+
+def _render(backend, parcel):
     try:
-        return backend.render_digest(digest.held_items, recipient_of(backend, digest.held_items[0]))
+        return backend.render_digest(list(parcel.items), recipient_of(backend, parcel.items[0]))
     except ImproperlyConfigured:
         raise
     except Undeliverable as error:
         return Outcome.permanent_failure(f"Undeliverable: {error}")
     except Exception as error:
-        logger.exception("%s could not render digest %s", backend, digest.pk)
+        logger.exception("%s could not render digest %s", backend, parcel.pk)
         return Outcome.temporary(describe_error(error))
 
 
-# -- recording -----------------------------------------------------------------------------
-
-
-def _record(digests, outcomes, *, using):
-    """Write each digest's outcome and its items', together, if this worker still holds it."""
-    if not digests:
-        return Counter()
-
-    now = clock.now()
-    max_attempts = conf.get("NOTIFY_MAX_ATTEMPTS")
-    token = digests[0].claimed_by
-    finished = []
-    with transaction.atomic(using=using):
-        for digest in digests:
-            outcome = outcomes[digest.pk]
-            values = {"lease_expires_at": None, "last_error": outcome.error}
-            if outcome.sent:
-                values |= {"status": NotificationStatus.SENT, "sent_at": now}
-            elif outcome.skip:
-                values["status"] = NotificationStatus.SKIPPED
-            else:
-                values["status"] = status_after_failure(
-                    attempts=digest.attempts, max_attempts=max_attempts, permanent=outcome.permanent
-                )
-                values["next_attempt_at"] = now + retry_delay(
-                    digest.attempts,
-                    base=conf.get("NOTIFY_RETRY_BASE_DELAY"),
-                    cap=conf.get("NOTIFY_RETRY_MAX_DELAY"),
-                )
-            held = Digest.objects.using(using).filter(
-                pk=digest.pk, claimed_by=token, status=NotificationStatus.PROCESSING
-            )
-            if not held.update(**values):
-                logger.warning("Digest %s was taken over by another worker.", digest.pk)
-                continue
-            finished += _finish_items(digest, values, now, using=using)
-    send_signals(finished)
-    return Counter(item.status for item in finished)
-
-
-def _finish_items(digest, values, now, *, using):
-    """The items that ended with ``digest``, updated; an errored digest keeps its items held."""
+def _finish_items(parcel, values, now, *, using):
+    """The items that ended with the parcel's digest, updated: those left out end ``skipped``
+    with their reason; the rest end as the digest did, unless it errored, which keeps them held."""
     rows = Notification.objects.using(using)
-    dropped = getattr(digest, "dropped", [])
     by_reason = defaultdict(list)
-    for item, outcome in dropped:
+    for item, outcome in parcel.left_out:
         item.status, item.last_error, item.digest_id = NotificationStatus.SKIPPED, outcome.error, None
         by_reason[outcome.error].append(item.pk)
     for reason, pks in by_reason.items():
         rows.filter(pk__in=pks).update(status=NotificationStatus.SKIPPED, last_error=reason, digest=None)
+    left_out = [item for item, _ in parcel.left_out]
     status = values["status"]
     if status not in (NotificationStatus.SENT, NotificationStatus.FAILED, NotificationStatus.SKIPPED):
-        return [item for item, _ in dropped]
+        return left_out
     item_values = {"status": status, "last_error": values["last_error"], "next_attempt_at": now}
     if status == NotificationStatus.SENT:
         item_values["sent_at"] = now
-    rows.filter(digest=digest, status=NotificationStatus.HELD).update(**item_values)
-    items = digest.held_items
-    for item in items:
+    rows.filter(digest=parcel.claimed, status=NotificationStatus.HELD).update(**item_values)
+    for item in parcel.items:
         for field, value in item_values.items():
             setattr(item, field, value)
-    return [item for item, _ in dropped] + items
-
-
-def _release(digests, *, reason, using):
-    """Hand back claimed digests not sent, without spending an attempt: ready again at once."""
-    token = digests[0].claimed_by
-    return (
-        Digest.objects.using(using)
-        .filter(
-            pk__in=[digest.pk for digest in digests], claimed_by=token, status=NotificationStatus.PROCESSING
-        )
-        .update(
-            status=NotificationStatus.PENDING,
-            attempts=F("attempts") - 1,
-            claimed_by="",
-            lease_expires_at=None,
-            next_attempt_at=clock.now(),
-            last_error=reason,
-        )
-    )
+    return left_out + list(parcel.items)

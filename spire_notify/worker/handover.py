@@ -1,7 +1,8 @@
 """Handing a claimed batch to its backend under a kept claim: ``hand_over()`` and the guard
 (``ClaimKeeper``) the backend's send loop asks before each hand-off.
 
-The rows of the worker and the digests it sends are handed over the same way.
+The rows of the worker and the digests it sends are handed over the same way; ``model`` says
+which of the two a claim is on.
 """
 
 import logging
@@ -13,7 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from spire_notify import clock, conf
 from spire_notify.backends.base import Outcome, SendGuard, describe_error
 from spire_notify.exceptions import WorkerStopped
-from spire_notify.store.models import DestinationReceipt
+from spire_notify.store.models import DestinationReceipt, Notification
 from spire_notify.worker.claims import renew_lease
 
 logger = logging.getLogger("spire_notify")
@@ -22,9 +23,9 @@ CLAIM_LAPSED = "Withheld: this worker's claim on the row lapsed before it could 
 STOPPING = "Withheld: the worker was stopping."
 
 
-def hand_over(backend, deliveries, *, should_stop, using):
-    """``{pk: Outcome}`` of sending ``deliveries`` under a kept claim."""
-    claim = ClaimKeeper(deliveries, should_stop=should_stop, using=using)
+def hand_over(backend, deliveries, *, model, should_stop, using):
+    """``{pk: Outcome}`` of sending ``deliveries`` (claimed rows of ``model``) under a kept claim."""
+    claim = ClaimKeeper(deliveries, model=model, should_stop=should_stop, using=using)
     # Rows another worker took while these were rendered are not ours to send. Until half the
     # lease has gone no worker can have taken them: renewing a fresh claim before sending was a
     # round trip and a commit per batch for nothing (P3, docs/performance.md).
@@ -66,9 +67,10 @@ class ClaimKeeper(SendGuard):
     each, reads which destinations took the rows before, and tells it each that takes one now.
     """
 
-    def __init__(self, deliveries, *, should_stop=None, using="default"):
+    def __init__(self, deliveries, *, model=Notification, should_stop=None, using="default"):
         super().__init__()
         self.rows = [delivery.notification for delivery in deliveries]
+        self.model = model
         self.should_stop = should_stop or (lambda: False)
         self.using = using
         self.lease_seconds = conf.get("NOTIFY_LEASE_SECONDS")
@@ -92,7 +94,9 @@ class ClaimKeeper(SendGuard):
         their outcome is recorded, or another worker would take them and send them again.
         """
         try:
-            held = renew_lease(self.rows, lease_seconds=self.lease_seconds, using=self.using)
+            held = renew_lease(
+                self.rows, lease_seconds=self.lease_seconds, model=self.model, using=self.using
+            )
         except Exception:
             # The database is out of reach: the claim runs out on its own, and the guard
             # withholds what it can no longer vouch for.

@@ -17,13 +17,14 @@ READ_IN_APP = "Skipped: read in the app before the delay."
 READ_BEFORE_DIGEST = "Skipped: read in the app before its digest was sent."
 
 
-def skip_what_no_longer_applies(rows, backend, *, read_reason=READ_IN_APP, using):
+def skip_what_no_longer_applies(rows, backend, *, targets, read_reason=READ_IN_APP, using):
     """``{pk: Outcome}`` of the rows not to send after all: their recipient may no longer be
-    reached, read the in-app copy (``read_reason`` says before what), or switched their type off
-    on ``backend``'s channel since. Each step sees only the rows the steps before it kept; the
-    worker's rows and a digest's items go through the same steps."""
+    reached (``targets``, the load step's, say what each row is about), read the in-app copy
+    (``read_reason`` says before what), or switched their type off on ``backend``'s channel
+    since. Each step sees only the rows the steps before it kept; the worker's rows and a
+    digest's items go through the same steps."""
     steps = (
-        skip_unreachable,
+        lambda kept: skip_unreachable(kept, targets),
         lambda kept: skip_read_in_app(kept, reason=read_reason, using=using),
         lambda kept: skip_switched_off(kept, kept_address=backend.kept_address, using=using),
     )
@@ -33,9 +34,9 @@ def skip_what_no_longer_applies(rows, backend, *, read_reason=READ_IN_APP, using
     return outcomes
 
 
-def skip_unreachable(rows):
+def skip_unreachable(rows, targets):
     """``{pk: Outcome}`` of rows whose recipient may no longer be reached: a user deactivated
-    since, or one the target no longer lets see it.
+    since, or one the row's target (``targets.target_of(row)``) no longer lets see it.
 
     A target says so with ``allowed_notification_recipients(users) -> pks`` (asked once per
     target and batch) or ``allows_notification_to(user) -> bool`` (asked per row).
@@ -47,8 +48,8 @@ def skip_unreachable(rows):
             continue
         if not row.user.is_active:
             outcomes[row.pk] = Outcome.skipped(DEACTIVATED)
-        elif row.target is not None:
-            by_target[row.target].append(row)
+        elif (target := targets.target_of(row)) is not None:
+            by_target[target].append(row)
     for target, target_rows in by_target.items():
         if hasattr(target, "allowed_notification_recipients"):
             allowed = target.allowed_notification_recipients([row.user for row in target_rows])

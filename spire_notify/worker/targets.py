@@ -7,6 +7,7 @@ loaded on its own, and a row whose target cannot be loaded gets its own permanen
 """
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
@@ -15,13 +16,23 @@ from spire_notify.backends.base import Outcome
 from spire_notify.message import Recipient
 
 
+@dataclass(frozen=True)
+class Targets:
+    """What the load step hands the skip and render steps: each row's target, by row pk
+    (``None`` for none, or one deleted since), and the rows whose target cannot be loaded."""
+
+    of: dict = field(default_factory=dict)
+    failures: dict = field(default_factory=dict)
+
+    def target_of(self, row):
+        return self.of.get(row.pk)
+
+
 def load_targets(rows):
-    """Set ``row.target`` on every row (``None`` for none, or one deleted since); returns
-    ``{pk: Outcome}`` for the rows whose target cannot be loaded at all."""
-    failures = {}
+    """The ``Targets`` of ``rows``: one query per content type among them."""
+    targets, failures = {}, {}
     by_type = defaultdict(list)
     for row in rows:
-        row.target = None
         if row.content_type_id is not None:
             by_type[row.content_type_id].append(row)
     for content_type_id, typed_rows in by_type.items():
@@ -40,10 +51,8 @@ def load_targets(rows):
                     f"the target id {row.object_id!r} is not a {model._meta.label} key"
                 )
         objects = model._base_manager.in_bulk(set(keys.values()))
-        for row in typed_rows:
-            if row.pk in keys:
-                row.target = objects.get(keys[row.pk])
-    return failures
+        targets.update({pk: objects.get(key) for pk, key in keys.items()})
+    return Targets(of=targets, failures=failures)
 
 
 def recipient_of(backend, row):
