@@ -6,3 +6,4 @@ class AppriseChannelConfig(channel_apps.ChannelConfig):
     label = "spire_notify_apprise"
     verbose_name = "Notifications: Apprise"
     urls = "spire_notify.channels.apprise.urls"
+    pages = "spire_notify.channels.apprise.pages.ApprisePages"

@@ -6,3 +6,4 @@ class EmailChannelConfig(channel_apps.ChannelConfig):
     label = "spire_notify_email"
     verbose_name = "Notifications: email"
     urls = "spire_notify.channels.email.urls"
+    pages = "spire_notify.channels.email.pages.EmailPages"

@@ -6,3 +6,4 @@ class WebPushChannelConfig(channel_apps.ChannelConfig):
     label = "spire_notify_webpush"
     verbose_name = "Notifications: Web Push"
     urls = "spire_notify.channels.webpush.urls"
+    pages = "spire_notify.channels.webpush.pages.WebPushPages"
