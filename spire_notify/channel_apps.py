@@ -7,6 +7,8 @@ finds the installed ones through the app registry and never imports them: a proj
 the channels it uses, and a channel of its own plugs in the same way (docs/channels/own.md).
 """
 
+import importlib
+import importlib.util
 from functools import cached_property
 
 from django.apps import AppConfig, apps
@@ -69,3 +71,31 @@ class ChannelPages:
 def installed_channels():
     """The ``ChannelConfig`` of every installed channel app, in ``INSTALLED_APPS`` order."""
     return [config for config in apps.get_app_configs() if isinstance(config, ChannelConfig)]
+
+
+def uninstalled_channel_of(dotted_path):
+    """The name of the channel app that ``dotted_path`` (a backend class's) lies in when that
+    app is not installed; ``None`` when it is, or when the path lies in no channel app.
+
+    Found without importing the path: a channel's backend imports its models, which fail to
+    import without their app. The innermost package with an ``apps.py`` decides; a channel's
+    ``apps.py`` imports nothing but this module.
+    """
+    parts = dotted_path.split(".")[:-2]  # the class and its module
+    for end in range(len(parts), 0, -1):
+        package = ".".join(parts[:end])
+        try:
+            has_apps_module = importlib.util.find_spec(f"{package}.apps") is not None
+        except ImportError:
+            return None  # the path cannot be imported at all: E003 says so
+        if has_apps_module:
+            return package if _is_channel_app(package) and not apps.is_installed(package) else None
+    return None
+
+
+def _is_channel_app(package):
+    module = importlib.import_module(f"{package}.apps")
+    return any(
+        isinstance(value, type) and issubclass(value, ChannelConfig) and value.name == package
+        for value in vars(module).values()
+    )

@@ -7,3 +7,7 @@ class AppriseChannelConfig(channel_apps.ChannelConfig):
     verbose_name = "Notifications: Apprise"
     urls = "spire_notify.channels.apprise.urls"
     pages = "spire_notify.channels.apprise.pages.ApprisePages"
+
+    def ready(self):
+        # The channel's checks of the project's settings register on import.
+        from spire_notify.channels.apprise import checks  # noqa: F401

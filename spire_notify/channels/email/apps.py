@@ -7,3 +7,7 @@ class EmailChannelConfig(channel_apps.ChannelConfig):
     verbose_name = "Notifications: email"
     urls = "spire_notify.channels.email.urls"
     pages = "spire_notify.channels.email.pages.EmailPages"
+
+    def ready(self):
+        # The channel's checks of the project register on import.
+        from spire_notify.channels.email import checks  # noqa: F401
