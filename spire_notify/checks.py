@@ -6,12 +6,9 @@ IDs are stable; the reference page of the docs lists each with its fix.
 import importlib.util
 import ipaddress
 
-import jinja2
 from django.apps import apps
-from django.conf import global_settings, settings
+from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
-from django.template import engines
-from django.template.backends.jinja2 import Jinja2
 from django.urls import NoReverseMatch, reverse
 from django.utils.module_loading import import_string
 
@@ -33,6 +30,7 @@ BACKEND_HINTS = {
     "E007": 'Make "OPTIONS" a dict of the backend\'s keyword arguments.',
     "E008": 'Make the entry a dict: {"BACKEND": "dotted.path", "OPTIONS": {...}}.',
     "E009": 'Prefix the path with "spire_notify.", e.g. "spire_notify.backends.email.EmailBackend".',
+    "E022": "Add the channel app to INSTALLED_APPS and run migrate, or remove the entry.",
 }
 
 
@@ -85,9 +83,10 @@ def check_recipient_language(app_configs=None, **kwargs):
 
 @register(Tags.security)
 def check_user_destinations(app_configs=None, **kwargs):
-    """The settings that bound what users' URLs may make the worker do: a malformed one would
-    fail at the first delivery or save, not at startup."""
-    return [*_private_network_errors(), *_user_scheme_errors(), *_cap_errors()]
+    """The networks users' URLs may reach (``spire_notify.destinations``, for any channel that
+    sends to users' own URLs): a malformed entry would fail at the first delivery or save, not at
+    startup. A channel checks its own limits (how many URLs a user keeps, which schemes)."""
+    return _private_network_errors()
 
 
 def _private_network_errors():
@@ -106,6 +105,20 @@ def _private_network_errors():
     ]
 
 
+def count_setting_errors(name, check_id):
+    """The error of a count setting (a cap a channel puts on what a user keeps) that is not a
+    positive whole number; a channel's own checks call it."""
+    if conf.is_positive_whole_number(conf.get(name)):
+        return []
+    return [
+        Error(
+            f"{name} must be a positive whole number, not {conf.get(name)!r}.",
+            hint=f"Set {name} to e.g. {conf.DEFAULTS[name]}.",
+            id=check_id,
+        )
+    ]
+
+
 def _is_network(entry):
     try:
         ipaddress.ip_network(entry, strict=False)
@@ -114,104 +127,22 @@ def _is_network(entry):
     return isinstance(entry, str)
 
 
-def _user_scheme_errors():
-    schemes = conf.get("NOTIFY_APPRISE_USER_SCHEMES")
-    if isinstance(schemes, list | tuple | set | frozenset) and all(
-        isinstance(scheme, str) and scheme == scheme.lower() for scheme in schemes
-    ):
-        return []
-    return [
-        Error(
-            f"NOTIFY_APPRISE_USER_SCHEMES must be a list of lower-case Apprise schemes, not {schemes!r}.",
-            hint='For example ["ntfy", "ntfys", "discord", "slack"].',
-            id="spire_notify.E091",
-        )
-    ]
-
-
-def _cap_errors():
-    return [
-        Error(
-            f"{name} must be a positive whole number, not {conf.get(name)!r}.",
-            hint=f"Set {name} to e.g. {conf.DEFAULTS[name]}.",
-            id="spire_notify.E092",
-        )
-        for name in ("NOTIFY_MAX_APPRISE_ADDRESSES", "NOTIFY_MAX_PUSH_SUBSCRIPTIONS")
-        if not conf.is_positive_whole_number(conf.get(name))
-    ]
-
-
-@register(Tags.templates)
-def check_jinja2_translates(app_configs=None, **kwargs):
-    """The Jinja2 email templates mark their text with {% trans %}: an engine that renders
-    them needs the i18n extension and Django's gettext installed."""
-    errors = []
-    for engine in engines.all():
-        if not isinstance(engine, Jinja2) or {"gettext", "get_language"} <= set(engine.env.globals):
-            continue
-        try:
-            # The source only: compiling is what fails without the extension.
-            engine.env.loader.get_source(engine.env, "spire_notify/email/base.html")
-        except jinja2.TemplateNotFound:
-            continue
-        errors.append(
-            Error(
-                f"The Jinja2 engine {engine.name!r} does not translate, so it cannot render "
-                "spire-notify's email templates (they use {% trans %}).",
-                hint='Set its OPTIONS["environment"] to "spire_notify.jinja2_env.environment", or add '
-                "the jinja2.ext.i18n extension to yours and pass it to "
-                "spire_notify.jinja2_env.install_translations().",
-                id="spire_notify.E042",
-            )
-        )
-    return errors
-
-
 @register(Tags.urls)
 def check_urls_included(app_configs=None, **kwargs):
-    """Without spire_notify.urls there is no inbox to open, and emails carry no unsubscribe
-    link nor List-Unsubscribe header: mail providers then mark them as bulk mail."""
+    """Without spire_notify.urls there is no preferences page, no unsubscribe link (so mail
+    providers mark a channel's messages as bulk), and no page of any channel."""
     try:
-        reverse("spire_notify:inbox")
+        reverse("spire_notify:preferences")
     except NoReverseMatch:
         return [
             Warning(
-                "spire_notify.urls is not included in the URLconf: there is no inbox, no "
-                "preferences page, and emails carry no unsubscribe link.",
+                "spire_notify.urls is not included in the URLconf: there is no preferences page, "
+                "no unsubscribe link, and no page of any channel.",
                 hint='Add path("notifications/", include("spire_notify.urls")) to your urls.py.',
                 id="spire_notify.W020",
             )
         ]
     return []
-
-
-@register(Tags.compatibility)
-def check_from_address(app_configs=None, **kwargs):
-    """Django's placeholder From address passes every other check, and is rejected or marked as
-    spam by real mail servers."""
-    if settings.DEFAULT_FROM_EMAIL != global_settings.DEFAULT_FROM_EMAIL:
-        return []
-    configured = conf.backend_settings()
-    aliases = configured if isinstance(configured, dict) else {}
-    return [
-        Warning(
-            f"NOTIFY_BACKENDS[{alias!r}] sends from DEFAULT_FROM_EMAIL, which is Django's placeholder "
-            f"{global_settings.DEFAULT_FROM_EMAIL!r}: mail servers refuse it or file it as spam.",
-            hint="Set DEFAULT_FROM_EMAIL to an address of your domain, or the backend's 'from_email' option.",
-            id="spire_notify.W012",
-        )
-        for alias in aliases
-        if _sends_from_default_address(alias)
-    ]
-
-
-def _sends_from_default_address(alias):
-    try:
-        backend = notify_backends.create_backend(alias)
-    except InvalidNotifyBackend:
-        return False  # check_backends reports it
-    # A backend that takes a From address has the option; unset, DEFAULT_FROM_EMAIL is used.
-    return hasattr(backend, "from_email") and not backend.from_email
 
 
 @register(Tags.security)

@@ -6,6 +6,7 @@ from django.utils.module_loading import import_string
 
 from spire_notify import conf
 from spire_notify.backends.base import BaseNotificationBackend
+from spire_notify.channel_apps import uninstalled_channel_of
 from spire_notify.exceptions import InvalidNotifyBackend, UnknownChannel
 
 # The paths the bundled backends were configured by before each channel became an app; they
@@ -74,6 +75,14 @@ class NotifyBackendsHandler:
         if not isinstance(options, dict):
             raise InvalidNotifyBackend(alias, "'OPTIONS' must be a dict.", check_id="E007")
         path = BUNDLED_BACKENDS.get(config["BACKEND"], config["BACKEND"])
+        channel_app = uninstalled_channel_of(path)
+        if channel_app:
+            raise InvalidNotifyBackend(
+                alias,
+                f"{config['BACKEND']!r} is a backend of the channel app {channel_app!r}, which is not in "
+                "INSTALLED_APPS.",
+                check_id="E022",
+            )
         try:
             backend_class = import_string(path)
         except ImportError as error:

@@ -1,6 +1,8 @@
-"""The preferences page and the one-click unsubscribe endpoint.
+"""The preferences page, the channels page and the one-click unsubscribe endpoint.
 
-The page is a signed-in user's table of every registered type by every configured channel.
+The preferences page is a signed-in user's table of every registered type by every configured
+channel. The channels page ("Chat and browser alerts") shows the section of each installed channel
+that offers the user settings of their own (``spire_notify.channel_apps.ChannelPages``).
 The unsubscribe URL needs no session: its token is the authority, and mail providers POST to
 it without a CSRF token (RFC 8058), so it is exempt; a GET only asks for confirmation,
 because link scanners fetch every URL of a message.
@@ -17,7 +19,9 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core import signing
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_deny
@@ -25,6 +29,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from spire_notify import conf
+from spire_notify.channel_apps import installed_channels
 from spire_notify.exceptions import UnknownChannel
 from spire_notify.models import DeliveryMode
 from spire_notify.notification_types import all_types, get_type
@@ -152,3 +157,34 @@ def _unsubscribe_page(request, state, context=None, *, status=200):
     # The token is in this page's URL: never hand it to another site as a Referer.
     response["Referrer-Policy"] = "no-referrer"
     return response
+
+
+@deny_framing
+@login_required
+def channels(request):
+    """The installed channels' own settings. A POST goes to each channel in turn until one takes
+    it: that channel answers (a redirect once saved), or its section shows the form's errors."""
+    posted = {}
+    if request.method == "POST":
+        for channel in installed_channels():
+            answer = channel.channel_pages.settings_post(request)
+            if isinstance(answer, HttpResponseBase):
+                return answer
+            if answer is not None:
+                posted[channel.label] = answer
+                break
+    return render(request, "spire_notify/channels.html", channels_context(request, posted))
+
+
+def channels_context(request, posted=None):
+    """What ``spire_notify/channels_section.html`` shows; a page that embeds the section adds
+    this to its own context. ``posted``: a channel's section context after a POST it refused,
+    by app label."""
+    posted = posted or {}
+    sections = []
+    for channel in installed_channels():
+        pages = channel.channel_pages
+        if pages.settings_template and pages.offers_settings(request):
+            context = posted.get(channel.label) or pages.settings_context(request)
+            sections.append(render_to_string(pages.settings_template, context, request))
+    return {"channel_sections": sections}

@@ -7,7 +7,7 @@ import os
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from django.test import Client
+from django.test import Client, modify_settings, override_settings
 
 from spire_notify.channels.apprise.models import AppriseAddress
 from spire_notify.channels.webpush.models import PushSubscription
@@ -325,3 +325,31 @@ def test_a_user_keeps_at_most_the_set_number_of_browsers(channels_on, ada, clien
     )
     assert post_subscription(client, first).status_code == 201  # a browser already kept renews
     assert PushSubscription.objects.filter(user=ada).count() == 2
+
+
+@pytest.mark.django_db
+@modify_settings(
+    INSTALLED_APPS={
+        "remove": [
+            "spire_notify.channels.apprise",
+            "spire_notify.channels.webpush",
+            "spire_notify.channels.live",
+            "spire_notify.channels.webhook",
+        ]
+    }
+)
+@override_settings(
+    NOTIFY_BACKENDS={
+        "app": {"BACKEND": "spire_notify.channels.app.backend.AppBackend"},
+        "email": {"BACKEND": "spire_notify.channels.email.backend.EmailBackend"},
+    }
+)
+def test_a_project_with_only_the_inbox_and_email_has_its_pages(ada, client):
+    inbox = client.get("/notifications/").content.decode()
+    assert "Chat and browser alerts" not in inbox
+    assert "live.js" not in inbox and "push.js" not in inbox
+    assert '<script src="/static/spire_notify/badge.js" defer></script>' in inbox
+    channels = client.get("/notifications/channels/")
+    assert channels.status_code == 200
+    assert "Nothing to set up" in channels.content.decode()
+    assert client.get("/notifications/preferences/").status_code == 200

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.core import mail
 from django.core.checks import Error, run_checks
 from django.core.exceptions import ImproperlyConfigured
-from django.test import override_settings
+from django.test import modify_settings, override_settings
 
 from spire_notify.checks import MASKING_FILTER_PATH
 from spire_notify.models import Notification
@@ -284,12 +284,26 @@ def test_a_channel_the_help_desk_names_but_the_project_lacks_is_a_warning():
     ]
 
 
+@modify_settings(INSTALLED_APPS={"remove": ["spire_notify.channels.apprise"]})
+@override_settings(
+    NOTIFY_BACKENDS={"chat": {"BACKEND": "spire_notify.backends.apprise.AppriseBackend", "OPTIONS": {}}}
+)
+def test_a_backend_of_a_channel_app_that_is_not_installed_names_the_app():
+    # Importing the backend would fail, and the worker with it: its models have no app.
+    [error] = [message for message in run_checks() if message.id == "spire_notify.E022"]
+    assert error.msg == (
+        "NOTIFY_BACKENDS['chat']: 'spire_notify.backends.apprise.AppriseBackend' is a backend of the "
+        "channel app 'spire_notify.channels.apprise', which is not in INSTALLED_APPS."
+    )
+    assert error.hint == "Add the channel app to INSTALLED_APPS and run migrate, or remove the entry."
+
+
 @override_settings(ROOT_URLCONF="tests.urls_without_spire_notify")
 def test_spire_notify_urls_not_included_is_a_warning():
     [warning] = [message for message in run_checks() if message.id == "spire_notify.W020"]
     assert warning.msg == (
-        "spire_notify.urls is not included in the URLconf: there is no inbox, no preferences page, "
-        "and emails carry no unsubscribe link."
+        "spire_notify.urls is not included in the URLconf: there is no preferences page, "
+        "no unsubscribe link, and no page of any channel."
     )
 
 

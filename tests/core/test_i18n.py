@@ -5,7 +5,8 @@ from types import SimpleNamespace
 
 from django.test import SimpleTestCase, override_settings
 
-from spire_notify.checks import check_jinja2_translates, check_recipient_language
+from spire_notify.channels.email.checks import check_jinja2_translates
+from spire_notify.checks import check_recipient_language
 from spire_notify.i18n import group_by_language, language_for
 
 NOT_CALLABLE = "not a function"

@@ -13,7 +13,8 @@ from django.core.management import call_command
 from django.test import override_settings
 from django.urls import NoReverseMatch
 
-from spire_notify.checks import check_from_address, check_task_backend
+from spire_notify.channels.email.checks import check_from_address
+from spire_notify.checks import check_task_backend
 from spire_notify.compat import TASKS_MODULE
 from spire_notify.helpdesk.checks import check_urls_included
 from spire_notify.helpdesk.models import HelpDeskTicket

@@ -43,7 +43,20 @@ TEMPLATE_ROOTS = {
     "spire_notify": "spire_notify/templates/spire_notify",
     "helpdesk": "spire_notify/templates/helpdesk",
     "jinja2": "spire_notify/jinja2",
+    "channels/app": "spire_notify/channels/app/templates",
+    "channels/apprise": "spire_notify/channels/apprise/templates",
+    "channels/email": "spire_notify/channels/email/templates",
+    "channels/email-jinja2": "spire_notify/channels/email/jinja2",
+    "channels/live": "spire_notify/channels/live/templates",
+    "channels/webpush": "spire_notify/channels/webpush/templates",
 }
+
+CHANNEL_STATIC = [
+    "spire_notify/channels/app/static/spire_notify/badge.js",
+    "spire_notify/channels/live/static/spire_notify/live.js",
+    "spire_notify/channels/webpush/static/spire_notify/push.js",
+    "spire_notify/channels/webpush/static/spire_notify/push-sw.js",
+]
 
 
 def run(command, **kwargs):
@@ -111,6 +124,23 @@ def repository_templates():
     )
 
 
+def wheel_path(template):
+    """Where ``template`` of templates/ lands in the wheel: the core's folders are one level deep,
+    a channel's two (templates/channels/<channel>)."""
+    depth = 2 if template.startswith("channels/") else 1
+    parts = template.split("/")
+    return "/".join([TEMPLATE_ROOTS["/".join(parts[:depth])], *parts[depth:]])
+
+
+def is_template(name):
+    parts = name.split("/")
+    in_core = name.startswith(("spire_notify/templates/", "spire_notify/jinja2/"))
+    in_channel = (
+        parts[:2] == ["spire_notify", "channels"] and len(parts) > 4 and parts[3] in ("templates", "jinja2")
+    )
+    return (in_core or in_channel) and not name.endswith("/")
+
+
 def assert_one_import_root_templates_once_and_no_demo(wheel):
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
@@ -121,17 +151,12 @@ def assert_one_import_root_templates_once_and_no_demo(wheel):
     assert len(names) == len(set(names)), "a file is in the wheel twice"
     assert not [name for name in names if "demo" in name.split("/")]
     # Each template of templates/ once, where APP_DIRS finds it, and no other copy of any.
-    expected = sorted(
-        f"{TEMPLATE_ROOTS[template.split('/')[0]]}/{template.split('/', 1)[1]}"
-        for template in repository_templates()
-    )
-    shipped = sorted(
-        name
-        for name in names
-        if name.startswith(("spire_notify/templates/", "spire_notify/jinja2/")) and not name.endswith("/")
-    )
+    expected = sorted(wheel_path(template) for template in repository_templates())
+    shipped = sorted(name for name in names if is_template(name))
     assert shipped == expected
     assert len(expected) == len(repository_templates())
+    # Each channel's static files, in the app that owns them.
+    assert set(CHANNEL_STATIC) <= set(names)
 
 
 def test_the_wheel_has_one_import_root_each_template_once_and_no_demo(wheel):

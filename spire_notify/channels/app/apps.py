@@ -6,3 +6,4 @@ class AppChannelConfig(channel_apps.ChannelConfig):
     label = "spire_notify_app"
     verbose_name = "Notifications: in-app inbox"
     urls = "spire_notify.channels.app.urls"
+    pages = "spire_notify.channels.app.pages.AppPages"

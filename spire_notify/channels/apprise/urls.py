@@ -3,6 +3,5 @@ from django.urls import path
 from spire_notify.channels.apprise import views
 
 urlpatterns = [
-    path("channels/", views.channels, name="channels"),
     path("channels/apprise/<int:pk>/delete/", views.delete_apprise_address, name="delete_apprise_address"),
 ]

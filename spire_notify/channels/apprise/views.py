@@ -1,5 +1,6 @@
-"""The Apprise channel's pages: a user's own Apprise URLs, and the "Chat and browser alerts"
-page that lists them beside this browser's push status.
+"""The Apprise channel's pages: a user's own Apprise URLs, a section of the channels page
+("Chat and browser alerts", ``spire_notify.channels.apprise.pages``) that adds and lists them,
+and the endpoint that removes one.
 
 A URL is a secret of the user: only ever shown masked, changed by POST only. It is also the
 user's input to a server that will send requests to it: it must be of a service users may add,
@@ -12,15 +13,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
-from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from spire_notify import conf
 from spire_notify.channels.apprise.backend import AppriseBackend, user_url_refusal, validate_apprise_url
 from spire_notify.channels.apprise.models import AppriseAddress
-from spire_notify.channels.webpush.models import PushSubscription
-from spire_notify.channels.webpush.views import push_backend, push_button_context
 from spire_notify.handler import notify_backends
 from spire_notify.views import deny_framing
 
@@ -54,32 +52,15 @@ class AppriseAddressForm(forms.Form):
         return url
 
 
-def channels_context(request, apprise_form=None):
-    """What ``spire_notify/channels_section.html`` shows; a preferences page that embeds the
-    section adds this to its own context."""
-    push = push_backend()
-    return {
-        "apprise_enabled": per_user_apprise_enabled(),
-        "apprise_addresses": AppriseAddress.objects.filter(user=request.user),
-        "apprise_form": apprise_form or AppriseAddressForm(user=request.user),
-        "push_enabled": push is not None,
-        "push_browsers": PushSubscription.objects.filter(user=request.user).count() if push else 0,
-        **push_button_context(push),
-    }
-
-
-@deny_framing
-@login_required
-def channels(request):
-    """The user's chat URLs (add, remove) and browser push status."""
-    form = None
-    if request.method == "POST":
-        form = AppriseAddressForm(request.POST, user=request.user)
-        if per_user_apprise_enabled() and form.is_valid():
-            AppriseAddress.objects.create(user=request.user, url=form.cleaned_data["url"])
-            messages.success(request, "Chat address added.")
-            return HttpResponseRedirect(reverse("spire_notify:channels"))
-    return render(request, "spire_notify/channels.html", channels_context(request, form))
+def add_address(request):
+    """A POST of the channels page's form: a redirect back there once the address is kept, or
+    the bound form with its errors."""
+    form = AppriseAddressForm(request.POST, user=request.user)
+    if not (per_user_apprise_enabled() and form.is_valid()):
+        return form
+    AppriseAddress.objects.create(user=request.user, url=form.cleaned_data["url"])
+    messages.success(request, "Chat address added.")
+    return HttpResponseRedirect(reverse("spire_notify:channels"))
 
 
 @deny_framing

@@ -6,3 +6,8 @@ class EmailChannelConfig(channel_apps.ChannelConfig):
     label = "spire_notify_email"
     verbose_name = "Notifications: email"
     urls = "spire_notify.channels.email.urls"
+    pages = "spire_notify.channels.email.pages.EmailPages"
+
+    def ready(self):
+        # The channel's checks of the project register on import.
+        from spire_notify.channels.email import checks  # noqa: F401

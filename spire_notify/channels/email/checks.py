@@ -1,12 +1,19 @@
-"""The email backend's system checks: the settings it needs, its mailer, its template."""
+"""The email channel's system checks: the settings an email backend needs, its mailer, its
+template (run by ``EmailBackend.check()``), and two about the project (registered when the app is
+ready): a Jinja2 engine must translate, and the From address must not be Django's placeholder."""
 
-from django.conf import settings
-from django.core.checks import Error, Warning
+import jinja2
+from django.conf import global_settings, settings
+from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
+from django.template import engines
+from django.template.backends.jinja2 import Jinja2
 
 from spire_notify import conf
 from spire_notify.channels.email.templated import inliner_errors, template_errors
 from spire_notify.compat import UnknownMailer, mailer_to_check, timeout_setting
+from spire_notify.exceptions import InvalidNotifyBackend
+from spire_notify.handler import notify_backends
 
 
 def email_backend_messages(backend):
@@ -85,3 +92,58 @@ def timeout_warnings(backend, mailer):
             )
         ]
     return []
+
+
+@register(Tags.templates)
+def check_jinja2_translates(app_configs=None, **kwargs):
+    """The Jinja2 email templates mark their text with {% trans %}: an engine that renders
+    them needs the i18n extension and Django's gettext installed."""
+    errors = []
+    for engine in engines.all():
+        if not isinstance(engine, Jinja2) or {"gettext", "get_language"} <= set(engine.env.globals):
+            continue
+        try:
+            # The source only: compiling is what fails without the extension.
+            engine.env.loader.get_source(engine.env, "spire_notify/email/base.html")
+        except jinja2.TemplateNotFound:
+            continue
+        errors.append(
+            Error(
+                f"The Jinja2 engine {engine.name!r} does not translate, so it cannot render "
+                "spire-notify's email templates (they use {% trans %}).",
+                hint='Set its OPTIONS["environment"] to "spire_notify.jinja2_env.environment", or add '
+                "the jinja2.ext.i18n extension to yours and pass it to "
+                "spire_notify.jinja2_env.install_translations().",
+                id="spire_notify.E042",
+            )
+        )
+    return errors
+
+
+@register(Tags.compatibility)
+def check_from_address(app_configs=None, **kwargs):
+    """Django's placeholder From address passes every other check, and is rejected or marked as
+    spam by real mail servers."""
+    if settings.DEFAULT_FROM_EMAIL != global_settings.DEFAULT_FROM_EMAIL:
+        return []
+    configured = conf.backend_settings()
+    aliases = configured if isinstance(configured, dict) else {}
+    return [
+        Warning(
+            f"NOTIFY_BACKENDS[{alias!r}] sends from DEFAULT_FROM_EMAIL, which is Django's placeholder "
+            f"{global_settings.DEFAULT_FROM_EMAIL!r}: mail servers refuse it or file it as spam.",
+            hint="Set DEFAULT_FROM_EMAIL to an address of your domain, or the backend's 'from_email' option.",
+            id="spire_notify.W012",
+        )
+        for alias in aliases
+        if _sends_from_default_address(alias)
+    ]
+
+
+def _sends_from_default_address(alias):
+    try:
+        backend = notify_backends.create_backend(alias)
+    except InvalidNotifyBackend:
+        return False  # check_backends reports it
+    # A backend that takes a From address has the option; unset, DEFAULT_FROM_EMAIL is used.
+    return hasattr(backend, "from_email") and not backend.from_email

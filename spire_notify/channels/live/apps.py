@@ -6,6 +6,7 @@ class LiveChannelConfig(channel_apps.ChannelConfig):
     label = "spire_notify_live"
     verbose_name = "Notifications: live inbox"
     urls = "spire_notify.channels.live.urls"
+    pages = "spire_notify.channels.live.pages.LivePages"
 
     def ready(self):
         # The live inbox's checks register on import; it listens for notifications only while

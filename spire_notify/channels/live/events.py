@@ -107,7 +107,7 @@ def unread_counts(user_ids):
 
 
 def inbox_item(notification):
-    """What the inbox page shows of a new notification (its template is inbox_channels.html)."""
+    """What the inbox page shows of a new notification (its template is live_inbox_item.html)."""
     return {
         "id": notification.pk,
         "title": notification.title,
