@@ -1,5 +1,5 @@
 """The test settings with the example SMS channel added as a project adds it: one line in
-INSTALLED_APPS and its NOTIFY_BACKENDS entry (tests/test_example_channel.py)."""
+INSTALLED_APPS and its NOTIFY_BACKENDS entry (tests/channels/test_example_channel.py)."""
 
 from tests.settings import *  # noqa: F403
 

@@ -1,5 +1,5 @@
 """The example SMS channel in a project that installed it (tests/example_channel_settings.py),
-run by tests/test_example_channel.py in a pytest of its own: its migration applies, its page
+run by tests/channels/test_example_channel.py in a pytest of its own: its migration applies, its page
 works under spire_notify:, and notify() delivers through it to an HTTP server on 127.0.0.1."""
 
 import contextlib
@@ -15,10 +15,10 @@ from django.urls import reverse
 
 from spire_notify import Message, notify, process_notifications
 from spire_notify.testing import BackendContract
-from tests.delivery_harness import free_port
 from tests.example_channel.backend import SmsBackend
 from tests.example_channel.models import PhoneNumber
-from tests.local_http import RecordingServer
+from tests.support.delivery_harness import free_port
+from tests.support.local_http import RecordingServer
 
 pytestmark = pytest.mark.django_db
 

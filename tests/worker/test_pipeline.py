@@ -20,7 +20,7 @@ from spire_notify.worker.handover import STOPPING
 from spire_notify.worker.pipeline import ending
 from spire_notify.worker.rows import ROWS
 from spire_notify.worker.targets import load_targets
-from tests.delivery_harness import DUMMY_TASKS
+from tests.support.delivery_harness import DUMMY_TASKS
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("_order_type")]
 
