@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 from django.core.checks import Error
 
-from .base import BaseNotificationBackend, Outcome, Rendered, describe_error
+from .base import BaseNotificationBackend, Outcome, Rendered
 from .webhook_secrets import secret_key, secret_messages, secrets_of
 
 ID_HEADER = "webhook-id"
@@ -156,17 +156,10 @@ class WebhookBackend(BaseNotificationBackend):
             endpoint.connection.request("POST", endpoint.path, body=body, headers=headers)
             response = deadline.getresponse()
             reply = read_capped(endpoint.connection, response)
-        outcome = classify_response(response.status, response.reason, reply)
-        if not outcome.sent:
-            raise RejectedDelivery(outcome)
+        return classify_response(response.status, response.reason, reply)
 
     def close(self, endpoint):
         endpoint.connection.close()
-
-    def classify_error(self, error):
-        if isinstance(error, RejectedDelivery):
-            return error.outcome
-        return Outcome.temporary(describe_error(error))
 
     def connection_lost(self, error):
         return isinstance(error, (OSError, http.client.HTTPException))
@@ -184,14 +177,6 @@ class WebhookBackend(BaseNotificationBackend):
                 )
             )
         return errors
-
-
-class RejectedDelivery(Exception):
-    """The receiver answered, and not with success: carries the classified outcome."""
-
-    def __init__(self, outcome):
-        super().__init__(outcome.error)
-        self.outcome = outcome
 
 
 class Deadline:

@@ -107,7 +107,9 @@ class WebPushBackend(DestinationsBackend):
         return subscription.endpoint
 
     def send_to_destination(self, session, delivery, subscription):
+        # A failure raises: classify_error() reads it, destination_gone() whether to forget it.
         self.push(session, subscription, delivery.rendered.content)
+        return Outcome.success()
 
     def destination_gone(self, error):
         return push_status(error) in GONE_STATUSES
