@@ -22,7 +22,7 @@ from django.test import override_settings
 from spire_notify import Message, Recipient, notify
 from spire_notify.automations import process_notifications
 from spire_notify.backends import webpush as webpush_module
-from spire_notify.backends.base import Delivery, Outcome
+from spire_notify.backends.base import Delivery, Outcome, OutcomeStatus
 from spire_notify.backends.webpush import WebPushBackend
 from spire_notify.models import Notification, PushSubscription
 from spire_notify.testing import BackendContract
@@ -221,7 +221,7 @@ def test_a_push_service_that_is_down_is_a_temporary_failure(push_settings, serve
         [Delivery(notification=SimpleNamespace(pk=1, user_id=ada.pk), rendered=rendered)]
     )
 
-    assert not outcome.sent and not outcome.permanent
+    assert outcome.status is OutcomeStatus.TEMPORARY
     assert outcome.error.startswith("requests.exceptions.ConnectionError")
 
 
