@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 from django.core.checks import Error
 
 from .base import BaseNotificationBackend, Outcome, Rendered
+from .http_replies import worth_retrying
 from .webhook_secrets import secret_key, secret_messages, secrets_of
 
 ID_HEADER = "webhook-id"
@@ -37,8 +38,6 @@ SIGNATURE_HEADER = "webhook-signature"
 TOLERANCE_SECONDS = 300
 # Only the start of a reply says anything worth keeping (the error text of a failure).
 MAX_REPLY_BYTES = 64 * 1024
-# Replies that say "not now" rather than "never": the request may succeed when retried.
-RETRYABLE_STATUSES = {408, 425, 429}
 
 
 class InvalidWebhook(Exception):
@@ -236,6 +235,6 @@ def classify_response(status, reason, reply=""):
         return Outcome.success()
     text = reply.strip()[:200]
     error = f"HTTP {status} {reason}" + (f": {text}" if text else "")
-    if status >= 500 or status in RETRYABLE_STATUSES:
+    if worth_retrying(status):
         return Outcome.temporary(error)
     return Outcome.permanent_failure(error)

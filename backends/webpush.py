@@ -30,8 +30,8 @@ from spire_notify.destinations import RefusedDestination, connections_checked, u
 from spire_notify.masking import mask_url, redact, urls_redacted
 
 from .base import Outcome, Rendered, describe_error
+from .http_replies import worth_retrying
 from .per_destination import DestinationsBackend
-from .webhook import RETRYABLE_STATUSES
 
 try:
     import requests
@@ -159,9 +159,7 @@ class WebPushBackend(DestinationsBackend):
         if status in GONE_STATUSES:
             return Outcome.permanent_failure(GONE)
         text = describe_error(error).splitlines()[0]
-        if isinstance(error, VapidException) or (
-            status is not None and status < 500 and status not in RETRYABLE_STATUSES
-        ):
+        if isinstance(error, VapidException) or (status is not None and not worth_retrying(status)):
             return Outcome.permanent_failure(text)
         return Outcome.temporary(text)
 
