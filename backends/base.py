@@ -166,6 +166,17 @@ def hand_overs(deliveries, group_key):
     return units
 
 
+def cleared_by(guard, deliveries, indexes):
+    """``(cleared, reason)``: the ``indexes`` the guard lets go, in turn, up to the first it
+    refuses, and its reason for that one (``None`` when it refused none)."""
+    cleared = []
+    for index in indexes:
+        if reason := guard(deliveries[index]):
+            return cleared, reason
+        cleared.append(index)
+    return cleared, None
+
+
 class BaseNotificationBackend:
     """Subclasses accept their OPTIONS as keyword arguments and pass the rest up.
 
@@ -301,20 +312,11 @@ class BaseNotificationBackend:
         reason = None
         try:
             for key, indexes in hand_overs(deliveries, self.group_key):
-                cleared = []
-                for index in indexes:
-                    if reason := guard(deliveries[index]):
-                        break
-                    cleared.append(index)
+                cleared, reason = cleared_by(guard, deliveries, indexes)
                 if cleared:
-                    if key is None:
-                        outcome, connection = self.hand_over(
-                            connection, deliveries[cleared[0]], guard=guard, batch=batch
-                        )
-                    else:
-                        outcome, connection = self.attempt(
-                            self.send_group, connection, [deliveries[index] for index in cleared]
-                        )
+                    outcome, connection = self.hand_over_unit(
+                        connection, key, [deliveries[index] for index in cleared], guard=guard, batch=batch
+                    )
                     if outcome.withheld:
                         reason = outcome.error
                     else:
@@ -335,6 +337,14 @@ class BaseNotificationBackend:
         a backend that reads per-user data (addresses, subscriptions) loads the batch's here,
         in one query, rather than one query per delivery."""
         return None
+
+    def hand_over_unit(self, connection, key, deliveries, *, guard, batch):
+        """``(outcome, connection)`` of one hand-over: a delivery on its own (``key`` is
+        ``None``) through ``hand_over()``, a group's cleared deliveries through ``send_group()``."""
+        if key is None:
+            [delivery] = deliveries
+            return self.hand_over(connection, delivery, guard=guard, batch=batch)
+        return self.attempt(self.send_group, connection, deliveries)
 
     def hand_over(self, connection, delivery, *, guard, batch):
         """``(outcome, connection)``: ``send_one()``'s outcome, and the connection the next
