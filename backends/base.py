@@ -4,13 +4,14 @@ A backend has a pure half and an I/O half. ``render(message, recipient)`` return
 sent and touches neither the database nor the network, so it can be property-tested.
 ``send(deliveries)`` transmits a whole batch over one connection and answers with one
 ``Outcome`` per delivery, in order: a failure is reported, never raised, so that one bad row
-cannot stop the rest of the batch.
+cannot stop the rest of the batch. An ``Outcome`` is one status and an error (the reason of
+anything but a success), so it cannot say two things at once.
 
 The loop of ``send`` lives here once, as django-anymail's ``send_messages`` does: a transmitting
-backend fills the hooks ``open()``, ``send_one()``, ``close()`` and ``classify_error()``, and the
-loop owns the connection's life, turns every exception into an ``Outcome``, reconnects after a
-lost connection, and asks the worker's guard before each hand-off whether the row may still be
-sent (the worker's claim on it may have lapsed, or the worker may be stopping).
+backend fills the hooks (``BaseNotificationBackend`` lists them), and the loop owns the
+connection's life, turns every exception into an ``Outcome``, reconnects after a lost
+connection, and asks the worker's guard before each hand-off whether the row may still be sent
+(the worker's claim on it may have lapsed, or the worker may be stopping).
 
 A backend that sends each row to several destinations (a user's browsers, their chat URLs)
 subclasses ``DestinationsBackend`` (``backends/per_destination.py``), which fills the loop's
@@ -19,6 +20,7 @@ subclasses ``DestinationsBackend`` (``backends/per_destination.py``), which fill
 
 import traceback
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from django.core.checks import Error
@@ -46,37 +48,69 @@ class Delivery:
     rendered: Rendered
 
 
+class OutcomeStatus(StrEnum):
+    """What became of one delivery."""
+
+    SENT = "sent"
+    TEMPORARY = "temporary"  # failed; retried with backoff
+    PERMANENT = "permanent"  # failed for good
+    SKIPPED = "skipped"  # nothing sent, on purpose; final
+    WITHHELD = "withheld"  # never handed over: costs no attempt, ready again at once
+
+
 @dataclass(frozen=True)
 class Outcome:
-    """The result of one delivery: sent; failed temporarily (retried) or permanently; skipped
-    deliberately (nothing sent, final); or withheld: never handed over, so it costs no attempt
-    and is ready again at once."""
+    """The result of one delivery: one status, and the error (or reason) of any status but
+    ``SENT``. Build it with the constructors below; one that would contradict itself (a sent
+    delivery with an error, a failure without one) raises ``ValueError``."""
 
-    sent: bool
+    status: OutcomeStatus
     error: str = ""
-    permanent: bool = False
-    withheld: bool = False
-    skip: bool = False
+
+    def __post_init__(self):
+        object.__setattr__(self, "status", OutcomeStatus(self.status))
+        if self.status is OutcomeStatus.SENT and self.error:
+            raise ValueError(f"a sent Outcome carries no error, not {self.error!r}")
+        if self.status is not OutcomeStatus.SENT and not self.error:
+            raise ValueError(f"a {self.status} Outcome needs an error that says why")
 
     @classmethod
     def success(cls):
-        return cls(sent=True)
+        return cls(OutcomeStatus.SENT)
 
     @classmethod
     def temporary(cls, error):
-        return cls(sent=False, error=error)
+        return cls(OutcomeStatus.TEMPORARY, error)
 
     @classmethod
     def permanent_failure(cls, error):
-        return cls(sent=False, error=error, permanent=True)
+        return cls(OutcomeStatus.PERMANENT, error)
 
     @classmethod
     def not_sent(cls, reason):
-        return cls(sent=False, error=reason, withheld=True)
+        return cls(OutcomeStatus.WITHHELD, reason)
 
     @classmethod
     def skipped(cls, reason):
-        return cls(sent=False, error=reason, skip=True)
+        return cls(OutcomeStatus.SKIPPED, reason)
+
+    # Read-only views of the status, for the call sites that ask one question of it.
+
+    @property
+    def sent(self):
+        return self.status is OutcomeStatus.SENT
+
+    @property
+    def permanent(self):
+        return self.status is OutcomeStatus.PERMANENT
+
+    @property
+    def withheld(self):
+        return self.status is OutcomeStatus.WITHHELD
+
+    @property
+    def skip(self):
+        return self.status is OutcomeStatus.SKIPPED
 
 
 def describe_error(error: BaseException) -> str:
@@ -115,6 +149,34 @@ def as_send_guard(guard):
     return guard if isinstance(guard, SendGuard) else SendGuard(guard)
 
 
+def hand_overs(deliveries, group_key):
+    """``(key, [index, …])`` of each hand-over of a batch, in the order of its first delivery:
+    ``(None, [index])`` for a delivery handed over on its own, and for a group, its key and
+    the indexes of every delivery of the batch with that ``group_key``."""
+    units, groups = [], {}
+    for index, delivery in enumerate(deliveries):
+        key = group_key(delivery)
+        if key is None:
+            units.append((None, [index]))
+        elif key in groups:
+            groups[key].append(index)
+        else:
+            groups[key] = [index]
+            units.append((key, groups[key]))
+    return units
+
+
+def cleared_by(guard, deliveries, indexes):
+    """``(cleared, reason)``: the ``indexes`` the guard lets go, in turn, up to the first it
+    refuses, and its reason for that one (``None`` when it refused none)."""
+    cleared = []
+    for index in indexes:
+        if reason := guard(deliveries[index]):
+            return cleared, reason
+        cleared.append(index)
+    return cleared, None
+
+
 class BaseNotificationBackend:
     """Subclasses accept their OPTIONS as keyword arguments and pass the rest up.
 
@@ -136,6 +198,28 @@ class BaseNotificationBackend:
       by default a plain stacked inline of it.
     - ``sends_to_destinations``: each row goes to several destinations, one by one
       (``DestinationsBackend``).
+
+    How a transmitting backend hands a batch over, the hooks of ``send()``'s one loop:
+
+    - ``open()`` the batch's connection; ``close()`` it after, or ``abort()`` it when the loop
+      is stopped mid-send.
+    - ``send_one(connection, delivery)`` hands one delivery over and **returns** its
+      ``Outcome``: ``Outcome.success()``, or a failure it read from the reply (an HTTP 404 is
+      ``Outcome.permanent_failure(...)``). It may raise instead: ``classify_error(error)``
+      makes the exception an ``Outcome`` (temporary unless said otherwise), and
+      ``connection_lost(error)`` says whether the next delivery needs a new connection.
+    - ``prepare_batch(deliveries, guard)`` loads what the batch needs before the connection
+      opens: per-user data (phone numbers, addresses, subscriptions) in one query for the whole
+      batch. What it returns, if not ``None``, reaches ``send_one(connection, delivery,
+      batch=...)``; a backend that loads nothing keeps the two-argument ``send_one``.
+    - Deliveries that share one hand-over, as a team channel's post carries every recipient's
+      row of one message: ``group_key(delivery)`` names the group (``None``, the default, hands
+      the delivery over on its own), and ``send_group(connection, deliveries)`` hands a group
+      over at once and returns the ``Outcome`` its deliveries share. A group is handed over
+      where its first delivery stands in the batch, with the members the guard cleared.
+
+    The guard, the withholding of the rest of a batch, the abort and the close are the loop's
+    alone: a backend never overrides ``send()``.
     """
 
     transmits = True
@@ -227,11 +311,10 @@ class BaseNotificationBackend:
         """Transmit a batch over one connection; one ``Outcome`` per delivery, in order.
 
         ``guard(delivery)`` is asked before each hand-off (before each destination, for a
-        backend that has them); a reason it returns withholds that delivery (and, as the
-        reasons are the worker's — a lapsed claim, a stop — the rest).
+        backend that has them; before each member, for a group); a reason it returns withholds
+        that delivery (and, as the reasons are the worker's — a lapsed claim, a stop — the rest).
         """
         guard = as_send_guard(guard)
-        outcomes = []
         try:
             batch = self.prepare_batch(deliveries, guard)
             connection = self.open()
@@ -240,48 +323,96 @@ class BaseNotificationBackend:
         except Exception as error:
             # Nothing could be handed over: the whole batch shares the connection's fate.
             return [self.classify_error(error)] * len(deliveries)
+        outcomes = [None] * len(deliveries)
+        reason = None
         try:
-            for delivery in deliveries:
-                reason = guard(delivery)
-                if not reason:
-                    outcome, connection = self.hand_over(connection, delivery, guard=guard, batch=batch)
-                    reason = outcome.error if outcome.withheld else None
+            for key, indexes in hand_overs(deliveries, self.group_key):
+                cleared, reason = cleared_by(guard, deliveries, indexes)
+                if cleared:
+                    outcome, connection = self.hand_over_unit(
+                        connection, key, [deliveries[index] for index in cleared], guard=guard, batch=batch
+                    )
+                    if outcome.withheld:
+                        reason = outcome.error
+                    else:
+                        for index in cleared:
+                            outcomes[index] = outcome
                 if reason:
-                    outcomes += [Outcome.not_sent(reason)] * (len(deliveries) - len(outcomes))
                     break
-                outcomes.append(outcome)
         except BaseException:
             # Stopped mid-send (a stop that could not wait, a configuration error): no polite
             # goodbye, which could block on the very peer that is stuck.
             self.abort(connection)
             raise
         self.close(connection)
-        return outcomes
+        return [outcome or Outcome.not_sent(reason) for outcome in outcomes]
 
     def prepare_batch(self, deliveries, guard):
-        """What ``hand_over()`` needs of the whole batch, loaded before the connection opens."""
+        """What the hand-overs need of the whole batch, loaded before the connection opens: a
+        backend that reads per-user data (phone numbers, subscriptions) loads the batch's here,
+        in one query, rather than one query per delivery. ``None`` (the default): nothing."""
         return None
+
+    def hand_over_unit(self, connection, key, deliveries, *, guard, batch):
+        """``(outcome, connection)`` of one hand-over: a delivery on its own (``key`` is
+        ``None``) through ``hand_over()``, a group's cleared deliveries through ``send_group()``."""
+        if key is None:
+            [delivery] = deliveries
+            return self.hand_over(connection, delivery, guard=guard, batch=batch)
+        return self.attempt(self.send_group, connection, deliveries)
 
     def hand_over(self, connection, delivery, *, guard, batch):
         """``(outcome, connection)``: ``send_one()``'s outcome, and the connection the next
-        delivery goes over (a new one after a lost connection)."""
+        delivery goes over (a new one after a lost connection). ``send_one`` gets the batch
+        ``prepare_batch()`` loaded, if it loaded one."""
+        if batch is None:
+            return self.attempt(self.send_one, connection, delivery)
+        return self.attempt(self.send_one, connection, delivery, batch=batch)
+
+    def attempt(self, hook, connection, handed, **keywords):
+        """``(outcome, connection)`` of ``hook(connection, handed, **keywords)`` (``send_one``
+        and a delivery, or ``send_group`` and a group): the outcome it returned, or
+        ``classify_error()`` of what it raised; and the connection to go on with (a new one
+        after a lost connection)."""
         try:
-            self.send_one(connection, delivery)
+            outcome = hook(connection, handed, **keywords)
         except ImproperlyConfigured:
             raise
         except Exception as error:
             if self.connection_lost(error):
                 connection = self.reopen(connection)
             return self.classify_error(error), connection
-        return Outcome.success(), connection
+        return self.returned_outcome(hook.__name__, outcome), connection
+
+    def returned_outcome(self, hook, outcome):
+        """``outcome``, which the hook ``hook`` returned; a backend written to the old contract
+        returns ``None`` from a hook that sent, and no row may be recorded from a guess."""
+        if not isinstance(outcome, Outcome):
+            raise ImproperlyConfigured(
+                f"{type(self).__name__}.{hook}() returned {outcome!r}, not an Outcome: "
+                "return Outcome.success() once the delivery is handed over."
+            )
+        return outcome
 
     def open(self):
         """Open and return the connection of one batch (``None`` where there is none)."""
         return None
 
-    def send_one(self, connection, delivery):
-        """Hand one delivery over; raise on failure (``classify_error`` reads the exception)."""
+    def send_one(self, connection, delivery) -> "Outcome":
+        """Hand one delivery over and return its ``Outcome``; raising works too
+        (``classify_error`` reads the exception). A backend whose ``prepare_batch()`` loads
+        something defines it as ``send_one(self, connection, delivery, *, batch)``."""
         raise NotImplementedError("subclasses of BaseNotificationBackend must define send_one()")
+
+    def group_key(self, delivery):
+        """What the deliveries handed over together have in common (hashable), or ``None``
+        for a delivery handed over on its own (the default)."""
+        return None
+
+    def send_group(self, connection, deliveries) -> "Outcome":
+        """Hand over ``deliveries`` (cleared by the guard, sharing one ``group_key()``) at once,
+        and return the ``Outcome`` they share; raising works too, as from ``send_one()``."""
+        raise NotImplementedError("a backend whose group_key() groups deliveries must define send_group()")
 
     def close(self, connection):
         """Close what ``open()`` returned, politely (an SMTP QUIT, say)."""

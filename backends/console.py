@@ -2,7 +2,7 @@
 
 import sys
 
-from spire_notify.backends.base import BaseNotificationBackend, Rendered
+from spire_notify.backends.base import BaseNotificationBackend, Outcome, Rendered
 
 
 class ConsoleBackend(BaseNotificationBackend):
@@ -20,6 +20,7 @@ class ConsoleBackend(BaseNotificationBackend):
 
     def send_one(self, stream, delivery):
         stream.write(f"[{self.alias}] {delivery.rendered.content}\n{'-' * 60}\n")
+        return Outcome.success()
 
     def close(self, stream):
         stream.flush()

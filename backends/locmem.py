@@ -1,6 +1,6 @@
 """For tests: keeps every delivery in memory, like Django's locmem email backend."""
 
-from spire_notify.backends.base import BaseNotificationBackend, Rendered
+from spire_notify.backends.base import BaseNotificationBackend, Outcome, Rendered
 
 # Each item is (alias, notification id, Rendered), in delivery order. Tests clear it.
 outbox = []
@@ -12,3 +12,4 @@ class LocMemBackend(BaseNotificationBackend):
 
     def send_one(self, connection, delivery):
         outbox.append((self.alias, delivery.notification.pk, delivery.rendered))
+        return Outcome.success()

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ImproperlyConfigured
 
 from spire_notify import conf
-from spire_notify.backends.base import BaseNotificationBackend, Outcome
+from spire_notify.backends.base import BaseNotificationBackend, Outcome, OutcomeStatus
 
 logger = logging.getLogger("spire_notify")
 
@@ -53,8 +53,20 @@ class DestinationTally:
     permanent: list = field(default_factory=list)
     gone: list = field(default_factory=list)
 
-    def failed(self, outcome):
-        (self.permanent if outcome.permanent else self.temporary).append(outcome.error)
+    def record(self, outcome):
+        """Count one destination's outcome: sent, or a failure kept with its kind."""
+        match outcome.status:
+            case OutcomeStatus.SENT:
+                self.reached = True
+            case OutcomeStatus.TEMPORARY:
+                self.temporary.append(outcome.error)
+            case OutcomeStatus.PERMANENT:
+                self.permanent.append(outcome.error)
+            case _:
+                # Skipping or withholding is decided for the row, before its destinations.
+                raise ValueError(
+                    f"a destination's send is sent, temporary or permanent, not {outcome.status}"
+                )
 
     def outcome(self):
         if self.temporary or self.out_of_time:
@@ -92,8 +104,10 @@ class DestinationsBackend(BaseNotificationBackend):
         """What identifies ``destination`` across attempts (an endpoint, a URL)."""
         raise NotImplementedError("subclasses of DestinationsBackend must define destination_key()")
 
-    def send_to_destination(self, connection, delivery, destination):
-        """Hand one delivery to one destination; raise on failure (``classify_error`` reads it)."""
+    def send_to_destination(self, connection, delivery, destination) -> Outcome:
+        """Hand one delivery to one destination and return its ``Outcome`` (sent, temporary or
+        permanent); raising works too (``classify_error`` reads the exception, and
+        ``destination_gone`` whether the destination is to be forgotten)."""
         raise NotImplementedError("subclasses of DestinationsBackend must define send_to_destination()")
 
     def destination_gone(self, error) -> bool:
@@ -155,13 +169,15 @@ class DestinationsBackend(BaseNotificationBackend):
 
     def _send_to(self, connection, delivery, destination, key, *, guard, tally):
         try:
-            self.send_to_destination(connection, delivery, destination)
+            outcome = self.returned_outcome(
+                "send_to_destination", self.send_to_destination(connection, delivery, destination)
+            )
         except ImproperlyConfigured:
             raise
         except Exception as error:
-            tally.failed(self.classify_error(error))
+            outcome = self.classify_error(error)
             if self.destination_gone(error):
                 tally.gone.append(destination)
-        else:
-            tally.reached = True
+        tally.record(outcome)
+        if outcome.sent:
             guard.took(delivery, key)

@@ -16,8 +16,11 @@ Subclass ``BackendContract`` in your test suite, with pytest or Django's test ru
 
 It checks that ``render()`` makes no query and opens no socket, that ``render_many()`` agrees
 with ``render()``, that ``send()`` answers one ``Outcome`` per delivery in order and honours the
-worker's guard, that a transport that raises becomes outcomes rather than an exception, that
-``check()`` is clean for valid options, and that an unknown option is refused by name.
+worker's guard, that the hook that hands a delivery over (``send_one()``, or
+``send_to_destination()`` or ``send_group()`` where the backend has them) returns its
+``Outcome``, that an ``Outcome`` cannot contradict itself, that a transport that raises becomes
+outcomes rather than an exception, that ``check()`` is clean for valid options, and that an
+unknown option is refused by name.
 Every backend shipped with spire-notify passes it (tests/channels/test_backend_contract.py).
 """
 
@@ -27,7 +30,7 @@ from types import SimpleNamespace
 
 from django.db import connections
 
-from spire_notify.backends.base import Delivery, Outcome
+from spire_notify.backends.base import Delivery, Outcome, OutcomeStatus
 from spire_notify.exceptions import InvalidNotifyBackend
 from spire_notify.message import Message, Recipient
 
@@ -138,6 +141,44 @@ class BackendContract:
             outcomes = backend.send(self.deliveries(backend), guard=guard)
         assert outcomes == [Outcome.success()] + [Outcome.not_sent("withheld")] * (len(deliveries) - 1)
 
+    def test_the_hand_over_hook_returns_its_outcome(self):
+        with self.working_transport() as overrides:
+            backend = self.make_backend(**overrides)
+            deliveries = self.deliveries(backend)
+            first = deliveries[0]
+            connection = backend.open()
+            try:
+                if backend.sends_to_destinations:
+                    [destination, *_] = backend.destinations_of([first])[first.notification.pk]
+                    hook, outcome = (
+                        "send_to_destination",
+                        backend.send_to_destination(connection, first, destination),
+                    )
+                elif (key := backend.group_key(first)) is not None:
+                    group = [delivery for delivery in deliveries if backend.group_key(delivery) == key]
+                    hook, outcome = "send_group", backend.send_group(connection, group)
+                else:
+                    hook, outcome = "send_one", backend.send_one(connection, first)
+            finally:
+                backend.close(connection)
+        assert outcome == Outcome.success(), f"{hook}() returned {outcome!r}, not Outcome.success()"
+
+    def test_an_outcome_cannot_contradict_itself(self):
+        contradictions = [
+            (lambda: Outcome(OutcomeStatus.SENT, "250 OK"), "a sent Outcome carries no error, not '250 OK'"),
+            (lambda: Outcome.temporary(""), "a temporary Outcome needs an error that says why"),
+            (lambda: Outcome.permanent_failure(""), "a permanent Outcome needs an error that says why"),
+            (lambda: Outcome.skipped(""), "a skipped Outcome needs an error that says why"),
+            (lambda: Outcome.not_sent(""), "a withheld Outcome needs an error that says why"),
+        ]
+        for build, message in contradictions:
+            try:
+                build()
+            except ValueError as error:
+                assert str(error) == message
+            else:
+                raise AssertionError(f"built a contradictory Outcome; expected {message!r}")
+
     def test_a_raising_transport_becomes_outcomes(self):
         broken = self.broken_transport()
         if broken is None:
@@ -146,9 +187,8 @@ class BackendContract:
             backend = self.make_backend(**overrides)
             outcomes = backend.send(self.deliveries(backend))
         assert len(outcomes) == len(self.make_recipients())
-        assert all(
-            isinstance(outcome, Outcome) and not outcome.sent and outcome.error for outcome in outcomes
-        )
+        failed = {OutcomeStatus.TEMPORARY, OutcomeStatus.PERMANENT}
+        assert all(isinstance(outcome, Outcome) and outcome.status in failed for outcome in outcomes)
 
     def test_check_is_clean_for_valid_options(self):
         with self.working_transport() as overrides:

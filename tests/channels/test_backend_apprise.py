@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from lxml import html
 
 from spire_notify import Message, Recipient, notify
-from spire_notify.backends.base import Delivery, Outcome
+from spire_notify.backends.base import Delivery, Outcome, OutcomeStatus
 from spire_notify.channels.apprise import backend as apprise_module
 from spire_notify.channels.apprise.backend import AppriseBackend, escape_markdown, user_url_refusal
 from spire_notify.channels.apprise.models import AppriseAddress
@@ -188,6 +188,46 @@ def test_per_user_mode_posts_to_each_users_own_urls(receiver, make_user):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("users", [1, 4])
+def test_per_user_mode_loads_the_urls_of_a_whole_batch_in_one_query(
+    users, receiver, make_user, django_assert_num_queries
+):
+    backend = AppriseBackend(alias="chat", domain="desk.example.com")
+    rendered = backend.render(TICKET, Recipient(user_id=1))
+    deliveries = []
+    for number in range(users):
+        user = make_user(f"user{number}")
+        AppriseAddress.objects.create(user=user, url=f"ntfy://{receiver.origin}/user{number}-phone")
+        AppriseAddress.objects.create(user=user, url=f"ntfy://{receiver.origin}/user{number}-desk")
+        deliveries.append(
+            Delivery(notification=SimpleNamespace(pk=number + 1, user_id=user.pk), rendered=rendered)
+        )
+    nobody = make_user("nobody")  # no address: skipped, from the same query
+    deliveries.append(
+        Delivery(notification=SimpleNamespace(pk=users + 1, user_id=nobody.pk), rendered=rendered)
+    )
+
+    with django_assert_num_queries(1):
+        outcomes = backend.send(deliveries)
+
+    assert outcomes == [Outcome.success()] * users + [Outcome.skipped("the user has no Apprise address")]
+    assert len(receiver.received) == 2 * users
+
+
+@pytest.mark.django_db
+def test_bulk_mode_reads_nothing_from_the_database(receiver, django_assert_num_queries):
+    backend = AppriseBackend(alias="team", urls=[f"json://{receiver.origin}/hook"], domain="x.example")
+    rendered = backend.render(TICKET, Recipient(user_id=1))
+    deliveries = [Delivery(notification=SimpleNamespace(pk=pk), rendered=rendered) for pk in (1, 2, 3)]
+
+    with django_assert_num_queries(0):
+        outcomes = backend.send(deliveries)
+
+    assert outcomes == [Outcome.success()] * 3
+    assert len(receiver.received) == 1
+
+
+@pytest.mark.django_db
 def test_a_url_apprise_rejects_fails_the_row_for_good(receiver, make_user):
     ada = make_user("ada")
     # Saved before an upgrade dropped the service, say: the form would refuse it today.
@@ -211,7 +251,7 @@ def test_a_service_that_does_not_answer_in_time_is_a_temporary_failure(receiver)
     [outcome] = backend.send([Delivery(notification=SimpleNamespace(pk=1), rendered=rendered)])
 
     assert time.monotonic() - started < 3
-    assert not outcome.sent and not outcome.permanent
+    assert outcome.status is OutcomeStatus.TEMPORARY
     assert outcome.error.startswith("Apprise: JSON")
 
 

@@ -20,7 +20,7 @@ from django.contrib.auth import get_user_model
 from django.test import override_settings
 
 from spire_notify import Message, Recipient, notify
-from spire_notify.backends.base import Delivery, Outcome
+from spire_notify.backends.base import Delivery, Outcome, OutcomeStatus
 from spire_notify.channels.webpush import backend as webpush_module
 from spire_notify.channels.webpush.backend import WebPushBackend
 from spire_notify.channels.webpush.models import PushSubscription
@@ -222,7 +222,7 @@ def test_a_push_service_that_is_down_is_a_temporary_failure(push_settings, serve
         [Delivery(notification=SimpleNamespace(pk=1, user_id=ada.pk), rendered=rendered)]
     )
 
-    assert not outcome.sent and not outcome.permanent
+    assert outcome.status is OutcomeStatus.TEMPORARY
     assert outcome.error.startswith("requests.exceptions.ConnectionError")
 
 

@@ -28,17 +28,22 @@ class SmsBackend(BaseNotificationBackend):
         text = f"{message.title} {message.path}"[:SMS_CHARS]
         return Rendered(body=text, url=message.path, content=text)
 
-    def send_one(self, connection, delivery):
+    def prepare_batch(self, deliveries, guard):
+        # The numbers of the whole batch in one query, not one per delivery.
+        users = {delivery.notification.user_id for delivery in deliveries}
+        return dict(PhoneNumber.objects.filter(user_id__in=users).values_list("user_id", "number"))
+
+    def send_one(self, connection, delivery, *, batch):
         user_id = delivery.notification.user_id
-        number = PhoneNumber.objects.filter(user_id=user_id).values_list("number", flat=True).first()
-        if number is None:
+        if user_id not in batch:
             raise NoPhoneNumber(f"user {user_id} has no phone number")
-        document = json.dumps({"to": number, "text": delivery.rendered.content}).encode()
+        document = json.dumps({"to": batch[user_id], "text": delivery.rendered.content}).encode()
         request = urllib.request.Request(
             self.url, data=document, headers={"Content-Type": "application/json"}
         )
         with urllib.request.urlopen(request, timeout=self.timeout):
             pass  # any 2xx: the gateway took it; urlopen raises for the rest
+        return Outcome.success()
 
     def classify_error(self, error):
         if isinstance(error, NoPhoneNumber):

@@ -56,6 +56,7 @@ class TakenOverDuringSendBackend(BaseNotificationBackend):
 
         if connection.pop("first", False):
             Notification.objects.filter(pk=delivery.notification.pk).update(claimed_by="another-worker")
+        return Outcome.success()
 
 
 class RevokedKeyBackend(BaseNotificationBackend):

@@ -1,6 +1,6 @@
 """The in-app inbox: a short body and a site-relative URL, stored on the notification itself."""
 
-from spire_notify.backends.base import BaseNotificationBackend, Rendered
+from spire_notify.backends.base import BaseNotificationBackend, Outcome, Rendered
 from spire_notify.channels.app.models import AppNotification
 
 
@@ -19,7 +19,7 @@ class AppBackend(BaseNotificationBackend):
     def send_one(self, connection, delivery):
         # Only a row written pending (a deferred one) reaches a worker; recording it "sent"
         # is what puts it in the inbox, so there is nothing to transmit.
-        pass
+        return Outcome.success()
 
     def read_among(self, notification_pks, *, using="default"):
         return set(

@@ -32,11 +32,10 @@ from django.core.checks import Error
 from django.utils.text import Truncator
 
 from spire_notify import conf
-from spire_notify.backends.base import Outcome, Rendered, always_send, describe_error
+from spire_notify.backends.base import Outcome, Rendered
 from spire_notify.backends.links import SiteLinks
 from spire_notify.backends.per_destination import DestinationsBackend
 from spire_notify.channels.apprise.models import AppriseAddress
-from spire_notify.channels.webhook.backend import RejectedDelivery
 from spire_notify.destinations import connections_checked, url_refusal
 from spire_notify.masking import HIDDEN, mask_url, urls_redacted
 
@@ -183,32 +182,20 @@ class AppriseBackend(SiteLinks, DestinationsBackend):
 
     # -- the I/O half ---------------------------------------------------------------------
 
-    def send(self, deliveries, *, guard=always_send):
-        if not self.bulk:
-            return super().send(deliveries, guard=guard)
-        # One post per message: deliveries of one message share its rendering.
-        members = defaultdict(list)
-        for index, delivery in enumerate(deliveries):
-            members[delivery.rendered.content].append(index)
-        outcomes = [None] * len(deliveries)
-        for content, indexes in members.items():
-            cleared, reason = [], None
-            for index in indexes:
-                reason = guard(deliveries[index])
-                if reason:
-                    break
-                cleared.append(index)
-            if cleared:
-                outcome = self.post(self.urls, content)
-                for index in cleared:
-                    outcomes[index] = outcome
-            if reason:
-                return [outcome or Outcome.not_sent(reason) for outcome in outcomes]
-        return outcomes
-
     @property
     def sends_to_destinations(self):
         return not self.bulk
+
+    def group_key(self, delivery):
+        # One post per message in bulk mode: the rows of one message share its rendering.
+        return delivery.rendered.content if self.bulk else None
+
+    def send_group(self, connection, deliveries):
+        return self.post(self.urls, deliveries[0].rendered.content)
+
+    def prepare_batch(self, deliveries, guard):
+        # A team channel has no per-user destinations to load, nor receipts of them.
+        return None if self.bulk else super().prepare_batch(deliveries, guard)
 
     def destinations_of(self, deliveries):
         users = {delivery.notification.user_id for delivery in deliveries}
@@ -221,17 +208,10 @@ class AppriseBackend(SiteLinks, DestinationsBackend):
         return url
 
     def send_to_destination(self, connection, delivery, url):
-        outcome = self.post([url], delivery.rendered.content)
-        if not outcome.sent:
-            raise RejectedDelivery(outcome)
+        return self.post([url], delivery.rendered.content)
 
     def no_destinations(self):
         return Outcome.skipped("the user has no Apprise address")
-
-    def classify_error(self, error):
-        if isinstance(error, RejectedDelivery):
-            return error.outcome
-        return Outcome.temporary(describe_error(error))
 
     def post(self, urls, content):
         """Post ``content`` to every service of ``urls``; the outcome of them all.

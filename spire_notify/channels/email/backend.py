@@ -199,6 +199,7 @@ class EmailBackend(SiteLinks, BaseNotificationBackend):
 
     def send_one(self, session, delivery):
         session.transmit(delivery.rendered.content, self.message_id(delivery.notification))
+        return Outcome.success()
 
     def close(self, session):
         session.mailer.close()

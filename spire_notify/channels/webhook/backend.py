@@ -27,7 +27,8 @@ from urllib.parse import urlsplit
 
 from django.core.checks import Error
 
-from spire_notify.backends.base import BaseNotificationBackend, Outcome, Rendered, describe_error
+from spire_notify.backends.base import BaseNotificationBackend, Outcome, Rendered
+from spire_notify.backends.http_replies import worth_retrying
 from spire_notify.channels.webhook.secrets import secret_key, secret_messages, secrets_of
 
 ID_HEADER = "webhook-id"
@@ -37,8 +38,6 @@ SIGNATURE_HEADER = "webhook-signature"
 TOLERANCE_SECONDS = 300
 # Only the start of a reply says anything worth keeping (the error text of a failure).
 MAX_REPLY_BYTES = 64 * 1024
-# Replies that say "not now" rather than "never": the request may succeed when retried.
-RETRYABLE_STATUSES = {408, 425, 429}
 
 
 class InvalidWebhook(Exception):
@@ -156,17 +155,10 @@ class WebhookBackend(BaseNotificationBackend):
             endpoint.connection.request("POST", endpoint.path, body=body, headers=headers)
             response = deadline.getresponse()
             reply = read_capped(endpoint.connection, response)
-        outcome = classify_response(response.status, response.reason, reply)
-        if not outcome.sent:
-            raise RejectedDelivery(outcome)
+        return classify_response(response.status, response.reason, reply)
 
     def close(self, endpoint):
         endpoint.connection.close()
-
-    def classify_error(self, error):
-        if isinstance(error, RejectedDelivery):
-            return error.outcome
-        return Outcome.temporary(describe_error(error))
 
     def connection_lost(self, error):
         return isinstance(error, (OSError, http.client.HTTPException))
@@ -184,14 +176,6 @@ class WebhookBackend(BaseNotificationBackend):
                 )
             )
         return errors
-
-
-class RejectedDelivery(Exception):
-    """The receiver answered, and not with success: carries the classified outcome."""
-
-    def __init__(self, outcome):
-        super().__init__(outcome.error)
-        self.outcome = outcome
 
 
 class Deadline:
@@ -251,6 +235,6 @@ def classify_response(status, reason, reply=""):
         return Outcome.success()
     text = reply.strip()[:200]
     error = f"HTTP {status} {reason}" + (f": {text}" if text else "")
-    if status >= 500 or status in RETRYABLE_STATUSES:
+    if worth_retrying(status):
         return Outcome.temporary(error)
     return Outcome.permanent_failure(error)

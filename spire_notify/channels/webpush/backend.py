@@ -27,8 +27,8 @@ from django.core.checks import Error
 from django.utils.text import Truncator
 
 from spire_notify.backends.base import Outcome, Rendered, describe_error
+from spire_notify.backends.http_replies import worth_retrying
 from spire_notify.backends.per_destination import DestinationsBackend
-from spire_notify.channels.webhook.backend import RETRYABLE_STATUSES
 from spire_notify.channels.webpush.models import PushSubscription
 from spire_notify.destinations import RefusedDestination, connections_checked, url_refusal
 from spire_notify.masking import mask_url, redact, urls_redacted
@@ -105,7 +105,9 @@ class WebPushBackend(DestinationsBackend):
         return subscription.endpoint
 
     def send_to_destination(self, session, delivery, subscription):
+        # A failure raises: classify_error() reads it, destination_gone() whether to forget it.
         self.push(session, subscription, delivery.rendered.content)
+        return Outcome.success()
 
     def destination_gone(self, error):
         return push_status(error) in GONE_STATUSES
@@ -153,9 +155,7 @@ class WebPushBackend(DestinationsBackend):
         if status in GONE_STATUSES:
             return Outcome.permanent_failure(GONE)
         text = describe_error(error).splitlines()[0]
-        if isinstance(error, VapidException) or (
-            status is not None and status < 500 and status not in RETRYABLE_STATUSES
-        ):
+        if isinstance(error, VapidException) or (status is not None and not worth_retrying(status)):
             return Outcome.permanent_failure(text)
         return Outcome.temporary(text)
 
