@@ -64,9 +64,9 @@ def setup_django(engine, workdir):
     import django
 
     django.setup()
-    from spire_notify import notification_types as types
+    from spire_notify import notification_types
 
-    types.register(TYPE, name="Orders", default_channels=["email"])
+    notification_types.register(TYPE, name="Orders", default_channels=["email"])
 
 
 def main(argv=None):

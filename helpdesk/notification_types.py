@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from spire_notify import notification_types as types
+from spire_notify import notification_types
 
 from .enums import TicketEventType
 
@@ -29,19 +29,19 @@ def ticket_channels():
 def register_types():
     """Declared when Django starts, with the channels of the service configured then."""
     channels = ticket_channels()
-    types.register(
+    notification_types.register(
         event_key(TicketEventType.NEW),
         name=_("New help desk ticket"),
         description=_("Someone filed a ticket (sent to developers and managers)."),
         default_channels=channels,
     )
-    types.register(
+    notification_types.register(
         event_key(TicketEventType.UPDATE),
         name=_("Ticket status changed"),
         description=_("A ticket you filed moved to another status."),
         default_channels=channels,
     )
-    types.register(
+    notification_types.register(
         event_key(TicketEventType.COMMENT),
         name=_("New comment on a ticket"),
         description=_("Someone commented on a ticket you filed or commented on."),

@@ -30,7 +30,7 @@ from types import SimpleNamespace
 
 from django.db import connections
 
-from spire_notify.backends.base import Delivery, Outcome, OutcomeStatus
+from spire_notify.backends.base import Delivery, Outcome, OutcomeStatus, always_send
 from spire_notify.exceptions import InvalidNotifyBackend
 from spire_notify.message import Message, Recipient
 
@@ -158,7 +158,9 @@ class BackendContract:
                     group = [delivery for delivery in deliveries if backend.group_key(delivery) == key]
                     hook, outcome = "send_group", backend.send_group(connection, group)
                 else:
-                    hook, outcome = "send_one", backend.send_one(connection, first)
+                    batch = backend.prepare_batch([first], always_send)
+                    extra = {} if batch is None else {"batch": batch}
+                    hook, outcome = "send_one", backend.send_one(connection, first, **extra)
             finally:
                 backend.close(connection)
         assert outcome == Outcome.success(), f"{hook}() returned {outcome!r}, not Outcome.success()"

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.db import connections
 
-from spire_notify import notification_types as types
+from spire_notify import notification_types
 from spire_notify.backends import locmem
 from spire_notify.helpdesk.choices import HelpDeskTicketPriorityChoices, HelpDeskTicketPurposeChoices
 from spire_notify.helpdesk.enums import TicketEventType
@@ -80,9 +80,11 @@ def requester(make_user):
 @pytest.fixture
 def security_notice():
     """A mandatory notification type (email by default), registered for one test."""
-    types.register("accounts.security", name="Security notice", default_channels=["email"], mandatory=True)
+    notification_types.register(
+        "accounts.security", name="Security notice", default_channels=["email"], mandatory=True
+    )
     yield "accounts.security"
-    types.unregister("accounts.security")
+    notification_types.unregister("accounts.security")
 
 
 @pytest.fixture

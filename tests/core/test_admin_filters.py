@@ -4,7 +4,7 @@ import lxml.html
 import pytest
 from django.urls import reverse
 
-from spire_notify import notification_types as types
+from spire_notify import notification_types
 
 pytestmark = pytest.mark.django_db
 
@@ -20,9 +20,9 @@ def admin_client(client, make_user, create_and_deliver, developer):
 
 @pytest.fixture
 def security_notice():
-    types.register("accounts.security", name="Security notice", mandatory=True)
+    notification_types.register("accounts.security", name="Security notice", mandatory=True)
     yield
-    types.unregister("accounts.security")
+    notification_types.unregister("accounts.security")
 
 
 def type_filter_choices(response):

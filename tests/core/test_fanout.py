@@ -7,8 +7,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext, override_settings
 
-from spire_notify import notification_types as types
-from spire_notify import notify
+from spire_notify import notification_types, notify
 from spire_notify.channels.app.models import AppNotification
 from spire_notify.channels.email.models import EmailNotification
 from spire_notify.helpdesk.models import HelpDeskTicket
@@ -36,9 +35,9 @@ def audience(make_user):
 
 @pytest.fixture
 def weekly():
-    types.register("reports.weekly", name="Weekly report", default_channels=["app"])
+    notification_types.register("reports.weekly", name="Weekly report", default_channels=["app"])
     yield "reports.weekly"
-    types.unregister("reports.weekly")
+    notification_types.unregister("reports.weekly")
 
 
 def stored(rows):

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from spire_notify import notification_types as types
+from spire_notify import notification_types
 from spire_notify.exceptions import MandatoryNotificationType, UnknownChannel, UnknownNotificationType
 from spire_notify.message import Recipient
 from spire_notify.models import DeliveryMode, NotificationPreference
@@ -25,9 +25,9 @@ NEW = "helpdesk.ticket.new"
 
 @pytest.fixture
 def app_only_digest():
-    types.register("reports.weekly", name="Weekly report", default_channels=["app"])
+    notification_types.register("reports.weekly", name="Weekly report", default_channels=["app"])
     yield "reports.weekly"
-    types.unregister("reports.weekly")
+    notification_types.unregister("reports.weekly")
 
 
 def test_the_default_comes_from_the_type(requester, app_only_digest):

@@ -4,7 +4,7 @@ service takes every ticket event, and its extra channels are notified and checke
 import pytest
 from django.test import override_settings
 
-from spire_notify import notification_types as types
+from spire_notify import notification_types
 from spire_notify.backends import locmem
 from spire_notify.helpdesk.checks import check_channels, check_notification_service
 from spire_notify.helpdesk.enums import TicketEventType
@@ -41,7 +41,7 @@ def messages(check):
 def declare_the_help_desk_types():
     """What Django's start does: the help desk's types, with the configured service's channels."""
     for event in TicketEventType:
-        types.unregister(event_key(event))
+        notification_types.unregister(event_key(event))
     register_types()
 
 
@@ -67,7 +67,7 @@ def test_the_setting_names_the_class_of_ticket_services_notification():
 
 def test_the_help_desk_types_have_the_configured_services_channels_on(chat_too_project):
     for event in TicketEventType:
-        assert types.get_type(event_key(event)).default_channels == ("app", "chat", "email")
+        assert notification_types.get_type(event_key(event)).default_channels == ("app", "chat", "email")
 
 
 @pytest.mark.django_db

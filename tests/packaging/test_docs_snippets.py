@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 OPENING_FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 # pymdownx.snippets' include line: the block shows that file of the repository.
-INCLUDE = re.compile(r'^--8<-- "(?P<path>[^"]+)"$')
+INCLUDE = re.compile(r'^--8<-- "(?P<path>[^":]+)(?::(?P<section>[\w-]+))?"$')
 SETTINGS_TITLE = 'title="settings.py"'
 # Apps of a fresh `django-admin startproject`, which fragments extend with `+=`.
 STARTPROJECT_APPS = [
@@ -70,6 +70,18 @@ class Block:
         return compile("\n" * (self.line - 1) + self.code, str(DOCS / self.page), "exec")
 
 
+def included(path, section=None):
+    """What ``--8<-- "path"`` (or ``"path:section"``: the lines between the file's
+    ``--8<-- [start:section]`` and ``--8<-- [end:section]`` lines) puts on the page."""
+    text = (ROOT / path).read_text().rstrip("\n")
+    if section is None:
+        return text
+    lines = text.splitlines()
+    [start] = [number for number, line in enumerate(lines) if line.endswith(f"--8<-- [start:{section}]")]
+    [end] = [number for number, line in enumerate(lines) if line.endswith(f"--8<-- [end:{section}]")]
+    return "\n".join(lines[start + 1 : end])
+
+
 def fenced_blocks(path):
     """The fenced code blocks of a Markdown file, indented ones (in admonitions) included."""
     page = os.path.relpath(path, DOCS)  # "../README.md" for the README
@@ -84,7 +96,7 @@ def fenced_blocks(path):
         while index < len(lines) and lines[index].strip() != fence:
             line = lines[index][len(indent) :] if lines[index].startswith(indent) else lines[index]
             include = INCLUDE.match(line.strip())
-            code.append((ROOT / include["path"]).read_text().rstrip("\n") if include else line)
+            code.append(included(include["path"], include["section"]) if include else line)
             index += 1
         index += 1
         blocks.append(Block(page, start + 1, opening["info"].strip(), "\n".join(code) + "\n"))

@@ -14,8 +14,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import override_settings
 
-from spire_notify import Message, notify
-from spire_notify import notification_types as types
+from spire_notify import Message, notification_types, notify
 from spire_notify.models import Digest, Notification, NotificationPreference
 from tests.support.delivery_harness import (
     DUMMY_TASKS,
@@ -38,10 +37,10 @@ DAY = 86400
 
 @pytest.fixture
 def _digest_type():
-    types.register(TYPE, name="Digest test", default_channels=["email"])
+    notification_types.register(TYPE, name="Digest test", default_channels=["email"])
     with override_settings(TASKS=DUMMY_TASKS):
         yield
-    types.unregister(TYPE)
+    notification_types.unregister(TYPE)
 
 
 def seed_held_items(users, items_per_user):

@@ -11,8 +11,7 @@ from django.test import override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from spire_notify import Deferred, Message, clock, notify
-from spire_notify import notification_types as types
+from spire_notify import Deferred, Message, clock, notification_types, notify
 from spire_notify.channels.app.models import AppNotification
 from spire_notify.channels.email.backend import EmailBackend
 from spire_notify.message import Recipient
@@ -34,12 +33,12 @@ MIDNIGHT = datetime(2026, 3, 3, tzinfo=UTC)
 
 @pytest.fixture
 def _digest_types():
-    types.register("shop.order", name="Orders", default_channels=["app", "email"])
-    types.register("shop.review", name="Reviews", default_channels=["app", "email"])
+    notification_types.register("shop.order", name="Orders", default_channels=["app", "email"])
+    notification_types.register("shop.review", name="Reviews", default_channels=["app", "email"])
     with override_settings(TASKS=DUMMY_TASKS):
         yield
-    types.unregister("shop.order")
-    types.unregister("shop.review")
+    notification_types.unregister("shop.order")
+    notification_types.unregister("shop.review")
     clock.reset()
 
 
@@ -330,7 +329,7 @@ def test_a_guest_is_never_held(digest_user):
 def test_the_preferences_page_offers_digest_on_email_only(client, digest_user):
     client.force_login(digest_user)
     page = client.get("/notifications/preferences/").content.decode()
-    registered = len(types.all_types())
+    registered = len(notification_types.all_types())
     assert page.count('<option value="immediate"') == 2 * registered  # app and email
     assert page.count('<option value="digest"') == registered  # email only
     assert page.count('<option value="digest" selected>') == 2

@@ -9,8 +9,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core import mail
 from django.test import override_settings
 
-from spire_notify import Message, clock, notify
-from spire_notify import notification_types as types
+from spire_notify import Message, clock, notification_types, notify
 from spire_notify.backends.base import Outcome
 from spire_notify.helpdesk.models import HelpDeskTicket
 from spire_notify.models import Digest, Notification
@@ -31,10 +30,10 @@ NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 def _order_type():
-    types.register("shop.order", name="Orders", default_channels=["email"])
+    notification_types.register("shop.order", name="Orders", default_channels=["email"])
     with override_settings(TASKS=DUMMY_TASKS, NOTIFY_MAX_ATTEMPTS=3):
         yield
-    types.unregister("shop.order")
+    notification_types.unregister("shop.order")
     clock.reset()
 
 

@@ -16,8 +16,7 @@ from django.test import Client, override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from spire_notify import Deferred, Message, clock, notify
-from spire_notify import notification_types as types
+from spire_notify import Deferred, Message, clock, notification_types, notify
 from spire_notify.models import Notification, NotificationPreference
 from spire_notify.preferences import SWITCHED_OFF, get_preference, set_preference, skip_switched_off
 from spire_notify.unsubscribe import unsubscribe_url
@@ -240,9 +239,9 @@ DEPLOYS = "deploys.finished"
 
 @pytest.fixture
 def deploys():
-    types.register(DEPLOYS, name="Deploy finished", default_channels=["scripted"])
+    notification_types.register(DEPLOYS, name="Deploy finished", default_channels=["scripted"])
     yield Message(event=DEPLOYS, title="Deploy finished", body="All green.", path="/deploys/7/")
-    types.unregister(DEPLOYS)
+    notification_types.unregister(DEPLOYS)
 
 
 def test_the_workers_queries_do_not_grow_with_the_batch(make_user, deploys, django_assert_num_queries):

@@ -14,8 +14,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.test import Client, override_settings
 
-from spire_notify import Deferred, Message, notify
-from spire_notify import notification_types as types
+from spire_notify import Deferred, Message, notification_types, notify
 from spire_notify.channels.app.models import AppNotification
 from spire_notify.models import Digest, Notification
 from spire_notify.preferences import set_preference
@@ -100,9 +99,9 @@ def test_unread_is_mailed_after_the_delay_and_not_before(shared_db, sink, make_u
 
 @pytest.fixture
 def orders():
-    types.register("shop.order", name="Orders", default_channels=["app", "email"])
+    notification_types.register("shop.order", name="Orders", default_channels=["app", "email"])
     yield
-    types.unregister("shop.order")
+    notification_types.unregister("shop.order")
 
 
 def test_three_items_in_a_window_arrive_as_exactly_one_email_listing_all_three(
