@@ -45,6 +45,15 @@ def new_token():
     return f"{socket.gethostname()[:24]}:{os.getpid()}:{uuid.uuid4().hex[:16]}"
 
 
+def claim_fields(now, lease_seconds):
+    """What a claim stamps on the rows (or digests) it takes: a fresh token, and a lease."""
+    return {
+        "status": NotificationStatus.PROCESSING,
+        "claimed_by": new_token(),
+        "lease_expires_at": now + timedelta(seconds=lease_seconds),
+    }
+
+
 def count_ready(*, using="default"):
     return Notification.objects.using(using).filter(ready_q(clock.now())).count()
 
@@ -62,12 +71,7 @@ def claim_batch(size, *, lease_seconds, channels=None, exclude_channels=None, af
     where it must, so that one row whose target cannot be loaded fails alone.
     """
     now = clock.now()
-    token = new_token()
-    claim = {
-        "status": NotificationStatus.PROCESSING,
-        "claimed_by": token,
-        "lease_expires_at": now + timedelta(seconds=lease_seconds),
-    }
+    claim = claim_fields(now, lease_seconds)
     scope = Q()
     if channels is not None:
         scope &= Q(channel__in=list(channels))

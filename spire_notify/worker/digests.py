@@ -34,7 +34,6 @@ next run as one final digest. Switching to ``"off"`` releases nothing: what is h
 
 import logging
 from collections import Counter, defaultdict
-from datetime import timedelta
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, transaction
@@ -46,7 +45,7 @@ from spire_notify.exceptions import Undeliverable
 from spire_notify.handler import notify_backends
 from spire_notify.store.models import Digest, Notification, NotificationStatus
 from spire_notify.store.signals import send_signals
-from spire_notify.worker.claims import detail_relations, new_token
+from spire_notify.worker.claims import claim_fields, detail_relations, new_token
 from spire_notify.worker.pipeline import Ended, Parcel, deliver, ending
 from spire_notify.worker.skips import READ_BEFORE_DIGEST
 from spire_notify.worker.targets import recipient_of
@@ -104,12 +103,7 @@ def claim_digests(size, *, lease_seconds, using="default"):
     window has ended. Returns them with their user loaded; the pipeline's load step
     (``Digests.parcels``) loads the items they carry."""
     now = clock.now()
-    token = new_token()
-    claim = {
-        "status": NotificationStatus.PROCESSING,
-        "claimed_by": token,
-        "lease_expires_at": now + timedelta(seconds=lease_seconds),
-    }
+    claim = claim_fields(now, lease_seconds)
     ready = Digest.objects.using(using).filter(_ready_q(now)).order_by("next_attempt_at", "pk")
     candidates = _skipping_locked(ready)
     with transaction.atomic(using=using):
@@ -120,7 +114,7 @@ def claim_digests(size, *, lease_seconds, using="default"):
         )
     if claimed < size:
         _open_digests(size - claimed, now, claim, using=using)
-    return _claimed(token, using=using)
+    return _claimed(claim["claimed_by"], using=using)
 
 
 def _open_digests(limit, now, claim, *, using):

@@ -1,0 +1,129 @@
+"""What a backend and the worker hand each other: ``Rendered`` (what a backend made of a
+message), ``Delivery`` (a row and its rendering), ``Outcome`` (what became of it, one status and
+an error) and ``SendGuard`` (what the send loop asks before each hand-off). Importable as well
+from ``spire_notify.backends.base``, beside the contract that uses them."""
+
+import traceback
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What a backend made of a message for one recipient.
+
+    ``body`` and ``url`` are stored on the notification row; ``content`` is what ``send``
+    transmits (an email message, a JSON document, nothing at all for the in-app inbox).
+    """
+
+    body: str
+    url: str
+    content: Any = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    notification: Any
+    rendered: Rendered
+
+
+class OutcomeStatus(StrEnum):
+    """What became of one delivery."""
+
+    SENT = "sent"
+    TEMPORARY = "temporary"  # failed; retried with backoff
+    PERMANENT = "permanent"  # failed for good
+    SKIPPED = "skipped"  # nothing sent, on purpose; final
+    WITHHELD = "withheld"  # never handed over: costs no attempt, ready again at once
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of one delivery: one status, and the error (or reason) of any status but
+    ``SENT``. Build it with the constructors below; one that would contradict itself (a sent
+    delivery with an error, a failure without one) raises ``ValueError``."""
+
+    status: OutcomeStatus
+    error: str = ""
+
+    def __post_init__(self):
+        object.__setattr__(self, "status", OutcomeStatus(self.status))
+        if self.status is OutcomeStatus.SENT and self.error:
+            raise ValueError(f"a sent Outcome carries no error, not {self.error!r}")
+        if self.status is not OutcomeStatus.SENT and not self.error:
+            raise ValueError(f"a {self.status} Outcome needs an error that says why")
+
+    @classmethod
+    def success(cls):
+        return cls(OutcomeStatus.SENT)
+
+    @classmethod
+    def temporary(cls, error):
+        return cls(OutcomeStatus.TEMPORARY, error)
+
+    @classmethod
+    def permanent_failure(cls, error):
+        return cls(OutcomeStatus.PERMANENT, error)
+
+    @classmethod
+    def not_sent(cls, reason):
+        return cls(OutcomeStatus.WITHHELD, reason)
+
+    @classmethod
+    def skipped(cls, reason):
+        return cls(OutcomeStatus.SKIPPED, reason)
+
+    # Read-only views of the status, for the call sites that ask one question of it.
+
+    @property
+    def sent(self):
+        return self.status is OutcomeStatus.SENT
+
+    @property
+    def permanent(self):
+        return self.status is OutcomeStatus.PERMANENT
+
+    @property
+    def withheld(self):
+        return self.status is OutcomeStatus.WITHHELD
+
+    @property
+    def skip(self):
+        return self.status is OutcomeStatus.SKIPPED
+
+
+def describe_error(error: BaseException) -> str:
+    """The last line of the traceback: the exception's type and message."""
+    return traceback.format_exception_only(error)[-1].strip()
+
+
+class SendGuard:
+    """What the send loop asks before each hand-off, and tells when a destination took a row.
+
+    This one, the guard of a ``send()`` called outside a worker, lets every delivery go (or
+    asks ``withhold(delivery)``, a plain callable's reason) and remembers nothing. The worker's
+    ``ClaimKeeper`` keeps the claim, and the receipts a retry reads.
+    """
+
+    def __init__(self, withhold=None):
+        self.withhold = withhold
+
+    def __call__(self, delivery):
+        """A reason to withhold ``delivery`` and the rest of the batch, or ``None``."""
+        return self.withhold(delivery) if self.withhold else None
+
+    def receipts(self, deliveries):
+        """``{notification pk: receipt keys of the destinations that took it}`` for a batch."""
+        return {}
+
+    def took(self, delivery, receipt_key):
+        """The destination of ``receipt_key`` took ``delivery``: a retry must not send it there."""
+
+
+always_send = SendGuard()
+
+
+def as_send_guard(guard):
+    """``guard`` as a ``SendGuard``: a plain callable only withholds."""
+    return guard if isinstance(guard, SendGuard) else SendGuard(guard)
