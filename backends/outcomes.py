@@ -24,8 +24,16 @@ class Rendered:
 
 @dataclass(frozen=True)
 class Delivery:
+    """One row handed to a backend, and its rendering.
+
+    ``notification`` is what was claimed: a ``Notification``, or for a digest the ``Digest``
+    that carries the rows. ``kind`` says which (``"notification"`` or ``"digest"``), so that a
+    backend that names a delivery (an email's Message-ID) never has to look at its model.
+    """
+
     notification: Any
     rendered: Rendered
+    kind: str = "notification"
 
 
 class OutcomeStatus(StrEnum):

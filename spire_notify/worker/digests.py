@@ -189,6 +189,7 @@ def send_digests(digests, *, should_stop=None, using="default"):
 class Digests:
     """Claimed digests, as the pipeline's ``Kind``: each is a parcel that carries its items."""
 
+    name = "digest"
     model = Digest
     read_reason = READ_BEFORE_DIGEST
     # A digest lists its items from their payload: an item whose target cannot be loaded is

@@ -69,6 +69,8 @@ class Ended:
 class Kind(Protocol):
     """What differs between the rows the worker sends and its digests."""
 
+    #: What a backend is told it is handed (``Delivery.kind``).
+    name: str
     #: The model a claim of this kind is on (it has ``claimed_by``, ``lease_expires_at``, …).
     model: type
     #: Why an item tied (``unless_read``) to a row read in the app is left out.
@@ -142,7 +144,7 @@ def _deliver_channel(kind, alias, parcels, *, should_stop, using):
         outcomes = hand_over(
             backend,
             [
-                Delivery(notification=parcel.claimed, rendered=rendered)
+                Delivery(notification=parcel.claimed, rendered=rendered, kind=kind.name)
                 for parcel, rendered in deliveries.values()
             ],
             model=kind.model,

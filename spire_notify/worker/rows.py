@@ -36,6 +36,7 @@ RECORDED_FIELDS = [
 class Rows:
     """Claimed notification rows (``claim_batch``), each sent on its own."""
 
+    name = "notification"
     model = Notification
     read_reason = READ_IN_APP
     # A row's message is rendered with its target: a row whose target cannot be loaded fails.

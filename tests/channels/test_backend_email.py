@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from hypothesis.provisional import domains
 
 from spire_notify import Message, Recipient
-from spire_notify.backends.base import Delivery, Outcome
+from spire_notify.backends.base import Delivery, Outcome, Rendered
 from spire_notify.channels.email.backend import EmailBackend
 from spire_notify.channels.email.models import EmailNotification
 from spire_notify.compat import FLATTENED_SMTP, HAS_MAILERS, get_mailer
@@ -579,7 +579,8 @@ def test_delivered_email_end_to_end(developer, manager, create_and_deliver):
     ],
 )
 def test_message_id_is_a_valid_header_whatever_the_domain(domain, message_id):
-    assert EmailBackend(alias="email", domain=domain).message_id(Notification(pk=5)) == message_id
+    delivery = Delivery(notification=Notification(pk=5), rendered=Rendered(body="", url=""))
+    assert EmailBackend(alias="email", domain=domain).message_id(delivery) == message_id
     parsed = email.message_from_bytes(f"Message-ID: {message_id}\n\n".encode(), policy=email.policy.default)
     assert (str(parsed["Message-ID"]), parsed["Message-ID"].defects) == (message_id, ())
 
@@ -760,3 +761,8 @@ def test_envelope_recipient_and_to_header_are_the_ones_django_writes(address):
             recipient_envelope_and_header(mailer, address)
     else:
         assert recipient_envelope_and_header(mailer, address) == djangos
+
+
+def test_a_digest_has_a_message_id_of_its_own_kind():
+    delivery = Delivery(notification=Notification(pk=5), rendered=Rendered(body="", url=""), kind="digest")
+    assert EmailBackend(alias="email", domain="example.com").message_id(delivery) == "<digest.5@example.com>"

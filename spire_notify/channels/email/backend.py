@@ -180,11 +180,10 @@ class EmailBackend(SiteLinks, BaseNotificationBackend):
             raise ValueError("DEBUG is on and DEVELOPMENT_EMAIL is not set: not sending email.")
         return development_email, {"X-Original-To": recipient.email}
 
-    def message_id(self, notification):
+    def message_id(self, delivery):
         """One Message-ID per notification (or digest: ``<digest.N@…>``), however often it is
         retried: receivers can drop the duplicate of a delivery whose success was not recorded."""
-        kind = notification._meta.model_name if hasattr(notification, "_meta") else "notification"
-        return f"<{kind}.{notification.pk}@{message_id_domain(self.get_domain())}>"
+        return f"<{delivery.kind}.{delivery.notification.pk}@{message_id_domain(self.get_domain())}>"
 
     # -- the I/O half: the hooks of the base class's send loop ----------------------------
 
@@ -198,7 +197,7 @@ class EmailBackend(SiteLinks, BaseNotificationBackend):
         return MailSession(connection, partial(send_through_mailer, connection))
 
     def send_one(self, session, delivery):
-        session.transmit(delivery.rendered.content, self.message_id(delivery.notification))
+        session.transmit(delivery.rendered.content, self.message_id(delivery))
         return Outcome.success()
 
     def close(self, session):
