@@ -273,3 +273,15 @@ def test_the_reference_names_every_setting_option_command_option_and_check():
         + [f"`{option}`" for option in command_options("process_notifications")]
     )
     assert [name for name in names if name not in reference] == []
+
+
+def test_every_include_line_is_one_the_snippets_extension_reads():
+    """ruff formats Python blocks in Markdown and reads an include line as code
+    (``--8 < --"path"``): such a block is fenced with ``<!-- fmt: off -->``."""
+    mangled = [
+        f"{page.relative_to(DOCS)}: {line.strip()}"
+        for page in sorted(DOCS.rglob("*.md"))
+        for line in page.read_text().splitlines()
+        if "--8" in line and not INCLUDE.match(line.strip()) and "[start:" not in line and "[end:" not in line
+    ]
+    assert mangled == []
