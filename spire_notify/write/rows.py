@@ -17,11 +17,11 @@ from spire_notify.message import Recipient
 from spire_notify.pinned.django_bulk_insert import copy_of, insert_rows
 from spire_notify.preferences import wanted_modes
 from spire_notify.store.enqueue import request_delivery_on_commit
-from spire_notify.store.inserts import insert_notifications
+from spire_notify.store.inserts import Planned, insert_notifications
 from spire_notify.store.models import Notification, NotificationStatus
 from spire_notify.store.signals import send_signals
 from spire_notify.write.messages import message_in, target_key
-from spire_notify.write.timing import delivery_times, row_timing
+from spire_notify.write.timing import cancelled_by_reading, delivery_times, row_timing
 
 logger = logging.getLogger("spire_notify")
 
@@ -52,11 +52,19 @@ def write_rows(message, recipients, *, channels=None, send_after=None, using=Non
                 if backend.accepts(recipient):
                     timing = row_timing(entry, mode, backend, user, due)
                     notification = copy_of(prototypes[language], user=user, channel=alias, **timing)
-                    planned.append((backend, notification, recipient, messages[language]))
+                    planned.append(
+                        Planned(
+                            backend,
+                            notification,
+                            recipient,
+                            messages[language],
+                            unless_read=cancelled_by_reading(entry),
+                        )
+                    )
     if not planned:
         return []
     delivered_by_writing = _write_sent(planned, now) if send_after is None else []
-    notifications = [notification for _, notification, _, _ in planned]
+    notifications = [row.notification for row in planned]
     with transaction.atomic(using=using):
         insert_notifications(planned, using)
         _create_details(planned, using)
@@ -119,14 +127,15 @@ def _write_sent(planned, now):
     Rendering is pure, so this adds no query: the rows go in with the same INSERT.
     """
     groups = defaultdict(list)
-    for backend, notification, recipient, message in planned:
-        if not backend.transmits:
-            groups[backend, message.language].append((notification, recipient, message))
+    for row in planned:
+        if not row.backend.transmits:
+            groups[row.backend, row.message.language].append(row)
     written = []
     for (backend, language), rows in groups.items():
         with translation.override(language):
-            renderings = backend.render_many(rows[0][2], [recipient for _, recipient, _ in rows])
-        for (notification, _, _), rendered in zip(rows, renderings, strict=True):
+            renderings = backend.render_many(rows[0].message, [row.recipient for row in rows])
+        for row, rendered in zip(rows, renderings, strict=True):
+            notification = row.notification
             notification.body, notification.url = rendered.body, rendered.url
             notification.status, notification.sent_at, notification.attempts = NotificationStatus.SENT, now, 1
             written.append(notification)
@@ -135,8 +144,8 @@ def _write_sent(planned, now):
 
 def _create_details(planned, using):
     details_by_model = defaultdict(list)
-    for backend, notification, recipient, _ in planned:
-        detail = backend.build_detail(notification, recipient)
+    for row in planned:
+        detail = row.backend.build_detail(row.notification, row.recipient)
         if detail is not None:
             details_by_model[type(detail)].append(detail)
     for model, details in details_by_model.items():

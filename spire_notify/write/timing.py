@@ -17,23 +17,26 @@ def row_timing(entry, mode, backend, user, due):
     """The fields that say when one row is delivered: ``{}`` for at ``due``, later for a
     ``Deferred`` entry, held until the end of the digest window for a recipient in digest mode.
 
-    A digest takes precedence over a delay: the digest is the later of the two anyway. A held
-    ``Deferred`` row is tied to the in-app row all the same, so that reading it in the app takes
-    it out of the digest.
+    A digest takes precedence over a delay: the digest is the later of the two anyway.
     """
     if not isinstance(entry, Deferred):
         return held_fields(due) if holds_for_digest(mode, backend, user) else {}
-    # _tie_to_inbox is not a field: store.inserts.insert_notifications() reads it to set unless_read.
-    tie = {"_tie_to_inbox": entry.unless_read}
     if holds_for_digest(mode, backend, user):
-        return held_fields(due) | tie
+        return held_fields(due)
     if not backend.transmits:
         raise ValueError(
             f"Deferred({entry.channel!r}): that channel delivers by writing (the in-app inbox), "
             "so it cannot be delayed; defer a channel that transmits, such as email."
         )
     later = due + entry.delay
-    return {"send_after": later, "next_attempt_at": later} | tie
+    return {"send_after": later, "next_attempt_at": later}
+
+
+def cancelled_by_reading(entry):
+    """Whether reading the recipient's read-tracking row (the inbox's) cancels the row of
+    ``entry``: a ``Deferred`` with ``unless_read``. A held one is tied all the same, so that
+    reading it in the app takes it out of the digest."""
+    return isinstance(entry, Deferred) and entry.unless_read
 
 
 def delivery_times(notifications):
