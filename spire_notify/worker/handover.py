@@ -107,10 +107,15 @@ class ClaimKeeper(SendGuard):
         return {row.pk for row in self.rows} - self.held
 
     def receipts(self, deliveries):
-        pks = [delivery.notification.pk for delivery in deliveries]
-        return DestinationReceipt.objects.using(self.using).by_notification(pks)
+        # Receipts are kept per notification; a digest keeps none (a retried digest goes to
+        # every destination again), and no channel that sends to several destinations sends
+        # digests today.
+        pks = [delivery.notification.pk for delivery in deliveries if delivery.kind == "notification"]
+        return DestinationReceipt.objects.using(self.using).by_notification(pks) if pks else {}
 
     def took(self, delivery, receipt_key):
+        if delivery.kind != "notification":
+            return
         try:
             DestinationReceipt.objects.using(self.using).record(delivery.notification.pk, receipt_key)
         except Exception:

@@ -10,12 +10,12 @@ from django.core import mail
 from django.test import override_settings
 
 from spire_notify import Message, clock, notification_types, notify
-from spire_notify.backends.base import Outcome
+from spire_notify.backends.base import Delivery, Outcome, Rendered
 from spire_notify.helpdesk.models import HelpDeskTicket
-from spire_notify.models import Digest, Notification
+from spire_notify.models import DestinationReceipt, Digest, Notification
 from spire_notify.preferences import set_preference
 from spire_notify.worker.digests import DIGESTS, claim_digests, send_digests
-from spire_notify.worker.handover import STOPPING
+from spire_notify.worker.handover import STOPPING, ClaimKeeper
 from spire_notify.worker.pipeline import ending
 from spire_notify.worker.rows import ROWS
 from spire_notify.worker.targets import load_targets
@@ -171,3 +171,13 @@ def test_the_fields_an_outcome_sets_are_the_same_for_rows_and_digests():
     assert (retried["status"], retried["last_error"]) == ("errored", "421 busy")
     assert NOW < retried["next_attempt_at"] <= NOW + timedelta(seconds=60)
     assert ending(Outcome.temporary("421 busy"), attempts=3, now=NOW)["status"] == "failed"
+
+
+def test_a_digest_keeps_no_destination_receipts_which_are_kept_per_notification(digest_user):
+    """Receipts name a notification: a digest's pk must never be written as one."""
+    digest = claimed_digest(digest_user, [1])
+    delivery = Delivery(notification=digest, rendered=Rendered(body="", url=""), kind="digest")
+    keeper = ClaimKeeper([delivery], model=Digest)
+    keeper.took(delivery, "a-browser")
+    assert keeper.receipts([delivery]) == {}
+    assert not DestinationReceipt.objects.exists()
