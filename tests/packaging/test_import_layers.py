@@ -1,8 +1,10 @@
 """The import graph of the package: the contracts of pyproject.toml hold, and no module takes
 part in an import cycle, counting imports inside functions (docs/contributing.md)."""
 
+import pkgutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import grimp
@@ -20,6 +22,21 @@ def test_lint_imports_keeps_every_contract():
     )
     assert finished.returncode == 0, finished.stdout[-3000:]
     assert "0 broken" in finished.stdout
+
+
+def test_the_no_channel_contract_covers_every_module_of_the_core():
+    """A module added to the core is held to the contract too: the contract lists them all."""
+    import spire_notify
+
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    [no_channel] = [contract for contract in contracts if contract["name"].startswith("The core names no")]
+    core = {
+        f"spire_notify.{module.name}"
+        for module in pkgutil.iter_modules(spire_notify.__path__)
+        if module.name not in {"channels", "helpdesk", "migrations", "locale"}
+    }
+    assert sorted(core - set(no_channel["source_modules"])) == []
+    assert no_channel["forbidden_modules"] == ["spire_notify.channels", "spire_notify.helpdesk"]
 
 
 def import_cycles(graph):
