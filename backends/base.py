@@ -18,6 +18,7 @@ subclasses ``DestinationsBackend`` (``backends/per_destination.py``), which fill
 ``prepare_batch()`` and ``hand_over()`` hooks instead of ``send_one()``.
 """
 
+from django.apps import apps
 from django.core.checks import Error
 from django.core.exceptions import ImproperlyConfigured
 
@@ -143,8 +144,6 @@ class BaseNotificationBackend:
     def get_detail_model(cls):
         if cls.detail_model is None:
             return None
-        from django.apps import apps
-
         return apps.get_model(cls.detail_model)
 
     @classmethod
