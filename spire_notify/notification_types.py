@@ -16,7 +16,9 @@ _registry = {}
 
 @dataclass(frozen=True, kw_only=True)
 class NotificationType:
-    """``default_channels`` are on until a recipient says otherwise; other channels are off.
+    """The channels a type is sent on: ``default_channels`` are on until a recipient switches
+    them off; ``optional_channels`` are off until a recipient turns them on. A type is sent on
+    no other channel, and the preferences page offers no other.
 
     A ``mandatory`` type cannot be switched off: its messages reach every channel the sender
     names, and its emails carry no unsubscribe link.
@@ -26,7 +28,13 @@ class NotificationType:
     name: str
     description: str = ""
     default_channels: tuple[str, ...] = ()
+    optional_channels: tuple[str, ...] = ()
     mandatory: bool = False
+
+    @property
+    def channels(self):
+        """Every channel the type is sent on: its default channels, then its optional ones."""
+        return tuple(dict.fromkeys((*self.default_channels, *self.optional_channels)))
 
     def default_mode(self, channel):
         if self.mandatory or channel in self.default_channels:
@@ -34,7 +42,7 @@ class NotificationType:
         return DeliveryMode.OFF
 
 
-def register(key, *, name, description="", default_channels=(), mandatory=False):
+def register(key, *, name, description="", default_channels=(), optional_channels=(), mandatory=False):
     """Declare the type ``key`` and return it. Declaring the same type again is harmless;
     declaring ``key`` with other settings is an error."""
     declared = NotificationType(
@@ -42,6 +50,7 @@ def register(key, *, name, description="", default_channels=(), mandatory=False)
         name=name,
         description=description,
         default_channels=tuple(default_channels),
+        optional_channels=tuple(optional_channels),
         mandatory=mandatory,
     )
     existing = _registry.setdefault(key, declared)
