@@ -8,6 +8,8 @@ DEFAULT_NOTIFY_BACKENDS = {
 }
 
 DEFAULTS = {
+    # Type key -> dotted path of the Notifier subclass that sends it instead of the class it extends.
+    "NOTIFY_NOTIFIERS": {},
     # How many rows one worker claims and delivers at a time.
     "NOTIFY_BATCH_SIZE": 100,
     # Attempts before a temporarily failing notification is given up as "failed".

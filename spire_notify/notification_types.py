@@ -12,10 +12,10 @@ Notifier's key is read from the class that sends it now (``NOTIFY_NOTIFIERS`` ma
 
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+from spire_notify import conf
 from spire_notify.exceptions import ConflictingNotificationType, UnknownNotificationType
 from spire_notify.store.choices import DeliveryMode
 
@@ -136,7 +136,7 @@ def declared_notifiers(key=None):
 
 def notifier_swaps():
     """``NOTIFY_NOTIFIERS``: ``{key: dotted path}``."""
-    return getattr(settings, NOTIFIERS_SETTING, None) or {}
+    return conf.get(NOTIFIERS_SETTING) or {}
 
 
 def swapped_in(key, path):
