@@ -34,7 +34,8 @@ def write_rows(message, recipients, *, channels=None, send_after=None, using=Non
     ``checked``: the caller (the audience path, which comes here chunk by chunk) has checked the
     names of the call once already (``spire_notify.write.typos``)."""
     named = list(_channels_by_recipient(recipients, channels))
-    aliases = list(dict.fromkeys(channel_of(entry) for _, entries in named for entry in entries))
+    every_entry = channels if channels is not None else (entry for _, entries in named for entry in entries)
+    aliases = list(dict.fromkeys(map(channel_of, every_entry)))
     if not checked:
         check_aliases(aliases)
     wanted = {
