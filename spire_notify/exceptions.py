@@ -42,8 +42,8 @@ class UnknownNotificationType(LookupError):
         self.key = key
         super().__init__(
             message
-            or f"No notification type {key!r} is registered; declare it with "
-            "spire_notify.notification_types.register() in your AppConfig.ready()."
+            or f"No notification type {key!r} is registered; declare a Notifier whose key is {key!r}, "
+            "or register it with spire_notify.notification_types.register()."
         )
 
 

@@ -128,6 +128,14 @@ def test_two_templates_are_an_error():
         assert ids(check_notifiers()) == ["spire_notify.E115"]
 
 
+def test_a_template_no_engine_has_is_an_error():
+    declare("ExportReady", channels=[Channel("email", template="exports/email/ready.html")])
+    [error] = check_notifiers()
+    assert error.id == "spire_notify.E116"
+    assert error.msg.startswith("projects.notifiers.ExportReady: Channel('email'): ")
+    assert "'exports/email/ready.html'" in error.msg
+
+
 def test_a_channel_listed_twice_is_an_error():
     declare("ExportReady", channels=[Channel("email"), Channel("email", wait=WAIT)])
     assert ids(check_notifiers()) == ["spire_notify.E118"]

@@ -33,8 +33,8 @@ def test_an_unknown_key_is_a_clear_error():
     with pytest.raises(UnknownNotificationType) as raised:
         notification_types.get_type("helpdesk.ticket.escalated")
     assert str(raised.value) == (
-        "No notification type 'helpdesk.ticket.escalated' is registered; declare it with "
-        "spire_notify.notification_types.register() in your AppConfig.ready()."
+        "No notification type 'helpdesk.ticket.escalated' is registered; declare a Notifier whose key is "
+        "'helpdesk.ticket.escalated', or register it with spire_notify.notification_types.register()."
     )
     assert notification_types.lookup("helpdesk.ticket.escalated") is None
 
