@@ -23,6 +23,16 @@ class SiteLinks:
         # The sites framework caches the current Site: one query per process, not per message.
         return Site.objects.get_current().domain
 
+    def get_site_name(self):
+        """The current Site's name, which an email's header shows; ``""`` where the ``domain``
+        option stands in for the Site (the Site is then not consulted: a project may set the
+        option because it has no sites framework), and the header shows the domain instead."""
+        if self.domain:
+            return ""
+        from django.contrib.sites.models import Site
+
+        return Site.objects.get_current().name
+
     def link_errors(self):
         """The checks of where the domain comes from: none when the ``domain`` option is set."""
         if self.domain:

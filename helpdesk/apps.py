@@ -6,6 +6,8 @@ class HelpDeskConfig(AppConfig):
     label = "spire_helpdesk"
     verbose_name = "Help desk"
     default_auto_field = "django.db.models.BigAutoField"
+    # Its links in the navigation of spire-notify's pages (spire_notify.channel_apps.PageParts).
+    notify_pages = "spire_notify.helpdesk.pages.HelpDeskPages"
 
     def ready(self):
         from . import checks  # noqa: F401  (registers the system checks)

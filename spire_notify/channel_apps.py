@@ -1,15 +1,19 @@
 """What makes an installed app a channel: ``ChannelConfig``, and what it adds to the core's pages:
-``ChannelPages``.
+``ChannelPages``; and what any installed app adds to them: ``PageParts``.
 
 A channel (the in-app inbox, email, Apprise, Web Push, the live inbox, a project's own SMS) is a
 Django app that owns its backend, models, views, URLs, templates, checks and previews. The core
 finds the installed ones through the app registry and never imports them: a project installs
 the channels it uses, and a channel of its own plugs in the same way (docs/channels/own.md).
+
+An app that is not a channel adds to the same pages through a ``notify_pages`` attribute on its
+``AppConfig`` (the help desk adds its navigation so): the core renders what the installed apps
+offer, and names none of them.
 """
 
 import importlib
 import importlib.util
-from functools import cached_property
+from functools import cache
 
 from django.apps import AppConfig, apps
 from django.utils.module_loading import import_string
@@ -29,32 +33,40 @@ class ChannelConfig(AppConfig):
     urls = None
     pages = None
 
-    @cached_property
+    @property
     def channel_pages(self):
         """The channel's ``ChannelPages``; one that adds nothing where ``pages`` is unset."""
-        return import_string(self.pages)() if self.pages else ChannelPages()
+        return _load_pages(self.pages) if self.pages else ChannelPages()
 
 
-class ChannelPages:
-    """What a channel adds to the pages of the core, which renders every installed channel's.
+class PageParts:
+    """What an installed app adds to the pages of the core: a channel's ``ChannelConfig.pages``
+    names it, another app's ``AppConfig.notify_pages``.
 
-    - ``parts``: a template for each place of a page the channel puts something in; it is
-      rendered with ``part_context(place, request)``, and left out where that is ``None``.
-      The places: ``"head"`` (the ``<head>`` of every page: scripts), ``"links"`` (the main
-      navigation, an ``<li>`` each), ``"user"`` (beside the signed-in user's name: the unread
-      badge), ``"inbox"`` (the inbox, above its list: a button, the template the live inbox
-      fills).
+    ``parts``: a template for each place of a page the app puts something in; it is rendered
+    with ``part_context(place, request)``, and left out where that is ``None``. The places:
+    ``"head"`` (the ``<head>`` of every page: scripts), ``"links"`` (the main navigation, an
+    ``<li>`` each), ``"user"`` (beside the signed-in user's name: the unread badge),
+    ``"inbox"`` (the inbox, above its list: a button, the template the live inbox fills).
+    """
+
+    parts = {}
+
+    def part_context(self, place, request):
+        return {}
+
+
+class ChannelPages(PageParts):
+    """What a channel adds to the pages of the core, which renders every installed channel's:
+    its ``parts`` (``PageParts``), and
+
     - ``settings_template``: the channel's section of the channels page
       (``spire_notify:channels``, "Chat and browser alerts"), shown where
       ``offers_settings(request)``, rendered with ``settings_context(request)``. Its form posts
       to that page, which hands the POST to each channel's ``settings_post(request)`` in turn.
     """
 
-    parts = {}
     settings_template = None
-
-    def part_context(self, place, request):
-        return {}
 
     def offers_settings(self, request):
         return False
@@ -71,6 +83,24 @@ class ChannelPages:
 def installed_channels():
     """The ``ChannelConfig`` of every installed channel app, in ``INSTALLED_APPS`` order."""
     return [config for config in apps.get_app_configs() if isinstance(config, ChannelConfig)]
+
+
+def installed_page_parts():
+    """The ``PageParts`` of every installed app that adds to the core's pages, in
+    ``INSTALLED_APPS`` order: a channel's ``pages``, another app's ``notify_pages`` (a dotted
+    path, named so that it cannot be taken for an attribute of some other framework)."""
+    found = []
+    for config in apps.get_app_configs():
+        path = config.pages if isinstance(config, ChannelConfig) else getattr(config, "notify_pages", None)
+        if path:
+            found.append(_load_pages(path))
+    return found
+
+
+@cache
+def _load_pages(dotted_path):
+    # One instance per class for the life of the process: the page classes keep no state.
+    return import_string(dotted_path)()
 
 
 def uninstalled_channel_of(dotted_path):

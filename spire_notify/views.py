@@ -1,8 +1,9 @@
 """The preferences page, the channels page and the one-click unsubscribe endpoint.
 
-The preferences page is a signed-in user's table of every registered type by every configured
-channel. The channels page ("Chat and browser alerts") shows the section of each installed channel
-that offers the user settings of their own (``spire_notify.channel_apps.ChannelPages``).
+The preferences page lists every registered type with a choice for each of its channels (its
+default and optional ones) that is configured: a type is sent on no other. The channels page
+("Chat and browser alerts") shows the section of each installed channel that offers the user
+settings of their own (``spire_notify.channel_apps.ChannelPages``).
 The unsubscribe URL needs no session: its token is the authority, and mail providers POST to
 it without a CSRF token (RFC 8058), so it is exempt; a GET only asks for confirmation,
 because link scanners fetch every URL of a message.
@@ -68,12 +69,16 @@ def channel_modes(channel):
 
 
 def preference_rows(user, channels):
-    """One row per registered type: its cells, one per channel, with the user's mode and the
+    """One row per registered type sent on any of ``channels`` (the configured ones): its
+    cells, one per channel of the type, in ``channels``' order, with the user's mode and the
     modes the channel offers."""
     rows = []
     offered = {channel: channel_modes(channel) for channel in channels}
     for notification_type in all_types():
-        modes = modes_for(notification_type.key, [user], channels)
+        own = [channel for channel in channels if channel in notification_type.channels]
+        if not own:
+            continue
+        modes = modes_for(notification_type.key, [user], own)
         cells = [
             {
                 "channel": channel,
@@ -82,7 +87,7 @@ def preference_rows(user, channels):
                 "mode": modes[user, channel],
                 "modes": offered[channel],
             }
-            for channel in channels
+            for channel in own
         ]
         rows.append({"type": notification_type, "cells": cells})
     return rows
@@ -106,11 +111,7 @@ def preferences_page(request):
                     set_preference(request.user, row["type"].key, cell["channel"], mode)
         messages.success(request, _("Your notification settings were saved."))
         return redirect("spire_notify:preferences")
-    context = {
-        "rows": rows,
-        "channels": [{"alias": channel, "label": channel_label(channel)} for channel in channels],
-    }
-    return render(request, "spire_notify/preferences.html", context)
+    return render(request, "spire_notify/preferences.html", {"rows": rows})
 
 
 @csrf_exempt

@@ -42,8 +42,8 @@ def test_a_user_switches_new_ticket_emails_off(open_as, make_user, security_noti
     page.get_by_role("link", name="Notification settings").click()
     page.wait_for_url("**/notifications/preferences/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Notification settings")
-    expect(page.get_by_role("row", name="Security notice")).to_contain_text("Always")
-    expect(page.get_by_role("row", name="Security notice").get_by_role("combobox")).to_have_count(0)
+    expect(page.get_by_role("group", name="Security notice")).to_contain_text("Always")
+    expect(page.get_by_role("group", name="Security notice").get_by_role("combobox")).to_have_count(0)
     assert_accessible(page)
 
     email_choice = page.get_by_label("New help desk ticket: Email")

@@ -308,6 +308,20 @@ def test_layout_alone_renders_title_summary_and_url(engine):
     assert ">Hello &amp; bye</h1>\n<p>World</p>" in html_of(rendered)
 
 
+@ENGINES
+@pytest.mark.parametrize("inliner", ["premailer", "css_inline"])
+def test_the_layout_is_fluid_up_to_600_pixels(engine, inliner):
+    # Clients follow width="100%" and the inlined max-width; only Outlook for Windows, which
+    # ignores max-width, is given a fixed table, inside comments no other client reads.
+    html = html_of(render(ticket_message(), engine=engine, inliner=inliner))
+    container = re.search(r'<table [^>]*class="container"[^>]*>', html).group(0)
+    assert 'width="100%"' in container
+    assert re.search(r"max-width: ?600px", container)
+    outside_outlook = re.sub(r"<!--\[if mso\]>.*?<!\[endif\]-->", "", html, flags=re.DOTALL)
+    assert re.findall(r'(?<!max-)width(?:="|: ?)600', outside_outlook) == []
+    assert html.count("<!--[if mso]>") == 2
+
+
 # Inlining
 
 
@@ -668,6 +682,24 @@ def test_email_url_takes_the_current_sites_domain(domain, developer, create_and_
         == f"https://{domain}/help_desk/page/{ticket.pk}/detail/"
     )
     assert f"https://{domain}/help_desk/page/{ticket.pk}/detail/" in mail.outbox[0].body
+
+
+@pytest.mark.django_db
+@ENGINES
+@pytest.mark.parametrize(
+    ("name", "header"), [("Acme Support", "Acme Support"), ("", "127.0.0.1:17080")], ids=["name", "no name"]
+)
+def test_the_header_shows_the_sites_name_and_its_domain_only_without_one(engine, name, header):
+    Site.objects.filter(pk=1).update(domain="127.0.0.1:17080", name=name)
+    Site.objects.clear_cache()
+    try:
+        rendered = EmailBackend(alias="email", engine=engine).render(ticket_message(), DEVELOPER)
+    finally:
+        Site.objects.clear_cache()
+    html = html_of(rendered)
+    assert re.search(r'<td class="header"[^>]*>([^<]*)</td>', html).group(1) == header
+    # The footer still links to the site by its domain.
+    assert 'You receive this because of your role on <a href="https://127.0.0.1:17080/"' in html
 
 
 @pytest.mark.django_db

@@ -1,4 +1,5 @@
-"""The preferences page: every registered type by every configured channel, saved by POST."""
+"""The preferences page: every registered type with a choice for each of its configured channels,
+saved by POST."""
 
 import lxml.html
 import pytest
@@ -20,19 +21,21 @@ def signed_in(client, requester):
     return client
 
 
-def table(response):
+def choices(response):
+    """``{type name: [(channel label, (select name, selected mode) or the locked text), ...]}``."""
     page = lxml.html.fromstring(response.content)
-    head = [cell.text_content().strip() for cell in page.cssselect("table.preferences thead th")]
-    rows = {
-        row.cssselect("th .preference-name")[0].text_content(): [
-            (select.get("name"), select.cssselect("option[selected]")[0].get("value"))
-            if (select := next(iter(cell.cssselect("select")), None)) is not None
-            else cell.text_content().strip()
-            for cell in row.cssselect("td")
+    return {
+        fieldset.cssselect("legend")[0].text_content(): [
+            (
+                channel.cssselect(".preference-channel-name")[0].text_content().split(": ")[-1],
+                (select.get("name"), select.cssselect("option[selected]")[0].get("value"))
+                if (select := next(iter(channel.cssselect("select")), None)) is not None
+                else channel.cssselect(".preference-locked")[0].text_content().strip(),
+            )
+            for channel in fieldset.cssselect(".preference-channel")
         ]
-        for row in page.cssselect("table.preferences tbody tr")
+        for fieldset in page.cssselect("form fieldset.preference")
     }
-    return head, rows
 
 
 def test_needs_a_signed_in_user(client):
@@ -41,25 +44,23 @@ def test_needs_a_signed_in_user(client):
     assert response["Location"].startswith("/accounts/login/")
 
 
-def test_lists_every_registered_type_by_every_configured_channel(signed_in, requester, security_notice):
+def test_lists_every_registered_type_with_its_configured_channels(signed_in, requester, security_notice):
     set_preference(requester, NEW, "email", "off")
     response = signed_in.get(PAGE)
     assert response["X-Frame-Options"] == "DENY"
-    head, rows = table(response)
-    assert head == ["Notification", "App", "Email"]
-    assert rows == {
-        "Security notice": ["Always (required, cannot be switched off)"] * 2,
+    assert choices(response) == {
+        "Security notice": [("Email", "Always (required, cannot be switched off)")],
         "New comment on a ticket": [
-            ("helpdesk.ticket.comment:app", "immediate"),
-            ("helpdesk.ticket.comment:email", "immediate"),
+            ("App", ("helpdesk.ticket.comment:app", "immediate")),
+            ("Email", ("helpdesk.ticket.comment:email", "immediate")),
         ],
         "New help desk ticket": [
-            ("helpdesk.ticket.new:app", "immediate"),
-            ("helpdesk.ticket.new:email", "off"),
+            ("App", ("helpdesk.ticket.new:app", "immediate")),
+            ("Email", ("helpdesk.ticket.new:email", "off")),
         ],
         "Ticket status changed": [
-            ("helpdesk.ticket.update:app", "immediate"),
-            ("helpdesk.ticket.update:email", "immediate"),
+            ("App", ("helpdesk.ticket.update:app", "immediate")),
+            ("Email", ("helpdesk.ticket.update:email", "immediate")),
         ],
     }
 
@@ -67,9 +68,40 @@ def test_lists_every_registered_type_by_every_configured_channel(signed_in, requ
 def test_channels_are_those_configured(signed_in):
     backends = {"app": {"BACKEND": "spire_notify.channels.app.backend.AppBackend"}}
     with override_settings(NOTIFY_BACKENDS=backends):
-        head, rows = table(signed_in.get(PAGE))
-    assert head == ["Notification", "App"]
-    assert rows["New help desk ticket"] == [("helpdesk.ticket.new:app", "immediate")]
+        page = choices(signed_in.get(PAGE))
+    assert page["New help desk ticket"] == [("App", ("helpdesk.ticket.new:app", "immediate"))]
+    # The security notice is sent by email only, which is not configured: nothing to choose.
+    assert "Security notice" not in page
+
+
+@pytest.fixture
+def reports_type():
+    """A type sent in-app by default and by email only to those who turn it on."""
+    notification_types.register(
+        "reports.weekly", name="Weekly report", default_channels=["app"], optional_channels=["email"]
+    )
+    yield "reports.weekly"
+    notification_types.unregister("reports.weekly")
+
+
+def test_each_type_offers_its_own_channels_only(signed_in, security_notice, reports_type):
+    page = choices(signed_in.get(PAGE))
+    assert page["Weekly report"] == [
+        ("App", ("reports.weekly:app", "immediate")),
+        ("Email", ("reports.weekly:email", "off")),
+    ]
+    assert [channel for channel, _ in page["Security notice"]] == ["Email"]
+
+
+def test_a_channel_the_type_is_not_sent_on_is_not_saved(signed_in, requester):
+    notification_types.register("reports.daily", name="Daily report", default_channels=["app"])
+    try:
+        signed_in.post(PAGE, {"reports.daily:email": "immediate", "reports.daily:app": "off"})
+    finally:
+        notification_types.unregister("reports.daily")
+    assert list(requester.notification_preferences.values_list("type_key", "channel", "mode")) == [
+        ("reports.daily", "app", "off")
+    ]
 
 
 def test_saving_sets_the_chosen_modes_and_leaves_mandatory_types_on(signed_in, requester, security_notice):

@@ -129,6 +129,7 @@ class EmailBackend(SiteLinks, BaseNotificationBackend):
             "target": message.target,
             "url": url,
             "domain": self.get_domain(),
+            "site_name": self.get_site_name(),
             "protocol": self.protocol,
             "recipient": SimpleNamespace(name=personal.name, email=personal.email),
             "unsubscribe_url": personal.unsubscribe_url,

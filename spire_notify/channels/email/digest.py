@@ -46,6 +46,7 @@ def render_digest_email(backend, items, recipient):
             "count": len(entries),
             "url": "",
             "domain": backend.get_domain(),
+            "site_name": backend.get_site_name(),
             "protocol": backend.protocol,
             "recipient": SimpleNamespace(name=recipient.name, email=recipient.email),
             "unsubscribe_url": "",
