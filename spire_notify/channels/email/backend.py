@@ -15,7 +15,10 @@ from django.utils import translation
 from spire_notify.backends.base import BaseNotificationBackend, Outcome, Rendered, describe_error
 from spire_notify.backends.links import SiteLinks
 from spire_notify.channels.email.addresses import message_id_domain, validate_recipient_address
-from spire_notify.channels.email.checks import email_backend_messages
+from spire_notify.channels.email.checks import (
+    email_backend_messages,
+    refuse_to_send_without_development_email,
+)
 from spire_notify.channels.email.digest import render_digest_email
 from spire_notify.channels.email.headers import EmailLinks, OneLineHeadersEmail
 from spire_notify.channels.email.personalise import Personal, PersonalisedEmail
@@ -227,6 +230,12 @@ class EmailBackend(SiteLinks, BaseNotificationBackend):
 
     def check(self, **kwargs):
         return email_backend_messages(self)
+
+    def validate(self):
+        # DEBUG without DEVELOPMENT_EMAIL is only a warning among the system checks (it must not
+        # stop migrate); here, before the worker claims a row, it stops delivery.
+        refuse_to_send_without_development_email()
+        super().validate()
 
 
 def classify_send_error(error):
