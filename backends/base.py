@@ -200,6 +200,15 @@ class BaseNotificationBackend:
         backend that sets ``tracks_reading`` implements it."""
         raise NotImplementedError(f"{type(self).__name__} sets tracks_reading but defines no read_among()")
 
+    def check_template(self, template_name) -> str:
+        """``""`` when this backend can render a message whose ``template`` is
+        ``template_name``; else one sentence naming the template and the engines that lack it.
+
+        ``notify()`` asks once per template and channel of a call, before it writes anything, so
+        a backend that renders templates answers from a cache and issues no query. By default
+        ``""``: a backend that renders no templates renders any message."""
+        return ""
+
     # -- the I/O half ---------------------------------------------------------------------
 
     def send(self, deliveries, *, guard=always_send) -> list["Outcome"]:

@@ -1,9 +1,10 @@
 """spire-notify: channel-agnostic messages, delivered through swappable backends.
 
-``Message``, ``Recipient`` and ``Deferred`` are plain values, importable at any time.
-``notify`` (the write side) and ``process_notifications`` (the worker) need the models, so they
-are imported on first use (PEP 562), once Django's apps are ready: this package is itself the
-app Django imports while it populates the registry.
+``Message``, ``Recipient``, ``Deferred`` and ``Channel`` are plain values, importable at any
+time. ``notify`` (the write side), ``Notifier`` (which delivers with it) and
+``process_notifications`` (the worker) need the models, so they are imported on first use
+(PEP 562), once Django's apps are ready: this package is itself the app Django imports while it
+populates the registry.
 """
 
 from importlib import import_module
@@ -11,10 +12,12 @@ from importlib import import_module
 from spire_notify import conf
 from spire_notify.deferred import Deferred, channel_of
 from spire_notify.message import Message, Recipient
+from spire_notify.notifier.channel import Channel
 
 # name -> the module that defines it.
 LAZY = {
     "notify": "spire_notify.write.notify",
+    "Notifier": "spire_notify.notifier.base",
     "process_notifications": "spire_notify.worker.process",
 }
 
@@ -31,8 +34,10 @@ def __getattr__(name):
 
 
 __all__ = [
+    "Channel",
     "Deferred",
     "Message",
+    "Notifier",
     "Recipient",
     "channel_of",
     "configured_channels",

@@ -81,6 +81,22 @@ def check_recipient_language(app_configs=None, **kwargs):
     return []
 
 
+@register(Tags.compatibility)
+def check_unknown_events(app_configs=None, **kwargs):
+    """A misspelt value of NOTIFY_UNKNOWN_EVENTS would quietly mean "warn"."""
+    value = conf.get("NOTIFY_UNKNOWN_EVENTS")
+    if value in conf.UNKNOWN_EVENTS_CHOICES:
+        return []
+    return [
+        Error(
+            f'NOTIFY_UNKNOWN_EVENTS is {value!r}; it must be "warn" or "error".',
+            hint='Set NOTIFY_UNKNOWN_EVENTS = "error" to refuse events that are not registered '
+            'notification types, or "warn" to log them and send as before.',
+            id="spire_notify.E023",
+        )
+    ]
+
+
 @register(Tags.security)
 def check_user_destinations(app_configs=None, **kwargs):
     """The networks users' URLs may reach (``spire_notify.destinations``, for any channel that

@@ -8,6 +8,8 @@ DEFAULT_NOTIFY_BACKENDS = {
 }
 
 DEFAULTS = {
+    # Type key -> dotted path of the Notifier subclass that sends it instead of the class it extends.
+    "NOTIFY_NOTIFIERS": {},
     # How many rows one worker claims and delivers at a time.
     "NOTIFY_BATCH_SIZE": 100,
     # Attempts before a temporarily failing notification is given up as "failed".
@@ -45,6 +47,10 @@ DEFAULTS = {
     "NOTIFY_ENQUEUE_DELIVERY": True,
     # The digest window in seconds: held notifications go out together when their window ends.
     "NOTIFY_DIGEST_INTERVAL": 86400,
+    # What notify() does with a message whose event is not a registered notification type:
+    # "warn" logs a warning and writes it (no preference applies to it); "error" raises
+    # UnknownNotificationType and writes nothing. New projects set "error" (the quick start).
+    "NOTIFY_UNKNOWN_EVENTS": "warn",
     # Dotted path of a callable (user or guest address) -> language code or None; None: LANGUAGE_CODE.
     "NOTIFY_RECIPIENT_LANGUAGE": None,
     # Networks (CIDR) that users' Apprise URLs and push endpoints may reach although they are
@@ -80,6 +86,9 @@ DEFAULTS = {
     # How many browsers one user may have subscribed to push.
     "NOTIFY_MAX_PUSH_SUBSCRIPTIONS": 20,
 }
+
+
+UNKNOWN_EVENTS_CHOICES = ("warn", "error")
 
 
 def is_positive_whole_number(value):

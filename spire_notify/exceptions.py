@@ -16,6 +16,20 @@ class UnknownChannel(ImproperlyConfigured):
         super().__init__(f"NOTIFY_BACKENDS has no backend {alias!r}.")
 
 
+class ChannelNotOffered(ValueError):
+    """A channel named for a type that is not sent on it: a typo, or a channel the type should
+    list. Raised by ``notify()`` and ``set_preference()`` (``caller``) before anything is written."""
+
+    def __init__(self, type_key, channel, channels, *, caller="notify()"):
+        self.type_key = type_key
+        self.channel = channel
+        offered = ", ".join(channels) or "none"
+        super().__init__(
+            f"{caller}: the type {type_key!r} is not sent on {channel!r}; its channels are: {offered}. "
+            "List it in the type's channels."
+        )
+
+
 class Undeliverable(Exception):
     """Raised while rendering a notification that no retry could deliver (an address that is
     not one mailbox, a template that does not exist): its row fails at once, with the reason."""
@@ -24,10 +38,11 @@ class Undeliverable(Exception):
 class UnknownNotificationType(LookupError):
     """No notification type is registered under ``key``."""
 
-    def __init__(self, key):
+    def __init__(self, key, message=None):
         self.key = key
         super().__init__(
-            f"No notification type {key!r} is registered; declare it with "
+            message
+            or f"No notification type {key!r} is registered; declare it with "
             "spire_notify.notification_types.register() in your AppConfig.ready()."
         )
 

@@ -17,7 +17,7 @@ from django.db.models.functions import Coalesce
 from spire_notify import clock, conf
 from spire_notify.backends.base import Outcome
 from spire_notify.deferred import channel_of
-from spire_notify.exceptions import MandatoryNotificationType, UnknownChannel
+from spire_notify.exceptions import ChannelNotOffered, MandatoryNotificationType, UnknownChannel
 from spire_notify.handler import notify_backends
 from spire_notify.notification_types import get_type, lookup
 from spire_notify.store.held import release_held
@@ -46,6 +46,8 @@ def set_preference(user, type_key, channel, mode):
     notification_type = get_type(type_key)
     if channel not in conf.backend_settings():
         raise UnknownChannel(channel)
+    if not notification_type.mandatory and channel not in notification_type.channels:
+        raise ChannelNotOffered(type_key, channel, notification_type.channels, caller="set_preference()")
     if mode not in DeliveryMode.values:
         raise ValueError(f"Unknown mode {mode!r}; choose one of: {', '.join(DeliveryMode.values)}.")
     if notification_type.mandatory and mode == DeliveryMode.OFF:

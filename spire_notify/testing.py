@@ -22,6 +22,9 @@ worker's guard, that the hook that hands a delivery over (``send_one()``, or
 outcomes rather than an exception, that ``check()`` is clean for valid options, and that an
 unknown option is refused by name.
 Every backend shipped with spire-notify passes it (tests/channels/test_backend_contract.py).
+
+``isolated_notifiers()`` forgets, on leaving, the Notifier classes a test declared, so that a
+test's classes meet neither the next test's nor the startup checks.
 """
 
 import contextlib
@@ -33,6 +36,19 @@ from django.db import connections
 from spire_notify.backends.base import Delivery, Outcome, OutcomeStatus, always_send
 from spire_notify.exceptions import InvalidNotifyBackend
 from spire_notify.message import Message, Recipient
+from spire_notify.notification_types import declared_notifiers, forget_notifier
+
+
+@contextlib.contextmanager
+def isolated_notifiers():
+    """Declare Notifier classes inside; they are forgotten when the block ends."""
+    before = set(declared_notifiers())
+    try:
+        yield
+    finally:
+        for notifier_class in declared_notifiers():
+            if notifier_class not in before:
+                forget_notifier(notifier_class)
 
 
 class ForbiddenDuringRender(AssertionError):

@@ -30,7 +30,7 @@ from django.views.decorators.http import require_http_methods
 
 from spire_notify import conf
 from spire_notify.channel_apps import installed_channels
-from spire_notify.exceptions import UnknownChannel
+from spire_notify.exceptions import ChannelNotOffered, UnknownChannel
 from spire_notify.models import DeliveryMode
 from spire_notify.notification_types import all_types, get_type
 from spire_notify.preferences import channel_gathers_digests, modes_for, set_preference
@@ -99,6 +99,8 @@ def preferences_page(request):
             if row["type"].mandatory:
                 continue
             for cell in row["cells"]:
+                if cell["channel"] not in row["type"].channels:
+                    continue  # the type is not sent on it: there is nothing to choose
                 mode = request.POST.get(cell["field"])
                 if mode in dict(cell["modes"]) and mode != cell["mode"]:
                     set_preference(request.user, row["type"].key, cell["channel"], mode)
@@ -133,7 +135,7 @@ def unsubscribe(request, token):
         return _unsubscribe_page(request, "invalid", status=400)
     try:
         set_preference(recipient, notification_type.key, wanted.channel, DeliveryMode.OFF)
-    except UnknownChannel:
+    except (UnknownChannel, ChannelNotOffered):
         return _unsubscribe_page(request, "invalid", status=400)
     return _unsubscribe_page(request, "done", context)
 

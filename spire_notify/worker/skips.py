@@ -8,13 +8,16 @@ the same steps.
 from collections import defaultdict
 
 from spire_notify.backends.base import Outcome
+from spire_notify.backends.outcomes import describe_error
 from spire_notify.handler import notify_backends
+from spire_notify.notification_types import active_notifier, unless_condition
 from spire_notify.preferences import skip_switched_off
 
 DEACTIVATED = "Skipped: the user was deactivated after the notification was written."
 ACCESS_LOST = "Skipped: the user may no longer see what the notification is about."
 READ_IN_APP = "Skipped: read in the app before the delay."
 READ_BEFORE_DIGEST = "Skipped: read in the app before its digest was sent."
+CONDITION_HELD = "Skipped: the unless condition of {notifier} on {channel!r} held at delivery."
 
 
 def skip_what_no_longer_applies(rows, backend, *, targets, read_reason=READ_IN_APP, using):
@@ -27,6 +30,7 @@ def skip_what_no_longer_applies(rows, backend, *, targets, read_reason=READ_IN_A
         lambda kept: skip_unreachable(kept, targets),
         lambda kept: skip_read_in_app(kept, reason=read_reason, using=using),
         lambda kept: skip_switched_off(kept, kept_address=backend.kept_address, using=using),
+        skip_by_condition,
     )
     outcomes = {}
     for step in steps:
@@ -73,3 +77,25 @@ def skip_read_in_app(rows, *, reason=READ_IN_APP, using="default"):
         if backend.tracks_reading:
             read |= backend.read_among(set(tied.values()), using=using)
     return {pk: Outcome.skipped(reason) for pk, tracked_pk in tied.items() if tracked_pk in read}
+
+
+def skip_by_condition(rows):
+    """``{pk: Outcome}`` of the rows whose Notifier's ``unless`` condition for their channel
+    holds now (``Channel(alias, unless=callable)``), asked with each row. A condition that raises
+    leaves its row to be tried again, with the error recorded; it never stops the batch."""
+    outcomes = {}
+    for row in rows:
+        condition = unless_condition(row.event, row.channel)
+        if condition is None:
+            continue
+        try:
+            holds = condition(row)
+        except Exception as error:
+            outcomes[row.pk] = Outcome.temporary(
+                f"The unless condition of {row.event!r} on {row.channel!r} raised {describe_error(error)}"
+            )
+            continue
+        if holds:
+            notifier = active_notifier(row.event).__name__
+            outcomes[row.pk] = Outcome.skipped(CONDITION_HELD.format(notifier=notifier, channel=row.channel))
+    return outcomes

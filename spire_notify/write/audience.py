@@ -40,6 +40,7 @@ from spire_notify.store.enqueue import request_delivery_on_commit
 from spire_notify.store.signals import notification_sent, notifications_sent, send_signals
 from spire_notify.write.messages import message_in, target_key
 from spire_notify.write.rows import write_rows
+from spire_notify.write.typos import check_aliases, check_message
 
 # Users per INSERT … SELECT: large enough that a statement's round trip is noise, small enough
 # that one statement's working set (and its WAL) stays modest.
@@ -61,6 +62,8 @@ def notify_audience(message, audience, channels, *, send_after=None, using=None,
     if audience.model is not User:
         raise TypeError(f"notify() takes a QuerySet of {User.__name__}, not of {audience.model.__name__}.")
     channels = list(dict.fromkeys(channels))
+    check_aliases(channels)
+    check_message([built], channels)
     using = using or router.db_for_write(Notification)
     # The audience's own query, not ``pk IN (audience)``: SQLite's parser has a fixed depth,
     # which a deep audience (the help desk's developers) nested once more exceeds. As with any
@@ -72,7 +75,13 @@ def notify_audience(message, audience, channels, *, send_after=None, using=None,
     if chooser is not None:
         with transaction.atomic(using=using):
             for chunk in batched(users.order_by("pk").iterator(chunk_size=LANGUAGE_CHUNK), LANGUAGE_CHUNK):
-                write_rows(message, {user: channels for user in chunk}, send_after=send_after, using=using)
+                write_rows(
+                    message,
+                    {user: channels for user in chunk},
+                    send_after=send_after,
+                    using=using,
+                    checked=True,
+                )
         return _written(built, channels, using).filter(created_at__gte=now, created_at__lte=clock.now())
     writer = AudienceWriter(built, now=now, send_after=send_after, using=using)
     # No savepoint of its own (two queries): a failure here fails the caller's transaction,
@@ -85,7 +94,13 @@ def notify_audience(message, audience, channels, *, send_after=None, using=None,
         for alias in channels:
             held_back = writer.held_back(alias, users).order_by("pk").iterator(chunk_size=LANGUAGE_CHUNK)
             for chunk in batched(held_back, LANGUAGE_CHUNK):
-                write_rows(message, {user: [alias] for user in chunk}, send_after=send_after, using=using)
+                write_rows(
+                    message,
+                    {user: [alias] for user in chunk},
+                    send_after=send_after,
+                    using=using,
+                    checked=True,
+                )
         sent = [alias for alias in written if writer.writes_sent(alias)]
         if sent:
             rows = _written(built, sent, using).filter(created_at=now)

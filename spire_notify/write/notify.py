@@ -33,6 +33,16 @@ def notify(message, recipients, *, channels=None, send_after=None, using=None):
       here: they are in the inbox the moment the transaction commits. The others are
       delivered by a worker, enqueued with the task framework on commit.
 
+    The names a caller writes are checked once per call, and a typo raises with nothing
+    written (``spire_notify.write.typos``):
+
+    - ``UnknownChannel``: a channel that is not an alias of ``NOTIFY_BACKENDS``;
+    - ``ChannelNotOffered``: a channel the message's type is not sent on (neither a default nor
+      an optional channel of a registered type that is not mandatory);
+    - ``UnknownNotificationType``: an ``event`` that is not a registered type, when
+      ``NOTIFY_UNKNOWN_EVENTS`` is ``"error"`` (by default, ``"warn"``, a warning is logged);
+    - ``ValidationError({"template": ...})``: a ``template`` a channel's backend cannot render.
+
     Raises ``ValidationError``, with nothing written, for a message the database cannot store.
     Returns the saved notifications. A ``QuerySet`` of users is written by the database
     (``spire_notify.write.audience``), and what it returns is a lazy ``QuerySet`` of them.

@@ -22,22 +22,31 @@ from spire_notify.store.models import Notification, NotificationStatus
 from spire_notify.store.signals import send_signals
 from spire_notify.write.messages import message_in, target_key
 from spire_notify.write.timing import cancelled_by_reading, delivery_times, row_timing
+from spire_notify.write.typos import check_aliases, check_message
 
 logger = logging.getLogger("spire_notify")
 
 
-def write_rows(message, recipients, *, channels=None, send_after=None, using=None):
+def write_rows(message, recipients, *, channels=None, send_after=None, using=None, checked=False):
     """``notify()`` for a mapping of recipients to channels, or any iterable of recipients that
-    all get ``channels``: see ``spire_notify.notify``. Returns the saved notifications."""
+    all get ``channels``: see ``spire_notify.notify``. Returns the saved notifications.
+
+    ``checked``: the caller (the audience path, which comes here chunk by chunk) has checked the
+    names of the call once already (``spire_notify.write.typos``)."""
+    named = list(_channels_by_recipient(recipients, channels))
+    every_entry = channels if channels is not None else (entry for _, entries in named for entry in entries)
+    aliases = list(dict.fromkeys(map(channel_of, every_entry)))
+    if not checked:
+        check_aliases(aliases)
     wanted = {
-        key: channels
-        for key, channels in _channels_by_recipient(recipients, channels)
-        if isinstance(key, str) or getattr(key, "is_active", True)
+        key: entries for key, entries in named if isinstance(key, str) or getattr(key, "is_active", True)
     }
     groups = language_groups(wanted)
     messages = {language: message_in(message, language) for language in groups}
     if not messages:
         return []
+    if not checked:
+        check_message(list(messages.values()), aliases)
     wanted = wanted_modes(next(iter(messages.values())).event, wanted)
     now = clock.now()
     due = send_after or now

@@ -22,6 +22,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.backends.locmem import EmailBackend as LocMemMailBackend
 from django.core.mail.backends.smtp import EmailBackend as SMTPMailBackend
+from django.template.loaders.filesystem import Loader as FilesystemLoader
 from django.test import override_settings
 from hypothesis import example, given
 from hypothesis import settings as hypothesis_settings
@@ -30,6 +31,7 @@ from hypothesis.provisional import domains
 
 from spire_notify import Message, Recipient
 from spire_notify.backends.base import Delivery, Outcome, Rendered
+from spire_notify.backends.locmem import LocMemBackend
 from spire_notify.channels.email.backend import EmailBackend
 from spire_notify.channels.email.models import EmailNotification
 from spire_notify.compat import FLATTENED_SMTP, HAS_MAILERS, get_mailer
@@ -427,6 +429,73 @@ def test_project_template_overrides_the_default_by_name(project_templates):
     assert rendered.content.subject == "New Help Desk Ticket #9"
     assert ">Ours: 9</p>" in html_of(rendered)
     assert "View ticket" not in html_of(rendered)
+
+
+# What notify() asks before writing: can this template be rendered?
+
+
+def test_check_template_is_empty_for_a_template_that_exists():
+    assert EmailBackend(alias="email").check_template("helpdesk/email/ticket_new.html") == ""
+    assert EmailBackend(alias="email", engine="jinja2").check_template("spire_notify/email/base.html") == ""
+
+
+def test_check_template_names_the_template_and_the_engines_that_lack_it():
+    assert EmailBackend(alias="email").check_template("billing/email/nope.html") == (
+        "The email template 'billing/email/nope.html' does not exist in the template engines 'django', 'jinja2'."
+    )
+    assert EmailBackend(alias="email", engine="jinja2").check_template("helpdesk/x.html") == (
+        "The email template 'helpdesk/x.html' does not exist in the template engine 'jinja2'."
+    )
+    assert EmailBackend(alias="email", engine="jinja3").check_template("helpdesk/x.html") == (
+        "The email template engine 'jinja3' is not in TEMPLATES."
+    )
+
+
+def test_check_template_quotes_a_syntax_error(tmp_path, project_templates):
+    project_templates("custom/broken.html", "{% block subject %}unclosed")
+    assert EmailBackend(alias="email").check_template("custom/broken.html") == (
+        f"The email template 'custom/broken.html' cannot be compiled: Template: {tmp_path}/custom/broken.html, "
+        "Unclosed tag on line 1: 'block'. Looking for one of: endblock."
+    )
+
+
+class CountingLoader(FilesystemLoader):
+    """A filesystem loader (not wrapped in Django's cached loader) that counts its loads."""
+
+    loaded = []
+
+    def get_template(self, template_name, skip=None):
+        self.loaded.append(template_name)
+        return super().get_template(template_name, skip)
+
+
+def counting_engine(directory):
+    loader = (f"{__name__}.CountingLoader", [directory])
+    return [{"BACKEND": "django.template.backends.django.DjangoTemplates", "OPTIONS": {"loaders": [loader]}}]
+
+
+def test_check_template_is_cached_until_templates_change(tmp_path):
+    (tmp_path / "invoice.html").write_text("{% block subject %}Paid{% endblock %}")
+    backend = EmailBackend(alias="email")
+    CountingLoader.loaded.clear()
+    with override_settings(TEMPLATES=counting_engine(tmp_path)):
+        # notify() asks on every call: a template found once is not loaded again.
+        assert [backend.check_template("invoice.html") for _ in range(3)] == ["", "", ""]
+        assert CountingLoader.loaded == ["invoice.html"]
+    # override_settings (or any change of TEMPLATES) forgets what was found.
+    (tmp_path / "invoice.html").unlink()
+    with override_settings(TEMPLATES=counting_engine(tmp_path)):
+        assert backend.check_template("invoice.html") == (
+            "The email template 'invoice.html' does not exist in the template engine 'django'."
+        )
+        # What is missing is not remembered: looked for again, it is found once it exists.
+        (tmp_path / "invoice.html").write_text("{% block subject %}Paid{% endblock %}")
+        assert backend.check_template("invoice.html") == ""
+    assert CountingLoader.loaded == ["invoice.html"] * 3
+
+
+def test_a_backend_that_renders_no_templates_renders_any():
+    assert LocMemBackend(alias="pager").check_template("anything/at/all.html") == ""
 
 
 # Recipients and sender

@@ -391,3 +391,20 @@ def test_a_destination_backend_whose_timeout_is_not_a_number_of_seconds(timeout)
         "which bounds each destination's send within a row's deadline.",
         "Set the backend's 'timeout' to e.g. 10.",
     )
+
+
+@pytest.mark.parametrize("value", ["warn", "error"])
+def test_unknown_events_setting_passes_with_either_choice(value):
+    with override_settings(NOTIFY_UNKNOWN_EVENTS=value):
+        assert our_messages() == []
+
+
+@pytest.mark.parametrize("value", ["raise", "ERROR", None, True])
+def test_unknown_events_setting_must_be_warn_or_error(value):
+    with override_settings(NOTIFY_UNKNOWN_EVENTS=value):
+        assert only_message() == Error(
+            f'NOTIFY_UNKNOWN_EVENTS is {value!r}; it must be "warn" or "error".',
+            hint='Set NOTIFY_UNKNOWN_EVENTS = "error" to refuse events that are not registered '
+            'notification types, or "warn" to log them and send as before.',
+            id="spire_notify.E023",
+        )

@@ -35,7 +35,9 @@ def audience(make_user):
 
 @pytest.fixture
 def weekly():
-    notification_types.register("reports.weekly", name="Weekly report", default_channels=["app"])
+    notification_types.register(
+        "reports.weekly", name="Weekly report", default_channels=["app"], optional_channels=["email"]
+    )
     yield "reports.weekly"
     notification_types.unregister("reports.weekly")
 

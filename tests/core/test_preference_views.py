@@ -5,6 +5,7 @@ import pytest
 from django.test import Client, override_settings
 from django.urls import reverse
 
+from spire_notify import notification_types
 from spire_notify.preferences import get_preference, set_preference
 
 pytestmark = pytest.mark.django_db
@@ -91,6 +92,18 @@ def test_saving_sets_the_chosen_modes_and_leaves_mandatory_types_on(signed_in, r
     assert get_preference(requester, "accounts.security", "email") == "immediate"
     # Unchanged defaults are not written down.
     assert requester.notification_preferences.count() == 2
+
+
+def test_a_channel_the_type_is_not_sent_on_cannot_be_turned_on(signed_in, requester):
+    notification_types.register("reports.weekly", name="Weekly report", default_channels=["app"])
+    try:
+        response = signed_in.post(PAGE, {"reports.weekly:email": "immediate", "reports.weekly:app": "off"})
+    finally:
+        notification_types.unregister("reports.weekly")
+    assert response.status_code == 302
+    assert list(requester.notification_preferences.values_list("type_key", "channel", "mode")) == [
+        ("reports.weekly", "app", "off")
+    ]
 
 
 def test_saving_needs_the_csrf_token(requester):

@@ -25,7 +25,9 @@ NEW = "helpdesk.ticket.new"
 
 @pytest.fixture
 def app_only_digest():
-    notification_types.register("reports.weekly", name="Weekly report", default_channels=["app"])
+    notification_types.register(
+        "reports.weekly", name="Weekly report", default_channels=["app"], optional_channels=["email"]
+    )
     yield "reports.weekly"
     notification_types.unregister("reports.weekly")
 

@@ -191,6 +191,20 @@ def test_a_deleted_user_or_an_unregistered_type_gets_400(client, requester, make
 
 
 @pytest.mark.django_db
+@override_settings(
+    NOTIFY_BACKENDS={
+        "app": {"BACKEND": "spire_notify.channels.app.backend.AppBackend"},
+        "email": {"BACKEND": "spire_notify.channels.email.backend.EmailBackend"},
+        "chat": {"BACKEND": "spire_notify.backends.locmem.LocMemBackend"},
+    }
+)
+def test_a_channel_the_type_is_not_sent_on_gets_400(client, requester):
+    # A link of a channel the type was sent on once, before it left the type's channels.
+    assert client.post(token_path(requester, NEW, "chat"), ONE_CLICK).status_code == 400
+    assert not NotificationPreference.objects.exists()
+
+
+@pytest.mark.django_db
 def test_a_mandatory_type_cannot_be_unsubscribed(client, requester, security_notice):
     response = client.get(token_path(requester, security_notice))
     assert response.status_code == 200

@@ -254,9 +254,15 @@ def test_a_non_ascii_local_part_to_a_server_without_smtputf8_fails_at_once(make_
 
 @pytest.mark.django_db
 @override_settings(TASKS=DUMMY_TASKS)
-def test_a_template_that_does_not_exist_fails_at_once(make_user):
+def test_a_template_that_does_not_exist_fails_at_once(make_user, tmp_path):
+    # notify() refuses a template that does not exist; one gone by delivery (a deploy that
+    # dropped it) fails at the worker.
+    (tmp_path / "nowhere").mkdir()
+    (tmp_path / "nowhere/email.html").write_text("{% block subject %}Hi{% endblock %}")
     message = Message(event="test", title="Hi", template="nowhere/email.html")
-    [row] = notify(message, {make_user("ann"): ["email"]})
+    engine = {"BACKEND": "django.template.backends.django.DjangoTemplates", "DIRS": [tmp_path]}
+    with override_settings(TEMPLATES=[engine]):
+        [row] = notify(message, {make_user("ann"): ["email"]})
     assert process_notifications() == {"sent": 0, "errored": 0, "failed": 1, "skipped": 0}
     row.refresh_from_db()
     assert (row.status, row.last_error) == (

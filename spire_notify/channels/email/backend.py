@@ -22,7 +22,7 @@ from spire_notify.channels.email.checks import (
 from spire_notify.channels.email.digest import render_digest_email
 from spire_notify.channels.email.headers import EmailLinks, OneLineHeadersEmail
 from spire_notify.channels.email.personalise import Personal, PersonalisedEmail
-from spire_notify.channels.email.templated import Inliner, TemplatedEmail
+from spire_notify.channels.email.templated import Inliner, TemplatedEmail, template_problem
 from spire_notify.compat import LEGACY_EMAIL_POLICY, get_mailer
 from spire_notify.exceptions import Undeliverable
 from spire_notify.pinned.django_smtp import FlattenedSMTPSender, send_through_mailer, sends_through_smtp
@@ -146,6 +146,9 @@ class EmailBackend(SiteLinks, BaseNotificationBackend):
         )
         email.render()
         return email.content()
+
+    def check_template(self, template_name):
+        return template_problem(template_name, self.engine)
 
     def personal(self, message, recipient):
         """What the template may show of ``recipient``, with their unsubscribe link."""

@@ -6,11 +6,14 @@ inheritance chain for Django templates; for Jinja2, running the template once fi
 context with every block of the chain, after which each block renders on its own.
 """
 
+import functools
 import importlib.util
 import logging
 from dataclasses import dataclass
 
 from django.core.checks import Error
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.template import TemplateDoesNotExist, TemplateSyntaxError, engines
 from django.template.backends.django import Template as DjangoTemplate
 from django.template.loader import get_template
@@ -56,6 +59,39 @@ def load_template(name, engine=None):
     if engine is None:
         return get_template(name)
     return engines[engine].get_template(name)
+
+
+def template_problem(name, engine=None) -> str:
+    """``""`` when ``name`` loads from ``engine`` (or, for ``None``, from the first engine that
+    has it); else one sentence naming the template and the engines that lack it."""
+    if engine is not None and engine not in engines:
+        return f"The email template engine {engine!r} is not in TEMPLATES."
+    try:
+        _loads(name, engine)
+    except TemplateDoesNotExist:
+        lacking = [engine] if engine is not None else [each.name for each in engines.all()]
+        noun = "engine" if len(lacking) == 1 else "engines"
+        return (
+            f"The email template {name!r} does not exist in the template {noun} "
+            f"{', '.join(map(repr, lacking))}."
+        )
+    except TemplateSyntaxError as error:
+        return f"The email template {name!r} cannot be compiled: {error.__cause__ or error}"
+    return ""
+
+
+@functools.cache
+def _loads(name, engine):
+    """Load ``name`` once per process and ``TEMPLATES``: ``notify()`` asks on every call. What
+    cannot load raises, and an exception is not cached: a missing template is looked for again."""
+    load_template(name, engine)
+    return True
+
+
+@receiver(setting_changed)
+def _forget_loaded_templates(*, setting, **kwargs):
+    if setting == "TEMPLATES":
+        _loads.cache_clear()
 
 
 def autoescapes(template) -> bool:
