@@ -196,6 +196,8 @@ def _masks_notify_backends(path):
 def check_task_backend(app_configs=None, **kwargs):
     """Delivery is enqueued on NOTIFY_TASK_BACKEND when a transaction commits: a backend that
     cannot take the task passes Django's checks and fails at the first notification."""
+    if not conf.get("NOTIFY_ENQUEUE_DELIVERY"):
+        return []  # nothing is enqueued: a periodic worker delivers
     alias = conf.get("NOTIFY_TASK_BACKEND")
     # Django 5.2's backport has a default TASKS, though Django's global settings have none.
     configured = task_backends.configure_settings(getattr(settings, "TASKS", None))

@@ -14,6 +14,8 @@
   (``EmailMessage.message(policy=...)``, the SMTP mailer's ``prep_address()``); the email
   backend's flattened SMTP path (``spire_notify.pinned.django_smtp``) reuses both, so
   ``FLATTENED_SMTP`` is off on 5.2, where email goes through the mailer's ``send_messages()``.
+  ``LEGACY_EMAIL_POLICY``: 5.2 builds it with the legacy one (``email.policy.compat32``),
+  which folds a long header its own way (the email channel keeps List-Unsubscribe on one line).
 
 Everything else in spire-notify imports these names from here, never from Django or the
 backport directly.
@@ -31,6 +33,7 @@ __all__ = [
     "DEFAULT_TASK_QUEUE_NAME",
     "FLATTENED_SMTP",
     "HAS_MAILERS",
+    "LEGACY_EMAIL_POLICY",
     "TASKS_MODULE",
     "BaseTaskBackend",
     "TaskResult",
@@ -62,6 +65,7 @@ else:
 DEFAULT_MAILER = "default"
 HAS_MAILERS = hasattr(mail, "mailers")
 FLATTENED_SMTP = django.VERSION >= (6, 0)
+LEGACY_EMAIL_POLICY = django.VERSION < (6, 0)
 
 
 class UnknownMailer(ImproperlyConfigured):

@@ -41,6 +41,10 @@ DEFAULTS = {
     "NOTIFY_LIVE_SESSION_CHECK_SECONDS": 15,
     # The django.tasks backend alias that delivery is enqueued on.
     "NOTIFY_TASK_BACKEND": "default",
+    # Whether writing rows enqueues the delivery task. Off where a periodic worker (cron, or
+    # process_notifications --loop) delivers and no task worker runs: a queue that stores its
+    # tasks (django-tasks-db) would keep every one of them READY for good.
+    "NOTIFY_ENQUEUE_DELIVERY": True,
     # The digest window in seconds: held notifications go out together when their window ends.
     "NOTIFY_DIGEST_INTERVAL": 86400,
     # What notify() does with a message whose event is not a registered notification type:

@@ -43,7 +43,10 @@ def schedule_retry():
 
 
 def enqueue_delivery(run_after=None):
-    """Ask the task backend to run delivery, at ``run_after`` where the backend can defer."""
+    """Ask the task backend to run delivery, at ``run_after`` where the backend can defer;
+    nothing when ``NOTIFY_ENQUEUE_DELIVERY`` is off (a periodic worker delivers instead)."""
+    if not conf.get("NOTIFY_ENQUEUE_DELIVERY"):
+        return None
     task = deliver_notifications.using(backend=conf.get("NOTIFY_TASK_BACKEND"))
     if run_after is not None and run_after > clock.now() and task.get_backend().supports_defer:
         task = task.using(run_after=run_after)

@@ -828,7 +828,9 @@ def test_a_mailer_other_than_smtp_gets_an_email_message_per_recipient():
         for pk, rendered in enumerate(backend.render_many(ticket_message(), recipients), start=1)
     ]
     assert backend.send(deliveries) == [Outcome.success()] * 2
-    assert [type(sent) for sent in mail.outbox] == [EmailMultiAlternatives] * 2
+    # On Django 5.2 a subclass that keeps List-Unsubscribe on one line (OneLineHeadersEmail).
+    assert all(isinstance(sent, EmailMultiAlternatives) for sent in mail.outbox)
+    assert len(mail.outbox) == 2
     assert [(sent.to, sent.extra_headers["Message-ID"]) for sent in mail.outbox] == [
         (["u0@example.com"], "<notification.1@example.com>"),
         (["u1@example.com"], "<notification.2@example.com>"),

@@ -7,7 +7,8 @@ import threading
 import time
 
 from spire_notify import Message, notify
-from spire_notify.channels.live.events import check_live_updates, publish
+from spire_notify.channels.live.checks import check_live_updates
+from spire_notify.channels.live.events import publish
 
 TICKET = Message(
     event="helpdesk.ticket.new",

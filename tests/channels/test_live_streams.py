@@ -29,7 +29,7 @@ from django.test import Client
 from django.utils import timezone
 
 from spire_notify import Message, notify
-from spire_notify.channels.live.events import check_live_stream_settings
+from spire_notify.channels.live.checks import check_live_stream_settings
 from tests.channels.test_live_inbox import TICKET, EventStream, signed_in_stream
 from tests.support.asgi_server import UvicornProcess
 from tests.support.delivery_harness import postgres_only

@@ -14,7 +14,7 @@ from django.core import signing
 from django.test import override_settings
 from django.urls import include, path, reverse
 
-from spire_notify.channels.email.headers import UnfoldedHeader, unsubscribe_headers
+from spire_notify.channels.email.headers import LegacyUnfoldedHeader, UnfoldedHeader, unsubscribe_headers
 from spire_notify.exceptions import MandatoryNotificationType
 from spire_notify.message import Recipient
 from spire_notify.models import NotificationPreference
@@ -81,6 +81,11 @@ def test_the_list_unsubscribe_header_is_one_line_whatever_the_policy():
     for policy in (email.policy.SMTP, email.policy.default, email.policy.SMTPUTF8):
         one_line = f"List-Unsubscribe: {header}{policy.linesep}".encode()
         assert policy.fold_binary("List-Unsubscribe", header) == one_line
+    # Django 5.2's legacy policy gets it as a Header (OneLineHeadersEmail puts it back so).
+    legacy = email.policy.compat32.clone(linesep="\r\n")
+    assert legacy.fold_binary("List-Unsubscribe", LegacyUnfoldedHeader(header)) == (
+        f"List-Unsubscribe: {header}\r\n".encode()
+    )
     assert copy.deepcopy(header) == header and copy.deepcopy(header).name == "List-Unsubscribe"
     assert pickle.loads(pickle.dumps(header)).fold(policy=email.policy.SMTP) == header.fold(
         policy=email.policy.SMTP

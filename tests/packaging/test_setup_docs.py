@@ -6,6 +6,8 @@ the errors they show, are what the code accepts and prints.
   Django reads builds a mailer that the email backend's checks pass without a word.
 - The README's settings pass spire-notify's checks as written.
 - docs/automations.md shows the output ``process_notifications`` prints for a misconfiguration.
+- docs/live-inbox.md installs a server that runs the ASGI application, and says before anything
+  else that writers outside that process need ``EVENTSTREAM_REDIS``.
 """
 
 import os
@@ -104,3 +106,13 @@ def test_automations_shows_what_a_misconfigured_worker_prints(command, tmp_path)
     )
     assert finished.returncode == 1
     assert f"$ {command}\n{finished.stdout}{finished.stderr}" == shown
+
+
+def test_the_live_inbox_page_installs_an_asgi_server_and_warns_about_other_writers():
+    page = (DOCS / "live-inbox.md").read_text()
+    [install, *_] = [block.code for block in fenced_blocks(DOCS / "live-inbox.md") if block.info == "bash"]
+    # The live extra brings django-eventstream only; the page's install line adds the server.
+    assert install.split() == ["pip", "install", '"spire-notify[live]"', "uvicorn"]
+    top = page.split("\n## ")[0]
+    assert "uvicorn mysite.asgi:application" in top
+    assert "EVENTSTREAM_REDIS" in top and "spire_notify.W070" in top

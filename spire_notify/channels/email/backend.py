@@ -15,12 +15,15 @@ from django.utils import translation
 from spire_notify.backends.base import BaseNotificationBackend, Outcome, Rendered, describe_error
 from spire_notify.backends.links import SiteLinks
 from spire_notify.channels.email.addresses import message_id_domain, validate_recipient_address
-from spire_notify.channels.email.checks import email_backend_messages
+from spire_notify.channels.email.checks import (
+    email_backend_messages,
+    refuse_to_send_without_development_email,
+)
 from spire_notify.channels.email.digest import render_digest_email
-from spire_notify.channels.email.headers import EmailLinks
+from spire_notify.channels.email.headers import EmailLinks, OneLineHeadersEmail
 from spire_notify.channels.email.personalise import Personal, PersonalisedEmail
 from spire_notify.channels.email.templated import Inliner, TemplatedEmail, template_problem
-from spire_notify.compat import get_mailer
+from spire_notify.compat import LEGACY_EMAIL_POLICY, get_mailer
 from spire_notify.exceptions import Undeliverable
 from spire_notify.pinned.django_smtp import FlattenedSMTPSender, send_through_mailer, sends_through_smtp
 
@@ -28,6 +31,10 @@ DEFAULT_TEMPLATE = "spire_notify/email/notification.html"
 # Seconds for each network operation of a mailer that sets no timeout of its own: without one,
 # a server that accepts the connection and never answers holds the worker for good.
 DEFAULT_TIMEOUT = 30
+
+# The class of the emails built. Django 6.x writes List-Unsubscribe on one line as it is; and
+# its flattened SMTP path takes a plain EmailMultiAlternatives only.
+EMAIL_CLASS = OneLineHeadersEmail if LEGACY_EMAIL_POLICY else EmailMultiAlternatives
 
 # Errors that mean the connection itself is gone: the next message needs a new one.
 CONNECTION_ERRORS = (smtplib.SMTPServerDisconnected, ConnectionError, TimeoutError)
@@ -161,7 +168,7 @@ class EmailBackend(SiteLinks, BaseNotificationBackend):
 
     def build_email(self, content, recipient, headers=None):
         to, debug_headers = self.delivery_address(recipient)
-        email = EmailMultiAlternatives(
+        email = EMAIL_CLASS(
             subject=content.subject,
             body=content.text,
             from_email=self.from_email or settings.DEFAULT_FROM_EMAIL,
@@ -227,6 +234,12 @@ class EmailBackend(SiteLinks, BaseNotificationBackend):
 
     def check(self, **kwargs):
         return email_backend_messages(self)
+
+    def validate(self):
+        # DEBUG without DEVELOPMENT_EMAIL is only a warning among the system checks (it must not
+        # stop migrate); here, before the worker claims a row, it stops delivery.
+        refuse_to_send_without_development_email()
+        super().validate()
 
 
 def classify_send_error(error):

@@ -15,17 +15,37 @@ from spire_notify.compat import UnknownMailer, mailer_to_check, timeout_setting
 from spire_notify.exceptions import InvalidNotifyBackend
 from spire_notify.handler import notify_backends
 
+DEBUG_WITHOUT_DEVELOPMENT_EMAIL = (
+    "DEBUG is on and DEVELOPMENT_EMAIL is not set, so email would reach real recipients; "
+    "spire-notify sends none until it is set."
+)
+
+
+def debug_without_development_email():
+    return settings.DEBUG and not getattr(settings, "DEVELOPMENT_EMAIL", "")
+
+
+def refuse_to_send_without_development_email():
+    """Raise ``spire_notify.E010`` (``ImproperlyConfigured``) where DEBUG is on and
+    DEVELOPMENT_EMAIL is not set: what sends email calls this before it starts."""
+    if debug_without_development_email():
+        raise ImproperlyConfigured(f"spire_notify.E010: {DEBUG_WITHOUT_DEVELOPMENT_EMAIL}")
+
 
 def email_backend_messages(backend):
     """Every check message about the email backend ``backend``."""
     errors = []
-    if settings.DEBUG and not getattr(settings, "DEVELOPMENT_EMAIL", ""):
+    if debug_without_development_email():
+        # A Warning, not an Error: Django stops every command that runs the checks at an Error,
+        # migrate included, and only sending needs the inbox. What sends refuses on its own:
+        # the worker's validate() raises E010 before it claims a row.
         errors.append(
-            Error(
-                "DEBUG is on and DEVELOPMENT_EMAIL is not set, so email would reach real "
-                "recipients; spire-notify sends none until it is set.",
-                hint="Set DEVELOPMENT_EMAIL to the inbox that receives all email in development.",
-                id="spire_notify.E010",
+            Warning(
+                DEBUG_WITHOUT_DEVELOPMENT_EMAIL,
+                hint="Set DEVELOPMENT_EMAIL to the inbox that receives all email in development. Until "
+                "then the worker refuses to start (spire_notify.E010); commands that send no email, "
+                "such as migrate, run.",
+                id="spire_notify.W013",
             )
         )
     if not (backend.from_email or settings.DEFAULT_FROM_EMAIL):

@@ -1,6 +1,9 @@
 """The email headers of one-click unsubscribe (RFC 8058, RFC 2369), and the links of an email's
 footer, for the many recipients of one message."""
 
+from email.header import Header
+
+from django.core.mail import EmailMultiAlternatives
 from django.urls import reverse
 
 from spire_notify.notification_types import lookup
@@ -87,3 +90,28 @@ class UnfoldedHeader(str):
 
     def fold(self, *, policy):
         return f"{self.name}: {self}{policy.linesep}"
+
+
+class OneLineHeadersEmail(EmailMultiAlternatives):
+    """An email whose ``UnfoldedHeader`` values are written on one line by Django 5.2 too.
+
+    Django 5.2 builds the MIME with the legacy policy (``compat32``), and its ``__setitem__``
+    turns every header value into a plain ``str``, which that policy folds: a List-Unsubscribe
+    that does not fit after its name goes onto a second line. ``replace_header()`` puts the
+    value back, after Django's checks, as a ``Header`` the legacy policy writes as it is.
+    """
+
+    def message(self, **kwargs):
+        mime = super().message(**kwargs)
+        for name, value in self.extra_headers.items():
+            if isinstance(value, UnfoldedHeader):
+                mime.replace_header(name, LegacyUnfoldedHeader(value))
+        return mime
+
+
+class LegacyUnfoldedHeader(Header):
+    """What ``compat32`` folds (a ``Header``) and writes as one line: an ``UnfoldedHeader``'s
+    value is printable ASCII that fits RFC 5322's 998 characters."""
+
+    def encode(self, splitchars=";, \t", maxlinelen=None, linesep="\n"):
+        return str(self)

@@ -11,6 +11,6 @@ class LiveChannelConfig(channel_apps.ChannelConfig):
     def ready(self):
         # The live inbox's checks register on import; it listens for notifications only while
         # NOTIFY_LIVE_UPDATES is on.
-        from spire_notify.channels.live import events
+        from spire_notify.channels.live import checks, events  # noqa: F401
 
         events.connect_receivers()

@@ -19,12 +19,10 @@ A stream holds no database connection, is one of at most NOTIFY_LIVE_MAX_STREAMS
 its user, and ends when its session does (``live_streams``).
 """
 
-import importlib.util
 import logging
 from collections import defaultdict
 
 from django.contrib.auth.decorators import login_required
-from django.core.checks import Error, Tags, register
 from django.core.signals import setting_changed
 from django.db.models import Count
 from django.dispatch import receiver
@@ -170,40 +168,3 @@ def follow_setting(setting, **kwargs):
     # Settings change at run time only in tests (override_settings), which this follows.
     if setting == "NOTIFY_LIVE_UPDATES":
         connect_receivers()
-
-
-@register(Tags.compatibility)
-def check_live_updates(app_configs=None, **kwargs):
-    if not enabled() or importlib.util.find_spec("django_eventstream") is not None:
-        return []
-    return [
-        Error(
-            "NOTIFY_LIVE_UPDATES is on, but django-eventstream is not installed.",
-            hint="pip install 'spire-notify[live]', or set NOTIFY_LIVE_UPDATES = False to poll.",
-            id="spire_notify.E070",
-        )
-    ]
-
-
-@register(Tags.compatibility)
-def check_live_stream_settings(app_configs=None, **kwargs):
-    errors = []
-    limit = conf.get("NOTIFY_LIVE_MAX_STREAMS_PER_USER")
-    if not conf.is_positive_whole_number(limit):
-        errors.append(
-            Error(
-                f"NOTIFY_LIVE_MAX_STREAMS_PER_USER must be a positive whole number, not {limit!r}.",
-                hint="The streams one user may hold open at once, per process; the default is 10.",
-                id="spire_notify.E071",
-            )
-        )
-    every = conf.get("NOTIFY_LIVE_SESSION_CHECK_SECONDS")
-    if not (conf.is_seconds(every) and every > 0):
-        errors.append(
-            Error(
-                f"NOTIFY_LIVE_SESSION_CHECK_SECONDS must be a positive number of seconds, not {every!r}.",
-                hint="How soon a stream ends after its session does; the default is 15.",
-                id="spire_notify.E072",
-            )
-        )
-    return errors
