@@ -465,12 +465,12 @@ def test_check_template_names_the_template_and_the_engines_that_lack_it():
     )
 
 
-def test_check_template_quotes_a_syntax_error(tmp_path, project_templates):
+def test_check_template_quotes_a_syntax_error(project_templates):
     project_templates("custom/broken.html", "{% block subject %}unclosed")
-    assert EmailBackend(alias="email").check_template("custom/broken.html") == (
-        f"The email template 'custom/broken.html' cannot be compiled: Template: {tmp_path}/custom/broken.html, "
-        "Unclosed tag on line 1: 'block'. Looking for one of: endblock."
-    )
+    problem = EmailBackend(alias="email").check_template("custom/broken.html")
+    # Django's own words are quoted; from 6.0 they start with the template's path.
+    assert problem.startswith("The email template 'custom/broken.html' cannot be compiled: ")
+    assert problem.endswith("Unclosed tag on line 1: 'block'. Looking for one of: endblock.")
 
 
 class CountingLoader(FilesystemLoader):
