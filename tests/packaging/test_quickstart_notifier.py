@@ -14,7 +14,8 @@ from email.policy import default as default_policy
 
 import pytest
 
-from tests.support.quickstart import Project, steps
+from tests.packaging.test_docs_snippets import DOCS, fenced_blocks
+from tests.support.quickstart import PAGE, Project, steps, title_of
 
 CONSOLE_MAIL_SEPARATOR = "\n" + "-" * 79 + "\n"
 NAME = "Comments on your articles"
@@ -117,3 +118,12 @@ def test_a_fresh_project_delivers_its_own_notifier_on_app_and_email_after_the_wa
     # A project without the help desk sees no trace of it on the framework's pages.
     for name in ("login", "inbox", "preferences", "previews"):
         assert "help desk" not in pages[name][1].lower(), name
+
+
+def test_why_compares_the_notification_of_the_quick_start_as_it_is_written_there():
+    def files(page):
+        return {title_of(block): block.code for block in fenced_blocks(page) if title_of(block)}
+
+    quickstart, why = files(PAGE), files(DOCS / "why.md")
+    for title in ("blog/notifiers.py", "blog/templates/blog/email/comment.html"):
+        assert why[title] == quickstart[title], title
