@@ -339,6 +339,11 @@ class BaseNotificationBackend:
         """System check messages about this backend's configuration."""
         return []
 
+    def check_template(self, template_name) -> str:
+        """Why this backend cannot render ``template_name`` (a Notifier channel's template,
+        ``spire_notify.E116``), or ``""``. A backend that renders no template has no objection."""
+        return ""
+
     def validate(self):
         """Raise ``ImproperlyConfigured`` if nothing could be delivered as configured.
 

@@ -19,7 +19,7 @@ from spire_notify.channels.email.checks import email_backend_messages
 from spire_notify.channels.email.digest import render_digest_email
 from spire_notify.channels.email.headers import EmailLinks
 from spire_notify.channels.email.personalise import Personal, PersonalisedEmail
-from spire_notify.channels.email.templated import Inliner, TemplatedEmail
+from spire_notify.channels.email.templated import Inliner, TemplatedEmail, template_errors
 from spire_notify.compat import get_mailer
 from spire_notify.exceptions import Undeliverable
 from spire_notify.pinned.django_smtp import FlattenedSMTPSender, send_through_mailer, sends_through_smtp
@@ -223,6 +223,10 @@ class EmailBackend(SiteLinks, BaseNotificationBackend):
 
     def check(self, **kwargs):
         return email_backend_messages(self)
+
+    def check_template(self, template_name):
+        # What the check of the ``template`` option says of its template, said of this one.
+        return " ".join(error.msg for error in template_errors(self.alias, template_name, self.engine))
 
 
 def classify_send_error(error):
