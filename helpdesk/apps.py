@@ -8,7 +8,6 @@ class HelpDeskConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import checks  # noqa: F401  (registers the system checks)
-        from .notification_types import register_types
-
-        register_types()
+        # The system checks register on import. The Notifiers (notifiers.py) declare the
+        # notification types as spire_notify imports them, as it imports every app's.
+        from . import checks  # noqa: F401
