@@ -205,7 +205,8 @@ class BaseNotificationBackend:
         ``template_name``; else one sentence naming the template and the engines that lack it.
 
         ``notify()`` asks once per template and channel of a call, before it writes anything, so
-        a backend that renders templates answers from a cache and issues no query. By default
+        a backend that renders templates answers from a cache and issues no query; the startup
+        checks ask it of each Notifier channel's template (``spire_notify.E116``). By default
         ``""``: a backend that renders no templates renders any message."""
         return ""
 

@@ -5,6 +5,7 @@ from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from spire_notify import notify
 from spire_notify.channels.app.models import AppNotification
 from spire_notify.helpdesk.models import HelpDeskTicket
 from spire_notify.models import Notification
@@ -90,7 +91,7 @@ def p2_write_time(recipients, runs, *, engine, hq_database):
     def ours_dict():
         # The same recipients through the mapping path: users loaded, one row object each.
         with transaction.atomic():
-            service._notify(message, service.get_new_ticket_recipients())
+            notify(message, service.get_new_ticket_recipients())
 
     def written():
         count = Notification.objects.count()

@@ -10,7 +10,6 @@ class HelpDeskConfig(AppConfig):
     notify_pages = "spire_notify.helpdesk.pages.HelpDeskPages"
 
     def ready(self):
-        from . import checks  # noqa: F401  (registers the system checks)
-        from .notification_types import register_types
-
-        register_types()
+        # The system checks register on import. The Notifiers (notifiers.py) declare the
+        # notification types as spire_notify imports them, as it imports every app's.
+        from . import checks  # noqa: F401

@@ -7,7 +7,6 @@ from django.core.validators import validate_email
 from django.urls import NoReverseMatch, reverse
 
 from .recipients import admin_address
-from .services.notification_setting import InvalidNotificationService, notification_service_class
 
 ADMINS_HINT = 'List addresses: ADMINS = ["dev@example.com"].'
 
@@ -49,49 +48,34 @@ def _is_valid_address(address):
     return True
 
 
-NOTIFICATION_SERVICE_HINTS = {
-    "E003": "Check the dotted path and that its module imports, or remove the setting.",
-    "E004": "Subclass spire_notify.helpdesk.services.notification_service.HelpDeskTicketNotificationService.",
-}
+# A setting the help desk no longer reads: its Notifiers decide who hears of a ticket now.
+RETIRED_SERVICE_SETTING = "SPIRE_HELPDESK_NOTIFICATION_SERVICE"
+NOTIFIER_OF_EVENT = (
+    ("new tickets", "helpdesk.ticket.new", "TicketCreated"),
+    ("status changes", "helpdesk.ticket.update", "TicketStatusChanged"),
+    ("comments", "helpdesk.ticket.comment", "TicketCommented"),
+)
 
 
 @register(Tags.compatibility)
-def check_notification_service(app_configs=None, **kwargs):
-    """Every ticket event goes through this class: a wrong path fails at the first ticket."""
-    try:
-        notification_service_class()
-    except InvalidNotificationService as error:
-        return [
-            Error(
-                str(error),
-                hint=NOTIFICATION_SERVICE_HINTS[error.check_id],
-                id=f"spire_helpdesk.{error.check_id}",
-            )
-        ]
-    return []
-
-
-@register(Tags.compatibility)
-def check_channels(app_configs=None, **kwargs):
-    """The channels of the configured notification service that NOTIFY_BACKENDS lacks."""
-    from spire_notify import conf
-
-    configured = conf.backend_settings()
-    if not isinstance(configured, dict):
-        return []  # spire_notify.E001 says what is wrong with it
-    try:
-        service_class = notification_service_class()
-    except InvalidNotificationService:
-        return []  # check_notification_service says what is wrong with it
-    missing = sorted(service_class.channels() - set(configured))
+def check_notification_service_setting(app_configs=None, **kwargs):
+    """A project that set the service class meant to change who hears of tickets, on which
+    channels: ignoring it silently would notify others than it chose."""
+    if not hasattr(settings, RETIRED_SERVICE_SETTING):
+        return []
+    path = getattr(settings, RETIRED_SERVICE_SETTING)
+    notifiers = ", ".join(f"{name} ({what}, {key!r})" for what, key, name in NOTIFIER_OF_EVENT)
     return [
-        Warning(
-            f"NOTIFY_BACKENDS has no {channel!r} channel, so help desk notifications meant "
-            f"for it are not sent.",
-            hint=f"Configure NOTIFY_BACKENDS[{channel!r}], or accept that nobody is notified on it.",
-            id="spire_helpdesk.W001",
+        Error(
+            f"{RETIRED_SERVICE_SETTING} = {path!r} is no longer read: the help desk's Notifiers "
+            "decide who hears of a ticket, on which channels and when, and a subclass of "
+            "HelpDeskTicketNotificationService changes none of it.",
+            hint=f"Subclass the Notifier of the event in spire_notify.helpdesk.notifiers: {notifiers}; "
+            'name the subclass in NOTIFY_NOTIFIERS = {"helpdesk.ticket.new": '
+            '"myproject.notifiers.OurTicketCreated"}, and remove '
+            f"{RETIRED_SERVICE_SETTING}.",
+            id="spire_helpdesk.E005",
         )
-        for channel in missing
     ]
 
 

@@ -3,7 +3,7 @@ from django.db import transaction
 from django.utils.functional import cached_property
 
 from ..choices import HelpDeskTicketStatusChoices
-from .notification_setting import notification_service_class
+from .notification_service import HelpDeskTicketNotificationService
 
 
 class HelpDeskTicketService:
@@ -14,8 +14,8 @@ class HelpDeskTicketService:
 
     @cached_property
     def notification(self):
-        """The ticket's notification service: ``SPIRE_HELPDESK_NOTIFICATION_SERVICE``'s class."""
-        return notification_service_class()(self.ticket)
+        """The ticket's notifications, each delivered by the Notifier of its event."""
+        return HelpDeskTicketNotificationService(self.ticket)
 
     def create(self, **fields):
         """Save a new ticket with ``fields`` and notify developers and managers of it.

@@ -13,6 +13,7 @@ from django.utils import translation
 
 from spire_notify import conf
 from spire_notify import notification_types as types
+from spire_notify.exceptions import InvalidNotifyBackend
 from spire_notify.handler import notify_backends
 from spire_notify.message import Recipient
 
@@ -39,10 +40,21 @@ def check_notifier_previews(app_configs=None, **kwargs):
     messages = []
     configured = set(conf.backend_settings())
     for notifier_class in types.active_notifiers():
-        # A channel that is not configured is E113's: the preview waits until it is.
-        if all(channel.alias in configured for channel in notifier_class.channels):
+        # A channel that is not configured is E113's, one that cannot be built its backend
+        # check's (E002-E007): the preview waits until it is.
+        aliases = [channel.alias for channel in notifier_class.channels]
+        if all(alias in configured and built_backend(alias) is not None for alias in aliases):
             messages += check_preview(notifier_class)
     return messages
+
+
+def built_backend(alias):
+    """The backend of ``alias``, or ``None`` when its entry cannot be built: the backend
+    checks (``spire_notify.E002``-``E007``) say why, once."""
+    try:
+        return notify_backends[alias]
+    except InvalidNotifyBackend:
+        return None
 
 
 def check_swaps():
@@ -132,7 +144,9 @@ def check_channels(notifier_class):
                 )
             )
             continue
-        backend = notify_backends[channel.alias]
+        backend = built_backend(channel.alias)
+        if backend is None:
+            continue
         if channel.delivers_later and not backend.transmits:
             messages.append(
                 Error(

@@ -7,12 +7,13 @@ import pytest
 from django.core import mail
 from django.test import override_settings
 
-from spire_notify import Deferred, Message, clock, notify
+from spire_notify import Channel, Deferred, Message, clock, notify
 from spire_notify.channels.app.models import AppNotification
 from spire_notify.models import Notification
 from spire_notify.preferences import set_preference
 from spire_notify.store.enqueue import request_delivery
 from spire_notify.store.signals import notification_skipped
+from spire_notify.testing import isolated_notifiers
 from spire_notify.worker.process import process_notifications
 from spire_notify.worker.skips import READ_IN_APP, skip_read_in_app
 from tests.support.delivery_harness import DUMMY_TASKS
@@ -151,16 +152,20 @@ def test_the_enqueued_delivery_runs_at_each_due_time(make_user, django_capture_o
     ] == [(START + TEN_MINUTES,)]
 
 
-def test_a_help_desk_service_subclass_escalates_developer_email(developer, create_ticket):
-    from spire_notify.helpdesk.services.notification_service import HelpDeskTicketNotificationService
+def test_a_help_desk_notifier_subclass_escalates_developer_email(developer, create_ticket):
+    from spire_notify.helpdesk.notifiers import TicketCreated
 
-    class Escalating(HelpDeskTicketNotificationService):
-        developer_channels = ("app", Deferred("email", TEN_MINUTES))
+    with isolated_notifiers():
 
-    assert Escalating.channels() == {"app", "email"}
-    with clock.frozen_at(START):
-        ticket = create_ticket()
-        Notification.objects.all().delete()
-        rows = rows_of(Escalating(ticket).create_new_ticket_notifications())
+        class Escalating(TicketCreated):
+            channels = [
+                Channel("app"),
+                Channel("email", template="helpdesk/email/ticket_new.html", wait=TEN_MINUTES, unless="read"),
+            ]
+
+        with clock.frozen_at(START):
+            ticket = create_ticket()
+            Notification.objects.all().delete()
+            rows = rows_of(Escalating(ticket).deliver())
     assert rows["email"].send_after == START + TEN_MINUTES
     assert rows["email"].unless_read_id == rows["app"].pk

@@ -121,6 +121,7 @@ def test_two_templates_are_an_error():
     )
     with override_settings(
         NOTIFY_BACKENDS={
+            "app": {"BACKEND": "spire_notify.channels.app.backend.AppBackend"},
             "email": {"BACKEND": "spire_notify.channels.email.backend.EmailBackend"},
             "email_digest": {"BACKEND": "spire_notify.channels.email.backend.EmailBackend"},
         }
@@ -128,12 +129,20 @@ def test_two_templates_are_an_error():
         assert ids(check_notifiers()) == ["spire_notify.E115"]
 
 
-def test_a_template_no_engine_has_is_an_error():
-    declare("ExportReady", channels=[Channel("email", template="exports/email/ready.html")])
-    [error] = check_notifiers()
-    assert error.id == "spire_notify.E116"
-    assert error.msg.startswith("projects.notifiers.ExportReady: Channel('email'): ")
-    assert "'exports/email/ready.html'" in error.msg
+def test_a_template_its_backend_does_not_have_is_an_error():
+    declare("ExportReady", channels=[Channel("app"), Channel("email", template="exports/email/ready.html")])
+    assert [(message.id, message.msg) for message in check_notifiers()] == [
+        (
+            "spire_notify.E116",
+            "projects.notifiers.ExportReady: Channel('email'): NOTIFY_BACKENDS['email']: the template "
+            "'exports/email/ready.html' does not exist.",
+        )
+    ]
+
+
+def test_a_template_its_backend_has_passes():
+    declare("ExportReady", channels=[Channel("email", template="spire_notify/email/notification.html")])
+    assert check_notifiers() == []
 
 
 def test_a_channel_listed_twice_is_an_error():
@@ -141,6 +150,8 @@ def test_a_channel_listed_twice_is_an_error():
     assert ids(check_notifiers()) == ["spire_notify.E118"]
 
 
+# The installed apps' Notifiers render their previews too, reading the Site.
+@pytest.mark.django_db
 def test_a_preview_that_fails_to_build_is_an_error():
     def preview(cls):
         return cls(missing_argument=True)
@@ -152,6 +163,8 @@ def test_a_preview_that_fails_to_build_is_an_error():
     assert error.msg.endswith("got an unexpected keyword argument 'missing_argument'")
 
 
+# The installed apps' Notifiers render their previews too, reading the Site.
+@pytest.mark.django_db
 def test_a_preview_whose_message_fails_is_an_error():
     declare(
         "ExportReady",

@@ -10,6 +10,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import SystemCheckError
 from django.test import override_settings
 from django.urls import NoReverseMatch
 
@@ -43,6 +44,8 @@ def django_check_output():
 # DEFAULT_FROM_EMAIL
 
 
+# `manage.py check` renders the Notifiers' previews, which read the Site.
+@pytest.mark.django_db
 @override_settings(DEFAULT_FROM_EMAIL="webmaster@localhost")
 def test_djangos_placeholder_from_address_is_a_warning():
     assert messages(check_from_address) == [
@@ -134,7 +137,19 @@ def test_help_desk_urls_not_included_is_a_warning():
             "notifications link to the ticket's page.",
         )
     ]
-    assert "spire_helpdesk.W002" in django_check_output()
+
+
+@pytest.mark.django_db
+@override_settings(ROOT_URLCONF=WITHOUT_HELPDESK_URLS)
+def test_without_the_help_desk_urls_manage_py_check_stops_on_the_notifiers_previews_and_says_why():
+    # The help desk's Notifiers cannot build their messages (the link to the ticket), so their
+    # previews fail to render (E117) and the warning says what to add.
+    with pytest.raises(SystemCheckError) as raised:
+        django_check_output()
+    report = str(raised.value)
+    assert "spire_helpdesk.W002" in report
+    assert report.count("(spire_notify.E117)") == 3
+    assert "NoReverseMatch: 'spire_helpdesk' is not a registered namespace" in report
 
 
 def test_help_desk_urls_included_are_not_warned_of():

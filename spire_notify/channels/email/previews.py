@@ -1,7 +1,9 @@
 """Email previews: every email template, rendered with sample data exactly as it is sent.
 
-Apps offer samples in an ``email_previews`` module that calls ``register``; each sample is a
-function returning the ``Message`` a service would build, from unsaved objects. Rendering is
+Every active Notifier with a template and a ``preview()`` is a sample, keyed by its template:
+its preview's message, built from unsaved objects, so a project's Notifier is previewed with
+nothing more to write. A template no Notifier sends gets a sample from an app's
+``email_previews`` module that calls ``register`` with a function returning its ``Message``. Rendering is
 the email backend's own pure half (``render_content`` and ``build_email``), once per template
 engine that has the template, so a preview writes nothing and shows what recipients get.
 """
@@ -21,7 +23,7 @@ from django.utils.module_loading import autodiscover_modules
 from spire_notify.channels.email.backend import DEFAULT_TEMPLATE, EmailBackend
 from spire_notify.handler import notify_backends
 from spire_notify.message import Message, Recipient
-from spire_notify.notification_types import lookup
+from spire_notify.notification_types import active_notifiers, lookup
 from spire_notify.views import deny_framing
 
 _samples = {}
@@ -61,9 +63,23 @@ class EmailPreview:
 
 
 def samples():
-    """``{template name: sample builder}``, every app's ``email_previews`` module loaded."""
+    """``{template name: sample builder}``: every app's ``email_previews`` module loaded, and
+    the Notifiers' previews, which win over a sample registered for the same template (they
+    are what is sent)."""
     autodiscover_modules("email_previews")
-    return dict(sorted(_samples.items()))
+    return dict(sorted((_samples | notifier_samples()).items()))
+
+
+def notifier_samples():
+    """``{template name: its preview's build_message}`` of each active Notifier that has both.
+    ``preview()`` builds unsaved objects, so asking each is cheap and writes nothing."""
+    found = {}
+    for notifier_class in active_notifiers():
+        template = notifier_class.template()
+        sample = notifier_class.preview() if template else None
+        if sample is not None:
+            found[template] = sample.build_message
+    return found
 
 
 def engines_with(template_name):
