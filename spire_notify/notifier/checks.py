@@ -177,8 +177,8 @@ def check_preview(notifier_class):
             if sample is None:
                 return []
             message = sample.build_message()
-            for channel in notifier_class.channels:
-                notify_backends[channel.alias].render(message, SAMPLE_RECIPIENT)
+            for backend in filter(_can_deliver, (notify_backends[c.alias] for c in notifier_class.channels)):
+                backend.render(message, SAMPLE_RECIPIENT)
     except DatabaseError:
         # Before migrate a backend may not read the Site yet; the preview is checked next time.
         return []
@@ -192,6 +192,16 @@ def check_preview(notifier_class):
             )
         ]
     return []
+
+
+def _can_deliver(backend):
+    # A backend that could deliver nothing as configured (email under DEBUG without
+    # DEVELOPMENT_EMAIL) refuses to render too; its own checks say why, once.
+    try:
+        backend.validate()
+    except ImproperlyConfigured:
+        return False
+    return True
 
 
 def _name(notifier_class):

@@ -134,8 +134,8 @@ def test_a_template_its_backend_does_not_have_is_an_error():
     assert [(message.id, message.msg) for message in check_notifiers()] == [
         (
             "spire_notify.E116",
-            "projects.notifiers.ExportReady: Channel('email'): NOTIFY_BACKENDS['email']: the template "
-            "'exports/email/ready.html' does not exist.",
+            "projects.notifiers.ExportReady: Channel('email'): The email template 'exports/email/ready.html' "
+            "does not exist in the template engines 'django', 'jinja2'.",
         )
     ]
 
