@@ -128,11 +128,11 @@ class TicketCreated(TicketNotifier):
         that share channels, so a user in both roles gets each channel once.
 
         ``{user: aliases}`` instead on a database with no byte-wise collation known here
-        (``ticket_audience_query()`` is ``None``), and when a channel waits: a delayed email is
-        tied to the same user's in-app row only when both are written by one ``notify()``.
+        (``ticket_audience_query()`` is ``None``). A channel that waits unless read is tied to
+        each user's in-app row all the same: ``deliver()`` gathers the audiences' users then.
         """
         audience = ticket_audience_query()
-        if audience is None or any(channel.wait for channel in self.channels):
+        if audience is None:
             return self.recipients_by_user()
         roles_by_alias = defaultdict(list)
         for alias in self.reachable([*self.developer_channels, *self.manager_channels]):

@@ -63,7 +63,7 @@ if os.environ.get("SPIRE_DELIVERY_PUSH_KEY"):
                 "vapid_subject": "mailto:ops@example.com",
                 "timeout": float(os.environ.get("SPIRE_DELIVERY_PUSH_TIMEOUT", 10)),
             },
-        }
+        },
     }
 
 if os.environ.get("SPIRE_DELIVERY_DEADLINE_SECONDS"):

@@ -24,6 +24,7 @@ Classes are declared as they are created; the ``notifiers`` modules of installed
 imported at startup (``SpireNotifyConfig.ready``), as ``admin`` modules are.
 """
 
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import replace
 from functools import reduce
@@ -32,7 +33,7 @@ from operator import or_
 from django.db.models import QuerySet
 
 from spire_notify.notification_types import NotificationType, declare_notifier
-from spire_notify.notifier.channel import Channel
+from spire_notify.notifier.channel import READ, Channel
 from spire_notify.write.notify import notify
 
 
@@ -177,6 +178,18 @@ class Notifier:
                         "a user in both would get it twice. Name each channel under one audience."
                     )
                 seen[alias] = True
+        if any(channel.unless == READ and channel.alias in seen for channel in self.channels):
+            # A row that waits unless read is tied to its recipient's in-app row when one write
+            # holds both; audiences are written one by one, so their users are gathered first.
+            by_user = defaultdict(list)
+            for audience, aliases in audiences.items():
+                for user in audience:
+                    by_user[user] += aliases
+            return notify(
+                self.build_message,
+                {user: self.entries(aliases) for user, aliases in by_user.items()},
+                **options,
+            )
         written = [
             notify(self.build_message, audience, channels=self.entries(aliases), **options)
             for audience, aliases in audiences.items()

@@ -198,6 +198,22 @@ def test_audiences_each_get_their_channels_and_nobody_gets_one_twice(make_user):
 
 
 @pytest.mark.django_db
+def test_audiences_with_an_escalation_tie_each_email_to_the_same_users_inbox_row(make_user):
+    User = get_user_model()
+    ada, bob = make_user("ada"), make_user("bob", is_staff=True)
+    ExportReady = export_ready(
+        recipients=lambda self: {User.objects.all(): ["app"], User.objects.filter(is_staff=True): ["email"]},
+    )
+    with clock.frozen_at(START):
+        written = ExportReady(None).deliver()
+    rows = {(row.user.username, row.channel): row for row in written}
+    assert set(rows) == {("ada", "app"), ("bob", "app"), ("bob", "email")}
+    assert rows["bob", "email"].send_after == START + TEN_MINUTES
+    assert rows["bob", "email"].unless_read_id == rows["bob", "app"].pk
+    assert ada.pk != bob.pk
+
+
+@pytest.mark.django_db
 def test_a_channel_under_two_audiences_is_refused(make_user):
     User = get_user_model()
     ExportReady = export_ready(
