@@ -78,6 +78,13 @@ def requester(make_user):
 
 
 @pytest.fixture
+def signed_in(client, requester):
+    """The test client, signed in as the requester (a user with no role)."""
+    client.force_login(requester)
+    return client
+
+
+@pytest.fixture
 def security_notice():
     """A mandatory notification type (email by default), registered for one test."""
     notification_types.register(

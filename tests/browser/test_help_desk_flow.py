@@ -6,85 +6,16 @@ this test. Screenshots go to ``screenshots/`` at the repository root.
 """
 
 import re
-from pathlib import Path
 
 import pytest
 from django.core import mail
-from django.db import connections
-from pytest_django.live_server_helper import LiveServer
 
 from spire_notify.helpdesk.forms import EMPTY_DESCRIPTION
 from spire_notify.helpdesk.models import HelpDeskTicket
 from spire_notify.models import Notification
+from tests.browser.support import NEEDS_CHROMIUM, WAIT_MS, screenshot
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-WAIT_MS = 15_000
-
-pytestmark = [
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)",
-    ),
-    pytest.mark.timeout(180),
-]
-
-
-@pytest.fixture
-def server(transactional_db, settings):
-    # The badge polls every second here, so the test waits seconds, not the default 15.
-    settings.NOTIFY_BADGE_POLL_SECONDS = 1
-    served = LiveServer("127.0.0.1")
-    yield served
-    served.stop()
-
-
-@pytest.fixture
-def browser(server, monkeypatch):
-    # Depends on the server so that it closes first: pages still polling the badge would
-    # otherwise reach a server that is shutting down.
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls of the test
-    # between browser steps are still plain synchronous code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
-        yield chromium
-        chromium.close()
-        # ORM calls made while Playwright's loop runs get connections of their own context;
-        # closed here, or the test database cannot be dropped at the end of the session.
-        connections.close_all()
-
-
-@pytest.fixture
-def open_as(browser, server):
-    """A page in its own browser context (its own cookies), signed in as ``user``."""
-
-    def open_as(user, path="/notifications/"):
-        context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=server.url)
-        page = context.new_page()
-        page.goto(path)
-        page.get_by_label("Username").fill(user.username)
-        page.get_by_label("Password").fill("pw")
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(f"**{path}")
-        return page
-
-    return open_as
-
-
-def screenshot(page, name):
-    SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+pytestmark = [NEEDS_CHROMIUM, pytest.mark.timeout(180)]
 
 
 def test_a_new_ticket_reaches_the_developer_live_and_the_manager_in_app_only(

@@ -13,11 +13,10 @@ import time
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from django.db import connections
 
 from spire_notify import Message, notify
 from spire_notify.channels.webpush.models import PushSubscription
-from tests.browser.test_help_desk_flow import CHROMIUM, LAUNCH_ARGS, screenshot
+from tests.browser.support import NEEDS_CHROMIUM, screenshot
 from tests.support.asgi_server import AsgiLiveServer
 
 # The issue's bound: the badge and the list change within 2 s of the commit.
@@ -25,30 +24,19 @@ LIVE_MS = 2_000
 COUNT_PATH = "/notifications/unread-count/"
 
 pytestmark = [
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
+    NEEDS_CHROMIUM,
     pytest.mark.timeout(180),
 ]
 
 
 @pytest.fixture
 def server(transactional_db, settings):
+    """The ASGI server of the live inbox; conftest's ``browser`` and the pages use it."""
     settings.NOTIFY_LIVE_UPDATES = True
     # Were the badge polling, it would poll every second: the tests would see it.
     settings.NOTIFY_BADGE_POLL_SECONDS = 1
     with AsgiLiveServer() as served:
         yield served
-
-
-@pytest.fixture
-def browser(server, monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
-        yield chromium
-        chromium.close()
-        connections.close_all()
 
 
 @pytest.fixture

@@ -12,22 +12,10 @@ from spire_notify import Message, notification_types, notify
 from spire_notify.channels.email.previews import render_preview
 from spire_notify.helpdesk.models import HelpDeskTicketComment
 from spire_notify.unsubscribe import unsubscribe_url
-from tests.browser.axe import AXE, axe_violations
+from tests.browser.axe import axe_violations
+from tests.browser.support import NEEDS_AXE, NEEDS_CHROMIUM, screenshot
 
-# The browser fixtures of the help desk flow, shared: the tests take them by name (hence F811).
-from tests.browser.test_help_desk_flow import (  # noqa: F401
-    CHROMIUM,
-    browser,
-    open_as,
-    screenshot,
-    server,
-)
-
-pytestmark = [
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
-    pytest.mark.skipif(not AXE.exists(), reason="needs axe-core: make install (npm ci in tests/browser)"),
-    pytest.mark.timeout(300),
-]
+pytestmark = [NEEDS_CHROMIUM, NEEDS_AXE, pytest.mark.timeout(300)]
 
 WIDTHS = [320, 390, 1280]
 LOCMEM = {"BACKEND": "spire_notify.backends.locmem.LocMemBackend"}
@@ -98,9 +86,9 @@ def gap_between(first, second):
 
 
 def test_every_page_fits_a_phone_without_sideways_scroll(
-    open_as,  # noqa: F811
-    browser,  # noqa: F811
-    server,  # noqa: F811
+    open_as,
+    browser,
+    server,
     make_user,
     create_ticket,
     eight_channels,
@@ -142,7 +130,7 @@ def test_every_page_fits_a_phone_without_sideways_scroll(
     assert_fits_every_width(visitor, "unsubscribe")
 
 
-def test_the_email_itself_fits_a_phone(browser, server, create_ticket):  # noqa: F811
+def test_the_email_itself_fits_a_phone(browser, server, create_ticket):
     Site.objects.filter(pk=1).update(name="Acme Support", domain="127.0.0.1:17080")
     Site.objects.clear_cache()
     try:
@@ -161,7 +149,7 @@ def test_the_email_itself_fits_a_phone(browser, server, create_ticket):  # noqa:
     assert container.bounding_box()["width"] == 600
 
 
-def test_the_inbox_and_channels_page_controls_keep_apart(open_as, make_user, eight_channels):  # noqa: F811
+def test_the_inbox_and_channels_page_controls_keep_apart(open_as, make_user, eight_channels):
     user = make_user("reader")
     page = open_as(user)
     for width in WIDTHS:

@@ -6,22 +6,10 @@ import pytest
 
 from spire_notify.preferences import get_preference
 from spire_notify.unsubscribe import unsubscribe_url
-from tests.browser.axe import AXE, axe_violations
+from tests.browser.axe import axe_violations
+from tests.browser.support import NEEDS_AXE, NEEDS_CHROMIUM, screenshot
 
-# The browser fixtures of the help desk flow, shared: the tests take them by name (hence F811).
-from tests.browser.test_help_desk_flow import (  # noqa: F401
-    CHROMIUM,
-    browser,
-    open_as,
-    screenshot,
-    server,
-)
-
-pytestmark = [
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
-    pytest.mark.skipif(not AXE.exists(), reason="needs axe-core: make install (npm ci in tests/browser)"),
-    pytest.mark.timeout(180),
-]
+pytestmark = [NEEDS_CHROMIUM, NEEDS_AXE, pytest.mark.timeout(180)]
 
 NEW = "helpdesk.ticket.new"
 PHONE = {"width": 390, "height": 844}
@@ -34,7 +22,7 @@ def assert_accessible(page):
     page.set_viewport_size({"width": 1280, "height": 800})
 
 
-def test_a_user_switches_new_ticket_emails_off(open_as, make_user, security_notice, server):  # noqa: F811
+def test_a_user_switches_new_ticket_emails_off(open_as, make_user, security_notice, server):
     from playwright.sync_api import expect
 
     user = make_user("reader")
@@ -60,7 +48,7 @@ def test_a_user_switches_new_ticket_emails_off(open_as, make_user, security_noti
     screenshot(page, "preferences_phone")
 
 
-def test_an_unsubscribe_link_asks_first_and_then_switches_off(browser, make_user, server):  # noqa: F811
+def test_an_unsubscribe_link_asks_first_and_then_switches_off(browser, make_user, server):
     from playwright.sync_api import expect
 
     user = make_user("reader")

@@ -15,12 +15,6 @@ PAGE = reverse("spire_notify:preferences")
 NEW = "helpdesk.ticket.new"
 
 
-@pytest.fixture
-def signed_in(client, requester):
-    client.force_login(requester)
-    return client
-
-
 def choices(response):
     """``{type name: [(channel label, (select name, selected mode) or the locked text), ...]}``."""
     page = lxml.html.fromstring(response.content)

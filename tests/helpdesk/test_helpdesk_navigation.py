@@ -17,12 +17,6 @@ TICKETS = reverse("spire_helpdesk:ticket_list")
 NEW_TICKET = reverse("spire_helpdesk:ticket_create")
 
 
-@pytest.fixture
-def signed_in(client, requester):
-    client.force_login(requester)
-    return client
-
-
 def navigation(response):
     page = lxml.html.fromstring(response.content)
     return [
