@@ -1,4 +1,4 @@
-"""One database's run of P1–P7: ``python -m bench.suite <sqlite|postgres> <smoke|full> <out.json>``.
+"""One database's run of P1–P7 and P9: ``python -m bench.suite <sqlite|postgres> <smoke|full> <out.json>``.
 
 The orchestrator (``python -m bench``) starts one suite per database, because the database
 engine is process-wide Django configuration; it then prints every suite's rows in one table.
@@ -22,6 +22,7 @@ SIZES = {
         "p7": [100, 1000],
         "runs": 1,
         "render_repeats": 20,
+        "p9": 30,
     },
     "full": {
         "p1": [1, 10, 100, 1000],
@@ -33,14 +34,16 @@ SIZES = {
         "p7": [1000, 10_000, 100_000],
         "runs": 5,
         "render_repeats": 500,
+        "p9": 1000,
     },
 }
 P3_RUNS = {"smoke": 1, "full": 3}
 P7_ROUNDS = {"smoke": 1, "full": 5}
+P9_ROUNDS = {"smoke": 1, "full": 3}
 
 
 def benchmarks(engine, mode, hq_database):
-    from . import backlog, delivery, fanout, inbox, rendering, write_path
+    from . import backlog, delivery, fanout, inbox, rendering, streams, write_path
 
     size = SIZES[mode]
     return [
@@ -59,6 +62,7 @@ def benchmarks(engine, mode, hq_database):
             "P7",
             lambda: fanout.p7_fanout(size["p7"], P7_ROUNDS[mode], engine=engine, hq_database=hq_database),
         ),
+        ("P9", lambda: streams.p9_streams(size["p9"], P9_ROUNDS[mode])),
     ]
 
 
