@@ -1,4 +1,4 @@
-"""``python -m bench [--smoke] [--db sqlite|postgres ...] [--json FILE]``: P1–P8 on each database.
+"""``python -m bench [--smoke] [--db sqlite|postgres ...] [--json FILE]``: P1–P9 on each database.
 
 Starts the SMTP sink, runs one suite process per database (PostgreSQL is skipped, with the
 reason, when 127.0.0.1:5432 cannot be reached), then prints the machine and one table of
@@ -61,7 +61,7 @@ def main(argv=None):
     parser.add_argument("--smoke", action="store_true", help="small sizes, one run: seconds, for CI")
     parser.add_argument("--db", action="append", choices=DATABASES, help="default: both")
     parser.add_argument("--json", help="also write the results as JSON to this file")
-    parser.add_argument("--only", action="append", metavar="PN", help="run only these benchmarks (P1…P8)")
+    parser.add_argument("--only", action="append", metavar="PN", help="run only these benchmarks (P1…P9)")
     parser.add_argument(
         "--charts", metavar="DIR", help="write the SVG charts there (default: docs/img, none with --smoke)"
     )

@@ -67,4 +67,8 @@ DEVELOPMENT_EMAIL = "dev-inbox@example.com"
 # post-office as shipped, apart from sending through the same sink as spire-notify.
 POST_OFFICE = {"DEFAULT_MAILER": "default"}
 
+# P9's writer (this process) publishes live-inbox events to the streams of a uvicorn process
+# through Redis; nothing publishes unless P9 turns NOTIFY_LIVE_UPDATES on.
+EVENTSTREAM_REDIS = {"host": "127.0.0.1", "port": 6379, "db": 0}
+
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "CRITICAL"}}

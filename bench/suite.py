@@ -1,4 +1,4 @@
-"""One database's run of P1–P8: ``python -m bench.suite <sqlite|postgres> <smoke|full> <out.json>``.
+"""One database's run of P1–P9: ``python -m bench.suite <sqlite|postgres> <smoke|full> <out.json>``.
 
 The orchestrator (``python -m bench``) starts one suite per database, because the database
 engine is process-wide Django configuration; it then prints every suite's rows in one table.
@@ -23,6 +23,7 @@ SIZES = {
         "p8": 40,
         "runs": 1,
         "render_repeats": 20,
+        "p9": 30,
     },
     "full": {
         "p1": [1, 10, 100, 1000],
@@ -35,14 +36,16 @@ SIZES = {
         "p8": 2000,
         "runs": 5,
         "render_repeats": 500,
+        "p9": 1000,
     },
 }
 P3_RUNS = {"smoke": 1, "full": 3}
 P7_ROUNDS = {"smoke": 1, "full": 5}
+P9_ROUNDS = {"smoke": 1, "full": 3}
 
 
 def benchmarks(engine, mode, hq_database):
-    from . import backlog, delivery, fanout, inbox, latency, rendering, write_path
+    from . import backlog, delivery, fanout, inbox, latency, rendering, streams, write_path
 
     size = SIZES[mode]
     return [
@@ -62,6 +65,7 @@ def benchmarks(engine, mode, hq_database):
             lambda: fanout.p7_fanout(size["p7"], P7_ROUNDS[mode], engine=engine, hq_database=hq_database),
         ),
         ("P8", lambda: latency.p8_relay(size["p8"])),
+        ("P9", lambda: streams.p9_streams(size["p9"], P9_ROUNDS[mode])),
     ]
 
 

@@ -19,7 +19,7 @@ from spire_notify.compat import HAS_MAILERS
 pytestmark = pytest.mark.skipif(not HAS_MAILERS, reason="the benchmarks run on Django 6.1 (named MAILERS)")
 
 ROOT = Path(__file__).resolve().parents[2]
-BENCHMARKS = ["P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8"]
+BENCHMARKS = ["P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9"]
 
 
 def run_module(module, *arguments, timeout=600):
