@@ -1,4 +1,4 @@
-"""``python -m bench [--smoke] [--db sqlite|postgres ...] [--json FILE]``: P1–P7 and P9 on each database.
+"""``python -m bench [--smoke] [--db sqlite|postgres ...] [--json FILE]``: P1–P9 on each database.
 
 Starts the SMTP sink, runs one suite process per database (PostgreSQL is skipped, with the
 reason, when 127.0.0.1:5432 cannot be reached), then prints the machine and one table of

@@ -56,10 +56,10 @@ def _flattened_emails(message, users):
     return flattened
 
 
-def _raw(flattened):
-    """The limit: pre-rendered messages over one smtplib connection."""
+def _raw(flattened, port=None):
+    """The limit: pre-rendered messages over one smtplib connection (to the sink by default)."""
     with Stopwatch() as watch:
-        with smtplib.SMTP("127.0.0.1", settings.SMTP_PORT) as smtp:
+        with smtplib.SMTP("127.0.0.1", port or settings.SMTP_PORT) as smtp:
             for sender, recipients, data in flattened:
                 smtp.sendmail(sender, recipients, data)
     return watch.seconds

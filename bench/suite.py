@@ -1,4 +1,4 @@
-"""One database's run of P1–P7 and P9: ``python -m bench.suite <sqlite|postgres> <smoke|full> <out.json>``.
+"""One database's run of P1–P9: ``python -m bench.suite <sqlite|postgres> <smoke|full> <out.json>``.
 
 The orchestrator (``python -m bench``) starts one suite per database, because the database
 engine is process-wide Django configuration; it then prints every suite's rows in one table.
@@ -20,6 +20,7 @@ SIZES = {
         "p5": [200, 1000],
         "p6": [10, 1000],
         "p7": [100, 1000],
+        "p8": 40,
         "runs": 1,
         "render_repeats": 20,
         "p9": 30,
@@ -32,6 +33,7 @@ SIZES = {
         "p5": [1_000, 10_000, 100_000],
         "p6": [10, 1000],
         "p7": [1000, 10_000, 100_000],
+        "p8": 2000,
         "runs": 5,
         "render_repeats": 500,
         "p9": 1000,
@@ -43,7 +45,7 @@ P9_ROUNDS = {"smoke": 1, "full": 3}
 
 
 def benchmarks(engine, mode, hq_database):
-    from . import backlog, delivery, fanout, inbox, rendering, streams, write_path
+    from . import backlog, delivery, fanout, inbox, latency, rendering, streams, write_path
 
     size = SIZES[mode]
     return [
@@ -62,6 +64,7 @@ def benchmarks(engine, mode, hq_database):
             "P7",
             lambda: fanout.p7_fanout(size["p7"], P7_ROUNDS[mode], engine=engine, hq_database=hq_database),
         ),
+        ("P8", lambda: latency.p8_relay(size["p8"])),
         ("P9", lambda: streams.p9_streams(size["p9"], P9_ROUNDS[mode])),
     ]
 

@@ -19,7 +19,7 @@ from spire_notify.compat import HAS_MAILERS
 pytestmark = pytest.mark.skipif(not HAS_MAILERS, reason="the benchmarks run on Django 6.1 (named MAILERS)")
 
 ROOT = Path(__file__).resolve().parents[2]
-BENCHMARKS = ["P1", "P2", "P3", "P4", "P5", "P6", "P7", "P9"]
+BENCHMARKS = ["P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9"]
 
 
 def run_module(module, *arguments, timeout=600):
@@ -81,6 +81,19 @@ def test_smoke_run_query_counts_do_not_grow(smoke_run):
         assert list(page["values"]["queries"]) == ["10", "1000"]
         assert len(set(page["values"]["queries"].values())) == 1
         assert max(page["values"]["queries"].values()) <= 6
+
+
+@pytest.mark.timeout(600)
+def test_smoke_run_measures_the_relay_against_each_peer(smoke_run):
+    _, result = smoke_run
+    relay = rows_of(result, "P8")
+    assert [row["target"] for row in relay] == ["≥ 5× faster", "≥ 10× faster", "≥ 3.5×"]
+    assert all("relay 25 ms away:" in row["what"] for row in relay)
+    # Every side delivered every email (the bench asserts the counts) and took some time.
+    assert all(row["values"]["ours"] > 0 and row["values"]["baseline"] > 0 for row in relay), relay
+    # A lower bound the relay guarantees, not a timing: raw smtplib waits for 4 replies an email
+    # (MAIL, RCPT, DATA, the end of data), each at least 25 ms away, so it went through the relay.
+    assert relay[0]["values"]["baseline"] >= 40 * 4 * 0.025, relay[0]
 
 
 @pytest.mark.timeout(300)
