@@ -14,9 +14,10 @@ its port on the first line of stdout and serves until stdin closes.
 """
 
 import asyncio
-import subprocess
 import sys
 import threading
+
+from .smtp_sink import ServerProcess
 
 ONE_WAY = 0.0125
 CHUNK = 64 * 1024
@@ -116,25 +117,13 @@ class Relay:
         self.thread.join(10)
 
 
-class RelayProcess:
+class RelayProcess(ServerProcess):
     """``python -m bench.relay`` in a process of its own, for the length of a ``with``."""
 
+    module = "bench.relay"
+
     def __init__(self, target_port, one_way=ONE_WAY):
-        self.target_port, self.one_way = target_port, one_way
-
-    def __enter__(self):
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench.relay", str(self.target_port), str(self.one_way)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        self.port = int(self.process.stdout.readline())
-        return self
-
-    def __exit__(self, *exc_info):
-        self.process.stdin.close()
-        self.process.wait(timeout=30)
+        super().__init__(target_port, one_way)
 
 
 def main():

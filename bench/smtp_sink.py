@@ -26,12 +26,18 @@ class DiscardingHandler:
         return "250 Message accepted"
 
 
-class SinkProcess:
-    """``python -m bench.smtp_sink`` in a process of its own, for the length of a ``with``."""
+class ServerProcess:
+    """``python -m <module> <arguments>`` in a process of its own, for the length of a ``with``:
+    a bench server that prints its port on its first line and stops when its stdin closes."""
+
+    module = "bench.smtp_sink"
+
+    def __init__(self, *arguments):
+        self.arguments = [str(argument) for argument in arguments]
 
     def __enter__(self):
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench.smtp_sink"],
+            [sys.executable, "-m", self.module, *self.arguments],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -42,6 +48,10 @@ class SinkProcess:
     def __exit__(self, *exc_info):
         self.process.stdin.close()
         self.process.wait(timeout=30)
+
+
+class SinkProcess(ServerProcess):
+    """The SMTP sink in a process of its own."""
 
 
 def free_port():
