@@ -17,6 +17,7 @@ from spire_notify.exceptions import InvalidNotifyBackend
 from spire_notify.handler import notify_backends
 from spire_notify.message import Recipient
 
+# Whom a preview is rendered for, here and on the email previews page.
 SAMPLE_RECIPIENT = Recipient(user_id=0, email="recipient@example.com", name="Sam Recipient")
 
 

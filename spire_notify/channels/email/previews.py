@@ -22,13 +22,12 @@ from django.utils.module_loading import autodiscover_modules
 
 from spire_notify.channels.email.backend import DEFAULT_TEMPLATE, EmailBackend
 from spire_notify.handler import notify_backends
-from spire_notify.message import Message, Recipient
+from spire_notify.message import Message
 from spire_notify.notification_types import active_notifiers, lookup
+from spire_notify.notifier.checks import SAMPLE_RECIPIENT
 from spire_notify.views import deny_framing
 
 _samples = {}
-
-SAMPLE_RECIPIENT = Recipient(user_id=0, email="recipient@example.com", name="Sam Recipient")
 
 
 def register(template_name):
