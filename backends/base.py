@@ -242,6 +242,7 @@ class BaseNotificationBackend:
                     else:
                         for index in cleared:
                             outcomes[index] = outcome
+                            guard.settled(deliveries[index], outcome)
                 if reason:
                     break
         except BaseException:

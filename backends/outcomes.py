@@ -128,6 +128,11 @@ class SendGuard:
     def took(self, delivery, receipt_key):
         """The destination of ``receipt_key`` took ``delivery``: a retry must not send it there."""
 
+    def settled(self, delivery, outcome):
+        """``delivery`` was handed over and ended in ``outcome``. The send loop tells it as soon
+        as it knows, in the thread that asks the guard, before the hand-offs still to come: a
+        guard that paces a channel slows down on a throttling reply."""
+
 
 always_send = SendGuard()
 
