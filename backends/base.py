@@ -22,6 +22,7 @@ from django.apps import apps
 from django.core.checks import Error
 from django.core.exceptions import ImproperlyConfigured
 
+from spire_notify.backends.lanes import InlineLane, ParallelLanes
 from spire_notify.backends.outcomes import (
     Delivery,
     Outcome,
@@ -128,8 +129,9 @@ class BaseNotificationBackend:
     admin_inline = None
     sends_to_destinations = False
 
-    def __init__(self, *, alias, **options):
+    def __init__(self, *, alias, connections=1, **options):
         self.alias = alias
+        self.max_connections = connections
         if options:
             names = ", ".join(repr(name) for name in sorted(options))
             noun = "option" if len(options) == 1 else "options"
@@ -213,11 +215,14 @@ class BaseNotificationBackend:
     # -- the I/O half ---------------------------------------------------------------------
 
     def send(self, deliveries, *, guard=always_send) -> list["Outcome"]:
-        """Transmit a batch over one connection; one ``Outcome`` per delivery, in order.
+        """Transmit a batch over one connection, or over up to ``connections`` side by side;
+        one ``Outcome`` per delivery, in order.
 
         ``guard(delivery)`` is asked before each hand-off (before each destination, for a
-        backend that has them; before each member, for a group); a reason it returns withholds
-        that delivery (and, as the reasons are the worker's — a lapsed claim, a stop — the rest).
+        backend that has them; before each member, for a group), always in the calling thread;
+        a reason it returns withholds that delivery (and, as the reasons are the worker's — a
+        lapsed claim, a stop — the rest). ``guard.settled()`` hears each outcome, in the same
+        thread, before the hand-offs that follow it are cleared.
         """
         guard = as_send_guard(guard)
         try:
@@ -228,30 +233,47 @@ class BaseNotificationBackend:
         except Exception as error:
             # Nothing could be handed over: the whole batch shares the connection's fate.
             return [self.classify_error(error)] * len(deliveries)
+        units = hand_overs(deliveries, self.group_key)
+        width = min(self.connections_for(connection), len(units))
+        if width > 1:
+            lanes = ParallelLanes(self, connection, width, batch=batch)
+        else:
+            lanes = InlineLane(self, connection, guard=guard, batch=batch)
         outcomes = [None] * len(deliveries)
         reason = None
+
+        def settle(ended):
+            withheld = None
+            for indexes, outcome in ended:
+                if outcome.withheld:
+                    withheld = outcome.error
+                    continue
+                for index in indexes:
+                    outcomes[index] = outcome
+                    guard.settled(deliveries[index], outcome)
+            return withheld
+
         try:
-            for key, indexes in hand_overs(deliveries, self.group_key):
+            for key, indexes in units:
                 cleared, reason = cleared_by(guard, deliveries, indexes)
                 if cleared:
-                    outcome, connection = self.hand_over_unit(
-                        connection, key, [deliveries[index] for index in cleared], guard=guard, batch=batch
-                    )
-                    if outcome.withheld:
-                        reason = outcome.error
-                    else:
-                        for index in cleared:
-                            outcomes[index] = outcome
-                            guard.settled(deliveries[index], outcome)
+                    lanes.hand_over(key, cleared, [deliveries[index] for index in cleared])
+                reason = settle(lanes.finished()) or reason
                 if reason:
                     break
+            reason = settle(lanes.close()) or reason
         except BaseException:
             # Stopped mid-send (a stop that could not wait, a configuration error): no polite
             # goodbye, which could block on the very peer that is stuck.
-            self.abort(connection)
+            lanes.abort()
             raise
-        self.close(connection)
         return [outcome or Outcome.not_sent(reason) for outcome in outcomes]
+
+    def connections_for(self, connection):
+        """How many connections a batch may use side by side (the ``connections`` option), given
+        the one ``open()`` returned; a backend whose connections are local (an in-memory
+        mailbox) answers 1."""
+        return self.max_connections
 
     def prepare_batch(self, deliveries, guard):
         """What the hand-overs need of the whole batch, loaded before the connection opens: a
@@ -350,12 +372,37 @@ class BaseNotificationBackend:
         """System check messages about this backend's configuration."""
         return []
 
+    def option_errors(self) -> list:
+        """The checks of the options every backend takes (``connections``), which the system
+        checks and ``validate()`` add to the backend's own ``check()``."""
+        connections = self.max_connections
+        if isinstance(connections, bool) or not isinstance(connections, int) or connections < 1:
+            return [
+                Error(
+                    f"NOTIFY_BACKENDS[{self.alias!r}]: 'connections' must be a whole number of at "
+                    f"least 1, not {connections!r}.",
+                    hint="Set OPTIONS['connections'] to how many connections a batch may use side "
+                    "by side, e.g. 4.",
+                    id="spire_notify.E024",
+                )
+            ]
+        if connections > 1 and self.sends_to_destinations:
+            return [
+                Error(
+                    f"NOTIFY_BACKENDS[{self.alias!r}]: 'connections' above 1 is not supported by "
+                    f"{type(self).__name__}, which sends each row to several destinations, one by one.",
+                    hint="Remove OPTIONS['connections']; run more workers to send more at once.",
+                    id="spire_notify.E025",
+                )
+            ]
+        return []
+
     def validate(self):
         """Raise ``ImproperlyConfigured`` if nothing could be delivered as configured.
 
         A worker calls this before it claims any row, so misconfiguration stops it loudly
         instead of failing rows one by one.
         """
-        errors = [message for message in self.check() if isinstance(message, Error)]
+        errors = [message for message in self.option_errors() + self.check() if isinstance(message, Error)]
         if errors:
             raise ImproperlyConfigured("; ".join(f"{error.id}: {error.msg}" for error in errors))

@@ -47,6 +47,7 @@ def check_backends(app_configs=None, **kwargs):
         except InvalidNotifyBackend as error:
             messages.append(_backend_error(error))
         else:
+            messages.extend(backend.option_errors())
             messages.extend(backend.check())
     return messages
 

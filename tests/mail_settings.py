@@ -6,6 +6,7 @@ instead of writing ``MAILERS`` and leaving the older versions on their default S
 """
 
 from spire_notify.compat import HAS_MAILERS
+from spire_notify.conf import DEFAULT_NOTIFY_BACKENDS
 
 SMTP = "django.core.mail.backends.smtp.EmailBackend"
 LOCMEM = "django.core.mail.backends.locmem.EmailBackend"
@@ -39,3 +40,15 @@ def smtp_settings(port, *, timeout=10):
     ``timeout`` (``None``: the mailer sets none)."""
     options = {"host": "127.0.0.1", "port": port} | ({} if timeout is None else {"timeout": timeout})
     return mailer_settings(SMTP, **options)
+
+
+def email_connections(count):
+    """The default channels, with the email channel sending each batch over ``count``
+    connections side by side (its ``connections`` option)."""
+    email = DEFAULT_NOTIFY_BACKENDS["email"]
+    return {
+        "NOTIFY_BACKENDS": {
+            **DEFAULT_NOTIFY_BACKENDS,
+            "email": {**email, "OPTIONS": {**email["OPTIONS"], "connections": count}},
+        }
+    }

@@ -31,6 +31,7 @@ supported Django by tests/core/test_pinned.py:
 
 import email.policy
 import re
+import threading
 from dataclasses import dataclass
 from email.headerregistry import Address
 
@@ -71,12 +72,27 @@ def sends_through_smtp(connection):
     )
 
 
+class Flattenings:
+    """The flattened MIME of each message of a batch, built once, by whichever of the batch's
+    connections (each in a thread of its own) sends one of its emails first."""
+
+    def __init__(self):
+        self._built = {}  # shared_parts(email) -> (envelope sender, FlattenedMIME)
+        self._lock = threading.Lock()
+
+    def of(self, key, build):
+        with self._lock:
+            if key not in self._built:
+                self._built[key] = build()
+            return self._built[key]
+
+
 class FlattenedSMTPSender:
     """Sends emails over one SMTP mailer, flattening the MIME of each message once."""
 
-    def __init__(self, connection):
+    def __init__(self, connection, flattenings=None):
         self.connection = connection
-        self.flattened = {}  # shared_parts(email) -> (envelope sender, FlattenedMIME)
+        self.flattenings = flattenings or Flattenings()
 
     def send(self, email_message, message_id):
         key = shared_parts(email_message)
@@ -84,12 +100,13 @@ class FlattenedSMTPSender:
             # Not the shape the email backend renders: Django's own path.
             send_through_mailer(self.connection, email_message, message_id)
             return
-        if key not in self.flattened:
-            self.flattened[key] = (
+        sender, shared = self.flattenings.of(
+            key,
+            lambda: (
                 envelope_address(self.connection, email_message.from_email, email_message.encoding),
                 FlattenedMIME(email_message),
-            )
-        sender, shared = self.flattened[key]
+            ),
+        )
         body = shared.with_bodies_of(email_message)
         if body is None:
             body = flatten_without_recipient(email_message)

@@ -15,7 +15,7 @@ from django.test import override_settings
 from spire_notify import Message, notify
 from spire_notify.models import Notification
 from spire_notify.worker.process import process_notifications
-from tests.mail_settings import mailer_settings
+from tests.mail_settings import email_connections, mailer_settings
 from tests.support.delivery_harness import (
     DUMMY_TASKS,
     SmtpSink,
@@ -192,7 +192,8 @@ def test_a_user_deactivated_after_the_write_is_skipped_with_nothing_sent(make_us
 def test_a_421_closes_the_connection_and_the_next_message_goes_over_a_new_one(make_user):
     with (
         FaultySMTPServer("close_with_421") as server,
-        override_settings(TASKS=DUMMY_TASKS, **server.mail_settings(timeout=5)),
+        # One connection: the point is what follows the 421 on the connection it closed.
+        override_settings(TASKS=DUMMY_TASKS, **server.mail_settings(timeout=5), **email_connections(1)),
     ):
         rows = notify(MESSAGE, {make_user(name): ["email"] for name in ("a", "b", "c")})
         assert process_notifications() == {"sent": 2, "errored": 1, "failed": 0, "skipped": 0}

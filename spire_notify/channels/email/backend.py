@@ -6,6 +6,9 @@ from functools import partial
 from types import SimpleNamespace
 from typing import Any
 
+import django.core.mail.backends.console
+import django.core.mail.backends.dummy
+import django.core.mail.backends.locmem
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template import TemplateDoesNotExist
@@ -25,9 +28,25 @@ from spire_notify.channels.email.personalise import Personal, PersonalisedEmail
 from spire_notify.channels.email.templated import Inliner, TemplatedEmail, template_problem
 from spire_notify.compat import LEGACY_EMAIL_POLICY, get_mailer
 from spire_notify.exceptions import Undeliverable
-from spire_notify.pinned.django_smtp import FlattenedSMTPSender, send_through_mailer, sends_through_smtp
+from spire_notify.pinned.django_smtp import (
+    FlattenedSMTPSender,
+    Flattenings,
+    send_through_mailer,
+    sends_through_smtp,
+)
 
 DEFAULT_TEMPLATE = "spire_notify/email/notification.html"
+# Connections a batch may use side by side: a relay 25 ms away takes about 20 emails a second
+# over one; every large relay accepts several from one client (Microsoft 365 takes 3 per mailbox:
+# docs/channels/email.md#connections says how to size it).
+DEFAULT_CONNECTIONS = 4
+# Mailers that write where they run (Django's in-memory outbox, the console, files, nothing):
+# nothing to wait for, so a batch keeps one connection and its messages keep their order.
+LOCAL_MAILERS = (
+    django.core.mail.backends.locmem.EmailBackend,
+    django.core.mail.backends.console.EmailBackend,
+    django.core.mail.backends.dummy.EmailBackend,
+)
 # Seconds for each network operation of a mailer that sets no timeout of its own: without one,
 # a server that accepts the connection and never answers holds the worker for good.
 DEFAULT_TIMEOUT = 30
@@ -49,10 +68,19 @@ UNSENDABLE_ERRORS = (smtplib.SMTPNotSupportedError, ValueError)
 
 @dataclass(frozen=True)
 class MailSession:
-    """A batch's open mailer and the function that sends one message over it."""
+    """One open mailer of a batch, and whether it sends down the flattened SMTP path."""
 
     mailer: Any
-    transmit: Any
+    flattens: bool
+
+
+@dataclass(frozen=True)
+class MailBatch:
+    """What every connection of a batch shares, made in the worker's thread before they open."""
+
+    message_id_domain: str
+    # One flattened MIME per message, whichever connection sends it.
+    flattenings: Flattenings
 
 
 class EmailBackend(SiteLinks, BaseNotificationBackend):
@@ -66,6 +94,8 @@ class EmailBackend(SiteLinks, BaseNotificationBackend):
     - ``domain`` and ``protocol``: of absolute URLs; default the current Site's domain, https.
     - ``from_email``: default ``DEFAULT_FROM_EMAIL``, read when sending.
     - ``timeout``: seconds per network operation when the mailer sets none (default 30).
+    - ``connections``: how many connections to the mailer's server a batch uses side by side
+      (default 4); a local mailer (locmem, console, file, dummy) always uses one.
     """
 
     detail_model = "spire_notify_email.EmailNotification"
@@ -84,9 +114,10 @@ class EmailBackend(SiteLinks, BaseNotificationBackend):
         protocol="https",
         from_email=None,
         timeout=DEFAULT_TIMEOUT,
+        connections=DEFAULT_CONNECTIONS,
         **options,
     ):
-        super().__init__(alias=alias, **options)
+        super().__init__(alias=alias, connections=connections, **options)
         self.mailer = mailer
         self.engine = engine
         self.template = template
@@ -191,10 +222,11 @@ class EmailBackend(SiteLinks, BaseNotificationBackend):
             raise ValueError("DEBUG is on and DEVELOPMENT_EMAIL is not set: not sending email.")
         return development_email, {"X-Original-To": recipient.email}
 
-    def message_id(self, delivery):
+    def message_id(self, delivery, *, domain=None):
         """One Message-ID per notification (or digest: ``<digest.N@…>``), however often it is
         retried: receivers can drop the duplicate of a delivery whose success was not recorded."""
-        return f"<{delivery.kind}.{delivery.notification.pk}@{message_id_domain(self.get_domain())}>"
+        domain = domain or message_id_domain(self.get_domain())
+        return f"<{delivery.kind}.{delivery.notification.pk}@{domain}>"
 
     # -- the I/O half: the hooks of the base class's send loop ----------------------------
 
@@ -203,13 +235,24 @@ class EmailBackend(SiteLinks, BaseNotificationBackend):
         if getattr(connection, "timeout", False) is None:
             connection.timeout = self.timeout
         connection.open()
-        if sends_through_smtp(connection):
-            return MailSession(connection, FlattenedSMTPSender(connection).send)
-        return MailSession(connection, partial(send_through_mailer, connection))
+        return MailSession(connection, flattens=sends_through_smtp(connection))
 
-    def send_one(self, session, delivery):
-        session.transmit(delivery.rendered.content, self.message_id(delivery))
+    def prepare_batch(self, deliveries, guard):
+        # The Message-ID's domain is read here, in the worker's thread: the hand-overs may run
+        # on connections of their own, in threads that must not query the Site.
+        return MailBatch(message_id_domain=message_id_domain(self.get_domain()), flattenings=Flattenings())
+
+    def send_one(self, session, delivery, *, batch):
+        email = delivery.rendered.content
+        message_id = self.message_id(delivery, domain=batch.message_id_domain)
+        if session.flattens:
+            FlattenedSMTPSender(session.mailer, batch.flattenings).send(email, message_id)
+        else:
+            send_through_mailer(session.mailer, email, message_id)
         return Outcome.success()
+
+    def connections_for(self, session):
+        return 1 if isinstance(session.mailer, LOCAL_MAILERS) else self.max_connections
 
     def close(self, session):
         session.mailer.close()
