@@ -1,6 +1,5 @@
 """Email: a templated, CSS-inlined HTML message with a plain-text alternative."""
 
-import smtplib
 from dataclasses import dataclass, replace
 from functools import partial
 from types import SimpleNamespace
@@ -15,7 +14,7 @@ from django.template import TemplateDoesNotExist
 from django.urls import NoReverseMatch
 from django.utils import translation
 
-from spire_notify.backends.base import BaseNotificationBackend, Outcome, Rendered, describe_error
+from spire_notify.backends.base import BaseNotificationBackend, Outcome, Rendered
 from spire_notify.backends.links import SiteLinks
 from spire_notify.channels.email.addresses import message_id_domain, validate_recipient_address
 from spire_notify.channels.email.checks import (
@@ -25,6 +24,7 @@ from spire_notify.channels.email.checks import (
 from spire_notify.channels.email.digest import render_digest_email
 from spire_notify.channels.email.headers import EmailLinks, OneLineHeadersEmail
 from spire_notify.channels.email.personalise import Personal, PersonalisedEmail
+from spire_notify.channels.email.smtp_errors import classify_send_error, connection_lost
 from spire_notify.channels.email.templated import Inliner, TemplatedEmail, template_problem
 from spire_notify.compat import LEGACY_EMAIL_POLICY, get_mailer
 from spire_notify.exceptions import Undeliverable
@@ -54,16 +54,6 @@ DEFAULT_TIMEOUT = 30
 # The class of the emails built. Django 6.x writes List-Unsubscribe on one line as it is; and
 # its flattened SMTP path takes a plain EmailMultiAlternatives only.
 EMAIL_CLASS = OneLineHeadersEmail if LEGACY_EMAIL_POLICY else EmailMultiAlternatives
-
-# Errors that mean the connection itself is gone: the next message needs a new one.
-CONNECTION_ERRORS = (smtplib.SMTPServerDisconnected, ConnectionError, TimeoutError)
-# "Service not available, closing transmission channel": a temporary error that also ends
-# the session, so the next message must not be sent over it.
-SERVICE_CLOSING = 421
-# Failures no retry can mend: the server or the mailer cannot take the message or the address
-# as it is (Django's mailer raises ValueError for a non-ASCII local part to a server without
-# SMTPUTF8, and for a header it cannot encode).
-UNSENDABLE_ERRORS = (smtplib.SMTPNotSupportedError, ValueError)
 
 
 @dataclass(frozen=True)
@@ -265,7 +255,7 @@ class EmailBackend(SiteLinks, BaseNotificationBackend):
             session.mailer.connection = None
 
     def connection_lost(self, error):
-        return isinstance(error, CONNECTION_ERRORS) or getattr(error, "smtp_code", None) == SERVICE_CLOSING
+        return connection_lost(error)
 
     def classify_error(self, error):
         return classify_send_error(error)
@@ -283,25 +273,3 @@ class EmailBackend(SiteLinks, BaseNotificationBackend):
         # stop migrate); here, before the worker claims a row, it stops delivery.
         refuse_to_send_without_development_email()
         super().validate()
-
-
-def classify_send_error(error):
-    """SMTP 5xx replies and unsendable messages are permanent; everything else (4xx, network,
-    surprises) is retried."""
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        replies = list(error.recipients.values())
-        text = "; ".join(f"{code} {_decode(reply)}" for code, reply in replies)
-        permanent = all(code >= 500 for code, _ in replies)
-    elif isinstance(error, smtplib.SMTPResponseException):
-        text = f"{error.smtp_code} {_decode(error.smtp_error)}"
-        permanent = error.smtp_code >= 500
-    elif isinstance(error, UNSENDABLE_ERRORS):
-        return Outcome.permanent_failure(describe_error(error))
-    else:
-        return Outcome.temporary(describe_error(error))
-    error_text = f"{type(error).__name__}: {text}"
-    return Outcome.permanent_failure(error_text) if permanent else Outcome.temporary(error_text)
-
-
-def _decode(reply):
-    return reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
