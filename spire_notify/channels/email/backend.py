@@ -3,7 +3,6 @@
 from dataclasses import dataclass, replace
 from functools import partial
 from types import SimpleNamespace
-from typing import Any
 
 import django.core.mail.backends.console
 import django.core.mail.backends.dummy
@@ -22,18 +21,16 @@ from spire_notify.channels.email.checks import (
     refuse_to_send_without_development_email,
 )
 from spire_notify.channels.email.digest import render_digest_email
+from spire_notify.channels.email.failover import EveryMailerFailed, FailoverSession
+from spire_notify.channels.email.failover_checks import failover_aliases
 from spire_notify.channels.email.headers import EmailLinks, OneLineHeadersEmail
 from spire_notify.channels.email.personalise import Personal, PersonalisedEmail
+from spire_notify.channels.email.sessions import MailSession, transmit
 from spire_notify.channels.email.smtp_errors import classify_send_error, connection_lost
 from spire_notify.channels.email.templated import Inliner, TemplatedEmail, template_problem
 from spire_notify.compat import LEGACY_EMAIL_POLICY, get_mailer
 from spire_notify.exceptions import Undeliverable
-from spire_notify.pinned.django_smtp import (
-    FlattenedSMTPSender,
-    Flattenings,
-    send_through_mailer,
-    sends_through_smtp,
-)
+from spire_notify.pinned.django_smtp import Flattenings, sends_through_smtp
 
 DEFAULT_TEMPLATE = "spire_notify/email/notification.html"
 # Connections a batch may use side by side: a relay 25 ms away takes about 20 emails a second
@@ -54,14 +51,6 @@ DEFAULT_TIMEOUT = 30
 # The class of the emails built. Django 6.x writes List-Unsubscribe on one line as it is; and
 # its flattened SMTP path takes a plain EmailMultiAlternatives only.
 EMAIL_CLASS = OneLineHeadersEmail if LEGACY_EMAIL_POLICY else EmailMultiAlternatives
-
-
-@dataclass(frozen=True)
-class MailSession:
-    """One open mailer of a batch, and whether it sends down the flattened SMTP path."""
-
-    mailer: Any
-    flattens: bool
 
 
 @dataclass(frozen=True)
@@ -86,10 +75,13 @@ class EmailBackend(SiteLinks, BaseNotificationBackend):
     - ``timeout``: seconds per network operation when the mailer sets none (default 30).
     - ``connections``: how many connections to the mailer's server a batch uses side by side
       (default 4); a local mailer (locmem, console, file, dummy) always uses one.
+    - ``failover``: a MAILERS alias, or a list of them, to send through, in turn, while the
+      ``mailer`` cannot be reached or refuses for now (Django 6.1; ``failover.py`` says how).
     """
 
     detail_model = "spire_notify_email.EmailNotification"
     address_field = "to_email_address"
+    route_field = "sent_through"
     supports_digest = True
 
     def __init__(
@@ -105,6 +97,7 @@ class EmailBackend(SiteLinks, BaseNotificationBackend):
         from_email=None,
         timeout=DEFAULT_TIMEOUT,
         connections=DEFAULT_CONNECTIONS,
+        failover=(),
         **options,
     ):
         super().__init__(alias=alias, connections=connections, **options)
@@ -117,6 +110,8 @@ class EmailBackend(SiteLinks, BaseNotificationBackend):
         self.protocol = protocol
         self.from_email = from_email
         self.timeout = timeout
+        # As given, for the checks (spire_notify.E130-E132) to name what is wrong with it.
+        self.failover = failover
 
     # -- the pure half --------------------------------------------------------------------
 
@@ -221,11 +216,16 @@ class EmailBackend(SiteLinks, BaseNotificationBackend):
     # -- the I/O half: the hooks of the base class's send loop ----------------------------
 
     def open(self):
-        connection = get_mailer(self.mailer)
+        if not self.failover:
+            return self.open_mailer(self.mailer)
+        return FailoverSession(failover_aliases(self), self.open_mailer)
+
+    def open_mailer(self, alias):
+        connection = get_mailer(alias)
         if getattr(connection, "timeout", False) is None:
             connection.timeout = self.timeout
         connection.open()
-        return MailSession(connection, flattens=sends_through_smtp(connection))
+        return MailSession(connection, flattens=sends_through_smtp(connection), alias=alias)
 
     def prepare_batch(self, deliveries, guard):
         # The Message-ID's domain is read here, in the worker's thread: the hand-overs may run
@@ -235,29 +235,26 @@ class EmailBackend(SiteLinks, BaseNotificationBackend):
     def send_one(self, session, delivery, *, batch):
         email = delivery.rendered.content
         message_id = self.message_id(delivery, domain=batch.message_id_domain)
-        if session.flattens:
-            FlattenedSMTPSender(session.mailer, batch.flattenings).send(email, message_id)
-        else:
-            send_through_mailer(session.mailer, email, message_id)
-        return Outcome.success()
+        via = session.send(partial(transmit, email, message_id, batch.flattenings))
+        return Outcome.success(via=via)
 
     def connections_for(self, session):
         return 1 if isinstance(session.mailer, LOCAL_MAILERS) else self.max_connections
 
     def close(self, session):
-        session.mailer.close()
+        session.close()
 
     def abort(self, session):
-        # smtplib's close() drops the socket; the mailer's would first wait for QUIT's reply.
-        smtp = getattr(session.mailer, "connection", None)
-        if smtp is not None:
-            smtp.close()
-            session.mailer.connection = None
+        session.abort()
 
     def connection_lost(self, error):
         return connection_lost(error)
 
     def classify_error(self, error):
+        if isinstance(error, EveryMailerFailed):
+            # Retried (or not) as the channel's own mailer's error says; the text names them all.
+            primary = classify_send_error(error.primary_error)
+            return Outcome(primary.status, f"EveryMailerFailed: {error}")
         return classify_send_error(error)
 
     # -- configuration --------------------------------------------------------------------

@@ -41,3 +41,24 @@ def classify_send_error(error):
 
 def _decode(reply):
     return reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+
+
+def another_mailer_may_take(error, *, opening=False):
+    """Whether a message that met ``error`` may go through another mailer (``failover``).
+
+    Yes when the mailer could not be reached or used (refused, timed out, TLS failed, ``421`` at
+    the greeting; while ``opening``, any SMTP refusal, a failed login among them), when its
+    connection was lost, or when it answered a transient ``4xx`` to the message. No for a
+    permanent ``5xx`` to the message or its recipient: the address or the message is refused
+    whichever mailer carries it. No for a message that cannot be sent as it is, nor for a
+    configuration error.
+    """
+    if isinstance(error, UNSENDABLE_ERRORS) or not isinstance(error, OSError):
+        return False
+    if opening:
+        return True
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code < 500 for code, _ in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return error.smtp_code < 500
+    return True
