@@ -1,6 +1,8 @@
 """Email: a templated, CSS-inlined HTML message with a plain-text alternative."""
 
+import contextlib
 import smtplib
+import socket
 from dataclasses import dataclass, replace
 from functools import partial
 from types import SimpleNamespace
@@ -259,8 +261,14 @@ class EmailBackend(SiteLinks, BaseNotificationBackend):
 
     def abort(self, session):
         # smtplib's close() drops the socket; the mailer's would first wait for QUIT's reply.
+        # shutdown() first: a lane's thread blocked reading this socket's reply wakes only on a
+        # shutdown, never on a close() from another thread.
         smtp = getattr(session.mailer, "connection", None)
         if smtp is not None:
+            sock = getattr(smtp, "sock", None)
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
             smtp.close()
             session.mailer.connection = None
 
