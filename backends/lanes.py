@@ -11,9 +11,11 @@ what came of it: no database, no guard. The queue between them holds one hand-ov
 what the guard cleared is handed over within about one message's time of being cleared.
 """
 
+import contextlib
 import logging
 import queue
 import threading
+import time
 
 from spire_notify.backends.outcomes import always_send
 
@@ -22,6 +24,8 @@ logger = logging.getLogger("spire_notify")
 # How often a loop waiting for a free lane looks at what the lanes finished, so that a
 # throttling reply slows the next hand-off down while the lanes are still busy.
 POLL_SECONDS = 0.05
+# How long a batch that is aborted waits for its lanes to end once their connections are dropped.
+ABORT_WAIT_SECONDS = 2
 # The sentinel that tells a lane there is nothing more to hand over.
 NO_MORE = None
 
@@ -104,15 +108,31 @@ class ParallelLanes:
 
     def abort(self):
         """Drop every connection at once (the lanes' hand-overs in progress fail with it) and
-        wait for the lanes to end."""
+        wait a moment for the lanes to end.
+
+        A lane blocked on a peer that ``backend.abort()`` could not wake is left behind (its
+        thread is a daemon): a stop that has outlived its grace must not wait for a timeout.
+        """
         self.aborted.set()
         for lane in self.lanes:
             if lane.connection is not None:
                 self.backend.abort(lane.connection)
+        # Only this thread queues work: once what is queued is dropped, there is room for
+        # every lane's NO_MORE.
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self.work.get_nowait()
         for _ in self.lanes:
-            self._put_when_taken(NO_MORE)
+            self.work.put_nowait(NO_MORE)
+        deadline = time.monotonic() + ABORT_WAIT_SECONDS
         for lane in self.lanes:
-            lane.join()
+            lane.join(timeout=max(0.0, deadline - time.monotonic()))
+        if any(lane.is_alive() for lane in self.lanes):
+            logger.warning(
+                "%s: a connection did not end within %s s of being dropped; leaving it behind.",
+                self.backend,
+                ABORT_WAIT_SECONDS,
+            )
 
     def _put_when_taken(self, item):
         """Queue ``item`` once there is room, or give up once no lane is left to take it."""

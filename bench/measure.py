@@ -1,6 +1,7 @@
 """Timing, query counting and the rows of the results table."""
 
 import statistics
+import threading
 import time
 from dataclasses import asdict, dataclass
 
@@ -34,13 +35,17 @@ class TimeAccumulator:
     def __init__(self, function):
         self.function = function
         self.seconds = 0.0
+        # The email channel hands over on several connections, a thread each.
+        self.lock = threading.Lock()
 
     def __call__(self, *args, **kwargs):
         start = time.perf_counter()
         try:
             return self.function(*args, **kwargs)
         finally:
-            self.seconds += time.perf_counter() - start
+            elapsed = time.perf_counter() - start
+            with self.lock:
+                self.seconds += elapsed
 
 
 @dataclass

@@ -7,7 +7,9 @@ Writes N email notifications of one ticket to N users, delivers them once untime
 templates, connections and plans are warm), writes them again and delivers them measured, then
 prints the top entries of cProfile, or with ``--phases`` the wall time of each step of the
 worker (no profiler, so no overhead on Python code; the steps nest: the SMTP exchange is part
-of the hand-over). PostgreSQL is the server at 127.0.0.1:5432, in a database of its own
+of the hand-over; the hand-over's own steps run on the email channel's connections side by side,
+a thread each, and are summed over them, so together they may exceed the hand-over's wall
+time). PostgreSQL is the server at 127.0.0.1:5432, in a database of its own
 (``BENCH_PG_NAME``, default ``test_spire_profile``), created and dropped.
 """
 
@@ -89,7 +91,8 @@ def time_phases(count, batch_size):
 
         run = deliver_twice(count, batch_size, start=restart)
     lines = [
-        f"{run.counts} in {run.seconds:.2f} s ({run.vendor}, {run.batch_size} rows a batch): "
+        f"{run.counts} in {run.seconds:.2f} s ({run.vendor}, {run.batch_size} rows a batch, "
+        f"{run.connections} connections): "
         f"{run.seconds / count * 1e6:.0f} us an email",
         f"{'step':36} {'ms':>9} {'us/email':>9} {'share':>6}",
     ]
@@ -129,6 +132,7 @@ class Run:
     seconds: float
     vendor: str
     batch_size: int
+    connections: int
 
 
 def deliver_twice(count, batch_size, *, start, stop=lambda: None):
@@ -137,6 +141,7 @@ def deliver_twice(count, batch_size, *, start, stop=lambda: None):
     from django.db import connection, transaction
 
     from spire_notify import conf, notify
+    from spire_notify.handler import notify_backends
     from spire_notify.worker.process import process_notifications
 
     from . import population
@@ -160,7 +165,7 @@ def deliver_twice(count, batch_size, *, start, stop=lambda: None):
             population.wipe_notifications()
     finally:
         connection.creation.destroy_test_db(original_name, verbosity=0)
-    return Run(counts, seconds, connection.vendor, batch_size)
+    return Run(counts, seconds, connection.vendor, batch_size, notify_backends["email"].max_connections)
 
 
 if __name__ == "__main__":

@@ -2,12 +2,14 @@
 by side, a thread each (``spire_notify.backends.lanes``), while the guard is asked and told in
 the calling thread only."""
 
+import contextlib
 import threading
 from types import SimpleNamespace
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
+from spire_notify.backends import lanes
 from spire_notify.backends.base import BaseNotificationBackend, Delivery, Outcome, Rendered, SendGuard
 from spire_notify.backends.per_destination import DestinationsBackend
 
@@ -142,6 +144,56 @@ def test_a_configuration_error_in_a_lane_stops_the_batch_and_drops_every_connect
     assert len(backend.handed) < 29
     assert sorted(set(backend.aborted)) == sorted(backend.opened)
     assert threading.active_count() == before
+
+
+class StuckBackend(SideBySideBackend):
+    """Every hand-over blocks until released, and abort() cannot wake it: a peer that never
+    answers, over a transport whose blocked read nothing but its timeout ends."""
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        self.release = threading.Event()
+        self.stuck = threading.Semaphore(0)
+
+    def send_one(self, connection, delivery):
+        self.stuck.release()
+        self.release.wait(timeout=30)
+        return Outcome.success()
+
+
+class StopInTheLoop(SendGuard):
+    """Raises in the calling thread, as the worker's stop does once its grace has run out, when
+    asked about the fourth delivery, once the three lanes are stuck."""
+
+    def __init__(self, backend):
+        super().__init__()
+        self.backend = backend
+
+    def __call__(self, delivery):
+        if delivery.notification.pk == 4:
+            for _ in range(3):
+                assert self.backend.stuck.acquire(timeout=5)
+            raise KeyboardInterrupt("the grace period ran out")
+        return None
+
+
+def test_a_stop_does_not_wait_for_lanes_stuck_on_a_peer_that_never_answers(monkeypatch):
+    monkeypatch.setattr(lanes, "ABORT_WAIT_SECONDS", 0.2)
+    backend = StuckBackend(connections=3)
+    stopped = threading.Event()
+
+    def send():
+        with contextlib.suppress(KeyboardInterrupt):
+            backend.send(deliveries(6), guard=StopInTheLoop(backend))
+        stopped.set()
+
+    threading.Thread(target=send, daemon=True).start()
+    try:
+        # Without a bound, the stop would wait for the stuck lanes' own 30 s.
+        assert stopped.wait(timeout=5), "the stop waited for the stuck connections"
+        assert sorted(backend.aborted) == [0, 1, 2]
+    finally:
+        backend.release.set()
 
 
 @pytest.mark.parametrize("value", [0, -2, "4", 2.5, True, None])

@@ -2,6 +2,8 @@
 (``transmit``): down the flattened SMTP path where the mailer is Django's SMTP mailer, through
 the mailer's own ``send_messages()`` otherwise."""
 
+import contextlib
+import socket
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,8 +29,14 @@ class MailSession:
 
     def abort(self):
         # smtplib's close() drops the socket; the mailer's would first wait for QUIT's reply.
+        # shutdown() first: a lane's thread blocked reading this socket's reply wakes only on a
+        # shutdown, never on a close() from another thread.
         smtp = getattr(self.mailer, "connection", None)
         if smtp is not None:
+            sock = getattr(smtp, "sock", None)
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
             smtp.close()
             self.mailer.connection = None
 
