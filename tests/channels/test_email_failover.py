@@ -15,6 +15,7 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from spire_notify import Message, clock, notification_types, notify
+from spire_notify.channels.email.backend import EmailBackend
 from spire_notify.compat import HAS_MAILERS
 from spire_notify.conf import DEFAULT_NOTIFY_BACKENDS
 from spire_notify.models import Digest, Notification
@@ -265,3 +266,37 @@ def test_a_socket_server_greeting_421_is_a_real_smtp_server():
     # The primary of the 421 test refuses as Django's mailer sees it, not by closing silently.
     with BusyGreeter() as server, socket.create_connection(("127.0.0.1", server.port)) as client:
         assert client.recv(100).startswith(b"421 ")
+
+
+def test_an_aborted_session_does_not_fail_over_what_was_on_the_wire():
+    # A stop drops the batch's connections from the worker's thread while a lane is sending: the
+    # email cut off is not sent through the backup behind the stop, where no one records it.
+    stopped = threading.Event()
+    handed_to = []
+
+    def hand(mail_session):
+        if mail_session.alias == "default":
+            stopped.wait(5)
+            raise ConnectionResetError("the stop dropped the connection")
+        handed_to.append(mail_session.alias)
+
+    with SmtpSink() as primary, SmtpSink() as backup:
+        with failover_settings(default=primary.port, backup=backup.port):
+            backend = EmailBackend(alias="email", failover="backup")
+            session = backend.open()
+            raised = []
+            sending = threading.Thread(target=lambda: _catch(raised, session.send, hand))
+            sending.start()
+            backend.abort(session)
+            stopped.set()
+            sending.join(5)
+    assert [str(error) for error in raised] == ["the stop dropped the connection"]
+    assert handed_to == []
+    assert session.failed == {}
+
+
+def _catch(raised, call, *args):
+    try:
+        call(*args)
+    except Exception as error:
+        raised.append(error)

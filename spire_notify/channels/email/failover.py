@@ -11,8 +11,12 @@ and tries it first again.
 
 Each of a batch's connections (``connections``, run side by side, a thread each) has a session
 of its own, used by its thread alone: it needs no lock, and each connection finds out on its
-own that a mailer is down (side by side, so a batch waits about one timeout for it).
+own that a mailer is down (side by side, so a batch waits about one timeout for it). The one
+call from another thread is ``abort()``, the worker's stop: an ``Event`` tells the session's own
+thread that the error it then meets is the stop, not a mailer to fail over from.
 """
+
+import threading
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -44,6 +48,7 @@ class FailoverSession:
         self.open_mailer = open_mailer
         self.failed = {}  # alias -> the error it failed with, for the rest of the batch
         self.current = None
+        self.aborted = threading.Event()
         self._open_next()
 
     @property
@@ -60,7 +65,9 @@ class FailoverSession:
             try:
                 hand(self.current)
             except Exception as error:
-                if not another_mailer_may_take(error):
+                # Dropped by a stop, the email is not handed to another mailer behind it,
+                # where its outcome would never be recorded.
+                if self.aborted.is_set() or not another_mailer_may_take(error):
                     raise
                 self._give_up_current(error)
             else:
@@ -71,6 +78,7 @@ class FailoverSession:
             self.current.close()
 
     def abort(self):
+        self.aborted.set()
         if self.current is not None:
             self.current.abort()
 
