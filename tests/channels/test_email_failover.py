@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 from spire_notify import Message, clock, notification_types, notify
 from spire_notify.channels.email.backend import EmailBackend
+from spire_notify.channels.email.failover import FailedMailers
 from spire_notify.compat import HAS_MAILERS
 from spire_notify.conf import DEFAULT_NOTIFY_BACKENDS
 from spire_notify.models import Digest, Notification
@@ -187,7 +188,21 @@ def test_a_primary_that_never_answers_costs_its_timeout_once_per_batch_not_per_e
     assert primary.connections == 1
 
 
-def test_each_connection_of_a_batch_fails_over_on_its_own(make_user):
+def test_the_connections_of_a_batch_share_what_failed_so_the_batch_waits_one_timeout(make_user):
+    send_to(make_user, 12)
+    with FaultySMTPServer("silent") as primary, SmtpSink() as backup:
+        with failover_settings(connections=4, default=primary.port, backup=backup.port, timeout=1):
+            started = time.monotonic()
+            assert process_notifications()["sent"] == 12
+            elapsed = time.monotonic() - started
+    # The connections meet the silent primary side by side, about 1 s together; a mailer found
+    # down by one is not tried by another that starts after. Waiting for it twice is over 2 s.
+    assert elapsed < 1.8, elapsed
+    assert primary.connections <= 4
+    assert set(sent_through().values()) == {"backup"}
+
+
+def test_each_connection_of_a_batch_fails_over(make_user):
     send_to(make_user, 8)
     with SmtpSink() as backup, failover_settings(connections=4, default=free_port(), backup=backup.port):
         assert process_notifications()["sent"] == 8
@@ -271,11 +286,12 @@ def test_a_socket_server_greeting_421_is_a_real_smtp_server():
 def test_an_aborted_session_does_not_fail_over_what_was_on_the_wire():
     # A stop drops the batch's connections from the worker's thread while a lane is sending: the
     # email cut off is not sent through the backup behind the stop, where no one records it.
-    stopped = threading.Event()
+    sending_email, stopped = threading.Event(), threading.Event()
     handed_to = []
 
     def hand(mail_session):
         if mail_session.alias == "default":
+            sending_email.set()
             stopped.wait(5)
             raise ConnectionResetError("the stop dropped the connection")
         handed_to.append(mail_session.alias)
@@ -284,15 +300,18 @@ def test_an_aborted_session_does_not_fail_over_what_was_on_the_wire():
         with failover_settings(default=primary.port, backup=backup.port):
             backend = EmailBackend(alias="email", failover="backup")
             session = backend.open()
+            failed = FailedMailers()
             raised = []
-            sending = threading.Thread(target=lambda: _catch(raised, session.send, hand))
+            sending = threading.Thread(target=lambda: _catch(raised, session.send, hand, failed))
             sending.start()
+            assert sending_email.wait(5)
             backend.abort(session)
             stopped.set()
             sending.join(5)
     assert [str(error) for error in raised] == ["the stop dropped the connection"]
     assert handed_to == []
-    assert session.failed == {}
+    # Nor is the primary given up for the batch: the stop was what failed.
+    assert failed.first_working(("default", "backup")) == "default"
 
 
 def _catch(raised, call, *args):
@@ -300,3 +319,17 @@ def _catch(raised, call, *args):
         call(*args)
     except Exception as error:
         raised.append(error)
+
+
+def test_a_session_stopped_before_its_first_email_opens_no_mailer():
+    # A failover opens its mailer with its first email: a stop that came first leaves it shut.
+    with SmtpSink() as primary, SmtpSink() as backup:
+        with failover_settings(default=primary.port, backup=backup.port):
+            backend = EmailBackend(alias="email", failover="backup")
+            session = backend.open()
+            backend.abort(session)
+            handed_to = []
+            with pytest.raises(ConnectionAbortedError, match="^the batch was stopped$"):
+                session.send(lambda mail_session: handed_to.append(mail_session.alias), FailedMailers())
+    assert handed_to == []
+    assert session.current is None

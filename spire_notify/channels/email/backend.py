@@ -1,6 +1,6 @@
 """Email: a templated, CSS-inlined HTML message with a plain-text alternative."""
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from types import SimpleNamespace
 
@@ -21,7 +21,7 @@ from spire_notify.channels.email.checks import (
     refuse_to_send_without_development_email,
 )
 from spire_notify.channels.email.digest import render_digest_email
-from spire_notify.channels.email.failover import EveryMailerFailed, FailoverSession
+from spire_notify.channels.email.failover import EveryMailerFailed, FailedMailers, FailoverSession
 from spire_notify.channels.email.failover_checks import failover_aliases
 from spire_notify.channels.email.headers import EmailLinks, OneLineHeadersEmail
 from spire_notify.channels.email.personalise import Personal, PersonalisedEmail
@@ -60,6 +60,8 @@ class MailBatch:
     message_id_domain: str
     # One flattened MIME per message, whichever connection sends it.
     flattenings: Flattenings
+    # The mailers of a failover that failed during the batch, which its connections avoid.
+    failed_mailers: FailedMailers = field(default_factory=FailedMailers)
 
 
 class EmailBackend(SiteLinks, BaseNotificationBackend):
@@ -235,11 +237,13 @@ class EmailBackend(SiteLinks, BaseNotificationBackend):
     def send_one(self, session, delivery, *, batch):
         email = delivery.rendered.content
         message_id = self.message_id(delivery, domain=batch.message_id_domain)
-        via = session.send(partial(transmit, email, message_id, batch.flattenings))
+        via = session.send(partial(transmit, email, message_id, batch.flattenings), batch.failed_mailers)
         return Outcome.success(via=via)
 
     def connections_for(self, session):
-        return 1 if isinstance(session.mailer, LOCAL_MAILERS) else self.max_connections
+        # A failover opens nothing before its first message: its own mailer, built, says.
+        mailer = session.mailer if isinstance(session, MailSession) else get_mailer(self.mailer)
+        return 1 if isinstance(mailer, LOCAL_MAILERS) else self.max_connections
 
     def close(self, session):
         session.close()

@@ -19,8 +19,9 @@ class MailSession:
     flattens: bool
     alias: str = ""
 
-    def send(self, hand):
-        """``hand(self)``; returns ``""``: one mailer, no route to name."""
+    def send(self, hand, failed=None):
+        """``hand(self)``; returns ``""``: one mailer, no route to name (nor ``failed`` mailers
+        of the batch to avoid)."""
         hand(self)
         return ""
 
