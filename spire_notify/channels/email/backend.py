@@ -112,7 +112,7 @@ class EmailBackend(SiteLinks, BaseNotificationBackend):
         self.protocol = protocol
         self.from_email = from_email
         self.timeout = timeout
-        # As given, for the checks (spire_notify.E130-E132) to name what is wrong with it.
+        # As given, for the checks (spire_notify.E130-E133) to name what is wrong with it.
         self.failover = failover
 
     # -- the pure half --------------------------------------------------------------------
