@@ -30,9 +30,7 @@ import time
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 
-from aiosmtpd.controller import Controller
-
-from .smtp_sink import ServerProcess, free_port
+from .smtp_sink import ServerProcess, serve_until_stdin_closes
 
 STALL_SECONDS = (1.0, 3.0)
 
@@ -134,14 +132,9 @@ def main():
     ledger_path, seed, *shares = sys.argv[1:]
     ledger = Ledger(ledger_path)
     handler = FaultInjectingHandler(ledger, FaultShares(*map(float, shares)), int(seed))
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    print(port, flush=True)
     try:
-        sys.stdin.read()
+        serve_until_stdin_closes(handler)
     finally:
-        controller.stop()
         ledger.close()
 
 
