@@ -27,8 +27,13 @@ def main():
     if side == "ours":
         from spire_notify.worker.process import process_notifications
 
+        # P8's tuned row: a relay-sized batch (the connections are bench.settings' reading).
+        tuned = (
+            {"batch_size": int(os.environ["BENCH_BATCH_SIZE"])} if os.environ.get("BENCH_BATCH_SIZE") else {}
+        )
+
         def run():
-            return process_notifications()["sent"]
+            return process_notifications(**tuned)["sent"]
     else:
         from post_office import mail
 

@@ -72,3 +72,14 @@ POST_OFFICE = {"DEFAULT_MAILER": "default"}
 EVENTSTREAM_REDIS = {"host": "127.0.0.1", "port": 6379, "db": 0}
 
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "CRITICAL"}}
+
+# P8 measures the email channel at its default connections and at a relay-sized number: the
+# sender processes it starts read how many from here.
+if os.environ.get("BENCH_EMAIL_CONNECTIONS"):
+    NOTIFY_BACKENDS = {
+        "app": {"BACKEND": "spire_notify.channels.app.backend.AppBackend"},
+        "email": {
+            "BACKEND": "spire_notify.channels.email.backend.EmailBackend",
+            "OPTIONS": {"connections": int(os.environ["BENCH_EMAIL_CONNECTIONS"])},
+        },
+    }

@@ -60,17 +60,22 @@ def free_port():
         return probe.getsockname()[1]
 
 
-def main():
-    port = free_port()
-    # The default 32 MiB line limit is fine; a larger data limit keeps 5 KB emails unchunked.
-    pipelining = os.environ.get("BENCH_SINK_PIPELINING", "1") != "0"
-    controller = Controller(DiscardingHandler(pipelining), hostname="127.0.0.1", port=port)
+def serve_until_stdin_closes(handler):
+    """Serve ``handler`` on a free port of 127.0.0.1, print the port, and stop once the process
+    that started this one closes its stdin (or ends)."""
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
-    print(port, flush=True)
+    print(controller.port, flush=True)
     try:
         sys.stdin.read()
     finally:
         controller.stop()
+
+
+def main():
+    # The default 32 MiB line limit is fine; a larger data limit keeps 5 KB emails unchunked.
+    pipelining = os.environ.get("BENCH_SINK_PIPELINING", "1") != "0"
+    serve_until_stdin_closes(DiscardingHandler(pipelining))
 
 
 if __name__ == "__main__":
