@@ -17,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from spire_notify import Message, clock, notification_types, notify
 from spire_notify.channels.email.backend import EmailBackend
 from spire_notify.channels.email.failover import FailedMailers
+from spire_notify.channels.email.models import EmailNotification
 from spire_notify.compat import HAS_MAILERS
 from spire_notify.conf import DEFAULT_NOTIFY_BACKENDS
 from spire_notify.models import Digest, Notification
@@ -333,3 +334,17 @@ def test_a_session_stopped_before_its_first_email_opens_no_mailer():
                 session.send(lambda mail_session: handed_to.append(mail_session.alias), FailedMailers())
     assert handed_to == []
     assert session.current is None
+
+
+def test_an_email_row_written_without_sent_through_gets_it_from_the_database(make_user):
+    # Code from before the column (a worker still running mid-deploy) and SQL of a project's own
+    # (the bench's bare INSERT … SELECT) write the email row without it: the database fills it.
+    [row] = notify(MESSAGE, {make_user("ada"): ["email"]})
+    table = connection.ops.quote_name(EmailNotification._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table}")
+        cursor.execute(
+            f"INSERT INTO {table} (notification_id, to_email_address) VALUES (%s, %s)",
+            [row.pk, "ada@example.com"],
+        )
+    assert sent_through() == {"ada@example.com": ""}

@@ -14,7 +14,9 @@ class EmailNotification(models.Model):
     to_email_address = models.EmailField(max_length=254)
     # The MAILERS alias that took the email, written by the worker only when the channel names
     # mailers to fail over to: with one mailer there is nothing to tell, and no query to pay.
-    sent_through = models.CharField(max_length=100, blank=True, default="")
+    # The database fills it too: code from before the column (a worker mid-deploy) and SQL that
+    # names its own columns (an audience's INSERT … SELECT) write rows without it.
+    sent_through = models.CharField(max_length=100, blank=True, default="", db_default="")
 
     def __str__(self):
         return f"{self.notification} <{self.to_email_address}>"
