@@ -89,6 +89,9 @@ class BaseNotificationBackend:
       notification, the admin shows it inline.
     - ``address_field``: the field of ``detail_model`` that keeps the address the row was
       written for (an email address), so a retry goes where the first attempt went.
+    - ``route_field``: the field of ``detail_model`` that keeps which route took a sent row
+      (the email channel's ``sent_through``: the mailer), for a backend whose sent ``Outcome``
+      names one in ``via``; ``None`` (the default) for a backend with one route.
     - ``needs_account``: only users are reached, never a guest address.
     - ``supports_digest``: the channel can carry many notifications in one message, so its
       recipients may choose the ``"digest"`` mode (``spire_notify.worker.digests``).
@@ -124,6 +127,7 @@ class BaseNotificationBackend:
     supports_digest = False
     detail_model = None
     address_field = None
+    route_field = None
     needs_account = False
     tracks_reading = False
     admin_inline = None

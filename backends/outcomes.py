@@ -4,7 +4,7 @@ an error) and ``SendGuard`` (what the send loop asks before each hand-off). Impo
 from ``spire_notify.backends.base``, beside the contract that uses them."""
 
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -50,10 +50,16 @@ class OutcomeStatus(StrEnum):
 class Outcome:
     """The result of one delivery: one status, and the error (or reason) of any status but
     ``SENT``. Build it with the constructors below; one that would contradict itself (a sent
-    delivery with an error, a failure without one) raises ``ValueError``."""
+    delivery with an error, a failure without one) raises ``ValueError``.
+
+    ``via`` names the route that took a sent delivery, for a backend with several (the email
+    channel's mailers, with ``failover``); ``""`` where there is one. It is left out of equality:
+    a success is a success whichever route took it, to the send loop and to every caller that
+    compares outcomes."""
 
     status: OutcomeStatus
     error: str = ""
+    via: str = field(default="", compare=False)
 
     def __post_init__(self):
         object.__setattr__(self, "status", OutcomeStatus(self.status))
@@ -61,10 +67,12 @@ class Outcome:
             raise ValueError(f"a sent Outcome carries no error, not {self.error!r}")
         if self.status is not OutcomeStatus.SENT and not self.error:
             raise ValueError(f"a {self.status} Outcome needs an error that says why")
+        if self.via and self.status is not OutcomeStatus.SENT:
+            raise ValueError(f"a {self.status} Outcome was sent through no route, not {self.via!r}")
 
     @classmethod
-    def success(cls):
-        return cls(OutcomeStatus.SENT)
+    def success(cls, via=""):
+        return cls(OutcomeStatus.SENT, via=via)
 
     @classmethod
     def temporary(cls, error):

@@ -30,6 +30,7 @@ from spire_notify.store.models import NotificationStatus
 from spire_notify.worker.claims import release_claim
 from spire_notify.worker.handover import hand_over
 from spire_notify.worker.retry import retry_delay, status_after_failure
+from spire_notify.worker.routes import record_routes
 from spire_notify.worker.skips import skip_what_no_longer_applies
 from spire_notify.worker.targets import Targets, load_targets
 
@@ -165,7 +166,10 @@ def _deliver_channel(kind, alias, parcels, *, should_stop, using):
             model=kind.model,
             using=using,
         )
-    return kind.record([each for each in in_order if not each.outcome.withheld], using=using)
+    recorded = [each for each in in_order if not each.outcome.withheld]
+    counts = kind.record(recorded, using=using)
+    record_routes(backend, recorded, using=using)
+    return counts
 
 
 @dataclass(frozen=True)

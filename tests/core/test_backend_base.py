@@ -189,3 +189,13 @@ def test_an_outcome_is_one_status_and_the_flags_are_views_of_it():
     ]
     with pytest.raises(ValueError, match="^'delivered' is not a valid OutcomeStatus$"):
         Outcome("delivered")
+
+
+def test_a_sent_outcome_may_say_which_route_took_it_and_still_equals_a_plain_success():
+    through_backup = Outcome.success(via="backup")
+    assert (through_backup.sent, through_backup.via) == (True, "backup")
+    # The send loop and the callers written before routes compare outcomes by status and error.
+    assert through_backup == Outcome.success()
+    assert Outcome.success().via == ""
+    with pytest.raises(ValueError, match="^a temporary Outcome was sent through no route, not 'backup'$"):
+        Outcome(OutcomeStatus.TEMPORARY, "451 later", via="backup")

@@ -1,12 +1,8 @@
 """Email: a templated, CSS-inlined HTML message with a plain-text alternative."""
 
-import contextlib
-import smtplib
-import socket
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from types import SimpleNamespace
-from typing import Any
 
 import django.core.mail.backends.console
 import django.core.mail.backends.dummy
@@ -17,7 +13,7 @@ from django.template import TemplateDoesNotExist
 from django.urls import NoReverseMatch
 from django.utils import translation
 
-from spire_notify.backends.base import BaseNotificationBackend, Outcome, Rendered, describe_error
+from spire_notify.backends.base import BaseNotificationBackend, Outcome, Rendered
 from spire_notify.backends.links import SiteLinks
 from spire_notify.channels.email.addresses import message_id_domain, validate_recipient_address
 from spire_notify.channels.email.checks import (
@@ -25,17 +21,16 @@ from spire_notify.channels.email.checks import (
     refuse_to_send_without_development_email,
 )
 from spire_notify.channels.email.digest import render_digest_email
+from spire_notify.channels.email.failover import EveryMailerFailed, FailedMailers, FailoverSession
+from spire_notify.channels.email.failover_checks import failover_aliases
 from spire_notify.channels.email.headers import EmailLinks, OneLineHeadersEmail
 from spire_notify.channels.email.personalise import Personal, PersonalisedEmail
+from spire_notify.channels.email.sessions import MailSession, transmit
+from spire_notify.channels.email.smtp_errors import classify_send_error, connection_lost
 from spire_notify.channels.email.templated import Inliner, TemplatedEmail, template_problem
 from spire_notify.compat import LEGACY_EMAIL_POLICY, get_mailer
 from spire_notify.exceptions import Undeliverable
-from spire_notify.pinned.django_smtp import (
-    FlattenedSMTPSender,
-    Flattenings,
-    send_through_mailer,
-    sends_through_smtp,
-)
+from spire_notify.pinned.django_smtp import Flattenings, sends_through_smtp
 
 DEFAULT_TEMPLATE = "spire_notify/email/notification.html"
 # Connections a batch may use side by side: a relay 25 ms away takes about 20 emails a second
@@ -57,24 +52,6 @@ DEFAULT_TIMEOUT = 30
 # its flattened SMTP path takes a plain EmailMultiAlternatives only.
 EMAIL_CLASS = OneLineHeadersEmail if LEGACY_EMAIL_POLICY else EmailMultiAlternatives
 
-# Errors that mean the connection itself is gone: the next message needs a new one.
-CONNECTION_ERRORS = (smtplib.SMTPServerDisconnected, ConnectionError, TimeoutError)
-# "Service not available, closing transmission channel": a temporary error that also ends
-# the session, so the next message must not be sent over it.
-SERVICE_CLOSING = 421
-# Failures no retry can mend: the server or the mailer cannot take the message or the address
-# as it is (Django's mailer raises ValueError for a non-ASCII local part to a server without
-# SMTPUTF8, and for a header it cannot encode).
-UNSENDABLE_ERRORS = (smtplib.SMTPNotSupportedError, ValueError)
-
-
-@dataclass(frozen=True)
-class MailSession:
-    """One open mailer of a batch, and whether it sends down the flattened SMTP path."""
-
-    mailer: Any
-    flattens: bool
-
 
 @dataclass(frozen=True)
 class MailBatch:
@@ -83,6 +60,8 @@ class MailBatch:
     message_id_domain: str
     # One flattened MIME per message, whichever connection sends it.
     flattenings: Flattenings
+    # The mailers of a failover that failed during the batch, which its connections avoid.
+    failed_mailers: FailedMailers = field(default_factory=FailedMailers)
 
 
 class EmailBackend(SiteLinks, BaseNotificationBackend):
@@ -98,10 +77,13 @@ class EmailBackend(SiteLinks, BaseNotificationBackend):
     - ``timeout``: seconds per network operation when the mailer sets none (default 30).
     - ``connections``: how many connections to the mailer's server a batch uses side by side
       (default 4); a local mailer (locmem, console, file, dummy) always uses one.
+    - ``failover``: a MAILERS alias, or a list of them, to send through, in turn, while the
+      ``mailer`` cannot be reached or refuses for now (Django 6.1; ``failover.py`` says how).
     """
 
     detail_model = "spire_notify_email.EmailNotification"
     address_field = "to_email_address"
+    route_field = "sent_through"
     supports_digest = True
 
     def __init__(
@@ -117,6 +99,7 @@ class EmailBackend(SiteLinks, BaseNotificationBackend):
         from_email=None,
         timeout=DEFAULT_TIMEOUT,
         connections=DEFAULT_CONNECTIONS,
+        failover=(),
         **options,
     ):
         super().__init__(alias=alias, connections=connections, **options)
@@ -129,6 +112,8 @@ class EmailBackend(SiteLinks, BaseNotificationBackend):
         self.protocol = protocol
         self.from_email = from_email
         self.timeout = timeout
+        # As given, for the checks (spire_notify.E130-E133) to name what is wrong with it.
+        self.failover = failover
 
     # -- the pure half --------------------------------------------------------------------
 
@@ -233,11 +218,16 @@ class EmailBackend(SiteLinks, BaseNotificationBackend):
     # -- the I/O half: the hooks of the base class's send loop ----------------------------
 
     def open(self):
-        connection = get_mailer(self.mailer)
+        if not self.failover:
+            return self.open_mailer(self.mailer)
+        return FailoverSession(failover_aliases(self), self.open_mailer)
+
+    def open_mailer(self, alias):
+        connection = get_mailer(alias)
         if getattr(connection, "timeout", False) is None:
             connection.timeout = self.timeout
         connection.open()
-        return MailSession(connection, flattens=sends_through_smtp(connection))
+        return MailSession(connection, flattens=sends_through_smtp(connection), alias=alias)
 
     def prepare_batch(self, deliveries, guard):
         # The Message-ID's domain is read here, in the worker's thread: the hand-overs may run
@@ -247,35 +237,28 @@ class EmailBackend(SiteLinks, BaseNotificationBackend):
     def send_one(self, session, delivery, *, batch):
         email = delivery.rendered.content
         message_id = self.message_id(delivery, domain=batch.message_id_domain)
-        if session.flattens:
-            FlattenedSMTPSender(session.mailer, batch.flattenings).send(email, message_id)
-        else:
-            send_through_mailer(session.mailer, email, message_id)
-        return Outcome.success()
+        via = session.send(partial(transmit, email, message_id, batch.flattenings), batch.failed_mailers)
+        return Outcome.success(via=via)
 
     def connections_for(self, session):
-        return 1 if isinstance(session.mailer, LOCAL_MAILERS) else self.max_connections
+        # A failover opens nothing before its first message: its own mailer, built, says.
+        mailer = session.mailer if isinstance(session, MailSession) else get_mailer(self.mailer)
+        return 1 if isinstance(mailer, LOCAL_MAILERS) else self.max_connections
 
     def close(self, session):
-        session.mailer.close()
+        session.close()
 
     def abort(self, session):
-        # smtplib's close() drops the socket; the mailer's would first wait for QUIT's reply.
-        # shutdown() first: a lane's thread blocked reading this socket's reply wakes only on a
-        # shutdown, never on a close() from another thread.
-        smtp = getattr(session.mailer, "connection", None)
-        if smtp is not None:
-            sock = getattr(smtp, "sock", None)
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-            smtp.close()
-            session.mailer.connection = None
+        session.abort()
 
     def connection_lost(self, error):
-        return isinstance(error, CONNECTION_ERRORS) or getattr(error, "smtp_code", None) == SERVICE_CLOSING
+        return connection_lost(error)
 
     def classify_error(self, error):
+        if isinstance(error, EveryMailerFailed):
+            # Retried (or not) as the channel's own mailer's error says; the text names them all.
+            primary = classify_send_error(error.primary_error)
+            return Outcome(primary.status, f"EveryMailerFailed: {error}")
         return classify_send_error(error)
 
     # -- configuration --------------------------------------------------------------------
@@ -291,25 +274,3 @@ class EmailBackend(SiteLinks, BaseNotificationBackend):
         # stop migrate); here, before the worker claims a row, it stops delivery.
         refuse_to_send_without_development_email()
         super().validate()
-
-
-def classify_send_error(error):
-    """SMTP 5xx replies and unsendable messages are permanent; everything else (4xx, network,
-    surprises) is retried."""
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        replies = list(error.recipients.values())
-        text = "; ".join(f"{code} {_decode(reply)}" for code, reply in replies)
-        permanent = all(code >= 500 for code, _ in replies)
-    elif isinstance(error, smtplib.SMTPResponseException):
-        text = f"{error.smtp_code} {_decode(error.smtp_error)}"
-        permanent = error.smtp_code >= 500
-    elif isinstance(error, UNSENDABLE_ERRORS):
-        return Outcome.permanent_failure(describe_error(error))
-    else:
-        return Outcome.temporary(describe_error(error))
-    error_text = f"{type(error).__name__}: {text}"
-    return Outcome.permanent_failure(error_text) if permanent else Outcome.temporary(error_text)
-
-
-def _decode(reply):
-    return reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)

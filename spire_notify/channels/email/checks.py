@@ -10,6 +10,7 @@ from django.template import engines
 from django.template.backends.jinja2 import Jinja2
 
 from spire_notify import conf
+from spire_notify.channels.email.failover_checks import failover_errors
 from spire_notify.channels.email.templated import inliner_errors, template_errors
 from spire_notify.compat import UnknownMailer, mailer_to_check, timeout_setting
 from spire_notify.exceptions import InvalidNotifyBackend
@@ -64,6 +65,7 @@ def email_backend_messages(backend):
     errors.extend(template_errors(backend.alias, backend.template, backend.engine))
     errors.extend(backend.link_errors())
     errors.extend(inliner_errors(backend.alias, backend.inliner))
+    errors.extend(failover_errors(backend))
     return errors
 
 
