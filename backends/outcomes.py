@@ -44,6 +44,7 @@ class OutcomeStatus(StrEnum):
     PERMANENT = "permanent"  # failed for good
     SKIPPED = "skipped"  # nothing sent, on purpose; final
     WITHHELD = "withheld"  # never handed over: costs no attempt, ready again at once
+    THROTTLED = "throttled"  # the receiver said "too fast": costs no attempt, ready again later
 
 
 @dataclass(frozen=True)
@@ -54,9 +55,15 @@ class Outcome:
 
     status: OutcomeStatus
     error: str = ""
+    # Seconds the receiver asked us to wait (an HTTP Retry-After); only a throttled outcome has it.
+    retry_after: float | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "status", OutcomeStatus(self.status))
+        if self.retry_after is not None and self.status is not OutcomeStatus.THROTTLED:
+            raise ValueError(f"only a throttled Outcome carries retry_after, not a {self.status} one")
+        if self.retry_after is not None and self.retry_after < 0:
+            raise ValueError(f"retry_after is a number of seconds to wait, not {self.retry_after!r}")
         if self.status is OutcomeStatus.SENT and self.error:
             raise ValueError(f"a sent Outcome carries no error, not {self.error!r}")
         if self.status is not OutcomeStatus.SENT and not self.error:
@@ -82,6 +89,13 @@ class Outcome:
     def skipped(cls, reason):
         return cls(OutcomeStatus.SKIPPED, reason)
 
+    @classmethod
+    def throttled(cls, error, retry_after=None):
+        """The receiver refused for now because we send too fast (SMTP 421, HTTP 429): not an
+        attempt that failed, so the row waits ``retry_after`` seconds (or a backoff) and the
+        channel slows down."""
+        return cls(OutcomeStatus.THROTTLED, error, retry_after)
+
     # Read-only views of the status, for the call sites that ask one question of it.
 
     @property
@@ -99,6 +113,10 @@ class Outcome:
     @property
     def skip(self):
         return self.status is OutcomeStatus.SKIPPED
+
+    @property
+    def throttle(self):
+        return self.status is OutcomeStatus.THROTTLED
 
 
 def describe_error(error: BaseException) -> str:

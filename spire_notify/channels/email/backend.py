@@ -28,6 +28,7 @@ from spire_notify.channels.email.digest import render_digest_email
 from spire_notify.channels.email.headers import EmailLinks, OneLineHeadersEmail
 from spire_notify.channels.email.personalise import Personal, PersonalisedEmail
 from spire_notify.channels.email.templated import Inliner, TemplatedEmail, template_problem
+from spire_notify.channels.email.throttling import is_throttling
 from spire_notify.compat import LEGACY_EMAIL_POLICY, get_mailer
 from spire_notify.exceptions import Undeliverable
 from spire_notify.pinned.django_smtp import (
@@ -297,18 +298,20 @@ def classify_send_error(error):
     """SMTP 5xx replies and unsendable messages are permanent; everything else (4xx, network,
     surprises) is retried."""
     if isinstance(error, smtplib.SMTPRecipientsRefused):
-        replies = list(error.recipients.values())
-        text = "; ".join(f"{code} {_decode(reply)}" for code, reply in replies)
-        permanent = all(code >= 500 for code, _ in replies)
+        replies = [(code, _decode(reply)) for code, reply in error.recipients.values()]
     elif isinstance(error, smtplib.SMTPResponseException):
-        text = f"{error.smtp_code} {_decode(error.smtp_error)}"
-        permanent = error.smtp_code >= 500
+        replies = [(error.smtp_code, _decode(error.smtp_error))]
     elif isinstance(error, UNSENDABLE_ERRORS):
         return Outcome.permanent_failure(describe_error(error))
     else:
         return Outcome.temporary(describe_error(error))
-    error_text = f"{type(error).__name__}: {text}"
-    return Outcome.permanent_failure(error_text) if permanent else Outcome.temporary(error_text)
+    error_text = f"{type(error).__name__}: " + "; ".join(f"{code} {text}" for code, text in replies)
+    if all(code >= 500 for code, _ in replies):
+        return Outcome.permanent_failure(error_text)
+    # Throttled when the relay said so of any recipient: sending again at once gets the same.
+    if any(is_throttling(code, text) for code, text in replies):
+        return Outcome.throttled(error_text)
+    return Outcome.temporary(error_text)
 
 
 def _decode(reply):
