@@ -259,6 +259,8 @@ class BaseNotificationBackend:
 
         try:
             for key, indexes in units:
+                if guard.paces:
+                    lanes.wait_for_idle()
                 cleared, reason = cleared_by(guard, deliveries, indexes)
                 if cleared:
                     lanes.hand_over(key, cleared, [deliveries[index] for index in cleared])

@@ -132,6 +132,10 @@ class SendGuard:
     ``ClaimKeeper`` keeps the claim, and the receipts a retry reads.
     """
 
+    # Whether it paces the hand-offs (a rate limit): the loop then clears each one only once a
+    # connection is free to send it at once.
+    paces = False
+
     def __init__(self, withhold=None):
         self.withhold = withhold
 
