@@ -16,6 +16,7 @@ the difference, so workers on machines whose clocks differ still share one timel
 import time
 from urllib.parse import urlsplit
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, transaction
 
 from spire_notify import conf
@@ -159,6 +160,10 @@ def pace_store(using="default"):
     url = conf.get("NOTIFY_RATE_LIMIT_STORE")
     if url is None:
         return DatabasePaceStore(using)
+    if problem := store_problem(url):
+        # The system checks say it at startup; a worker started anyway stops here, loudly.
+        check_id, text = problem
+        raise ImproperlyConfigured(f"spire_notify.{check_id}: {text}")
     if url not in _redis_stores:
         _redis_stores[url] = RedisPaceStore(url)
     return _redis_stores[url]
