@@ -10,9 +10,12 @@ import pytest
 import redis
 from django.test import override_settings
 
-from spire_notify.backends.base import BaseNotificationBackend, Outcome
+from spire_notify import Message, notify
+from spire_notify.backends.base import BaseNotificationBackend, Delivery, Outcome, Rendered
 from spire_notify.backends.rates import parse_rate
 from spire_notify.models import ChannelPace
+from spire_notify.worker.claims import claim_batch
+from spire_notify.worker.handover import STOPPING, ClaimKeeper
 from spire_notify.worker.pace_stores import (
     DatabasePaceStore,
     PaceStoreUnavailable,
@@ -115,3 +118,18 @@ def test_the_setting_picks_the_store_and_a_pacer_is_kept_per_channel():
     backend = BaseNotificationBackend(alias="email", rate_limit="14/s")
     assert pacer_for(backend) is pacer_for(backend)
     assert isinstance(pacer_for(backend).store, RedisPaceStore)
+
+
+@pytest.mark.django_db
+def test_a_stop_wins_over_a_guard_waiting_for_its_turn(make_user):
+    """A worker told to stop while it waits out a pause withholds the row at once, not after."""
+    [row] = notify(Message(event="test", title="t", path="/x/"), {make_user("a"): ["email"]})
+    [claimed] = claim_batch(1, lease_seconds=300)
+    pacer = Pacer("email", parse_rate("20/s"), DatabasePaceStore())
+    pacer.settled(Outcome.throttled("429", retry_after=30))
+    asked_to_stop = time.monotonic() + 0.3
+    delivery = Delivery(notification=claimed, rendered=Rendered(body="", url=""))
+    guard = ClaimKeeper([delivery], should_stop=lambda: time.monotonic() >= asked_to_stop, pacer=pacer)
+    started = time.monotonic()
+    assert guard(delivery) == STOPPING
+    assert time.monotonic() - started < 1
