@@ -27,9 +27,9 @@ HEADROOM = 0.9
 # A block holds at most this much of the channel's rate: enough that the store is asked
 # rarely, little enough that what a stopping or throttled worker leaves unused is short.
 BLOCK_SECONDS = 2
-# A moment the worker missed by more than one interval is dropped, not used late: used late
-# it would land beside another worker's next one, and the receiver would see a burst.
-LATE_INTERVALS = 1
+# A moment the worker missed by more than half an interval is dropped, not used late: used
+# late it would land beside another worker's next one, and the receiver would see a burst.
+LATE_INTERVALS = 0.5
 # How long a throttling reply without a Retry-After pauses the channel, doubled for each one
 # in a row, and the longest pause any reply gets: the throttled row itself waits its full
 # Retry-After, but one reply must not hold the worker's other channels for long.
