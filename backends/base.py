@@ -33,6 +33,7 @@ from spire_notify.backends.outcomes import (
     as_send_guard,
     describe_error,
 )
+from spire_notify.backends.rates import parse_rate
 from spire_notify.exceptions import InvalidNotifyBackend
 
 __all__ = [
@@ -133,9 +134,12 @@ class BaseNotificationBackend:
     admin_inline = None
     sends_to_destinations = False
 
-    def __init__(self, *, alias, connections=1, **options):
+    def __init__(self, *, alias, connections=1, rate_limit=None, **options):
         self.alias = alias
         self.max_connections = connections
+        # The most hand-offs the provider accepts ("14/s", "600/m"), across every worker: the
+        # worker's guard paces the channel (spire_notify.worker.pacing); None: as fast as it goes.
+        self.rate_limit = rate_limit
         if options:
             names = ", ".join(repr(name) for name in sorted(options))
             noun = "option" if len(options) == 1 else "options"
@@ -259,6 +263,8 @@ class BaseNotificationBackend:
 
         try:
             for key, indexes in units:
+                if guard.paces:
+                    lanes.wait_for_idle()
                 cleared, reason = cleared_by(guard, deliveries, indexes)
                 if cleared:
                     lanes.hand_over(key, cleared, [deliveries[index] for index in cleared])
@@ -377,8 +383,27 @@ class BaseNotificationBackend:
         return []
 
     def option_errors(self) -> list:
-        """The checks of the options every backend takes (``connections``), which the system
-        checks and ``validate()`` add to the backend's own ``check()``."""
+        """The checks of the options every backend takes (``connections``, ``rate_limit``),
+        which the system checks and ``validate()`` add to the backend's own ``check()``."""
+        return self.connections_errors() + self.rate_limit_errors()
+
+    def rate_limit_errors(self):
+        if self.rate_limit is None:
+            return []
+        try:
+            parse_rate(self.rate_limit)
+        except ValueError as error:
+            return [
+                Error(
+                    f"NOTIFY_BACKENDS[{self.alias!r}]: {error}",
+                    hint="Set OPTIONS['rate_limit'] to your provider's limit, e.g. \"14/s\" for Amazon "
+                    "SES, or remove it to send as fast as the channel goes.",
+                    id="spire_notify.E120",
+                )
+            ]
+        return []
+
+    def connections_errors(self):
         connections = self.max_connections
         if isinstance(connections, bool) or not isinstance(connections, int) or connections < 1:
             return [

@@ -51,6 +51,9 @@ class InlineLane:
         done, self.done = self.done, []
         return done
 
+    def wait_for_idle(self):
+        """The one connection is free whenever the loop runs."""
+
     def close(self):
         """Close the connection, once every hand-over ended; the rest of ``finished()``."""
         self.backend.close(self.connection)
@@ -75,6 +78,9 @@ class ParallelLanes:
         self.done = queue.Queue()
         self.aborted = threading.Event()
         self.ended = []
+        # Lanes waiting for work; a paced loop clears a hand-over only once one is.
+        self.idle = 0
+        self.became_idle = threading.Condition()
         self.lanes = [_Lane(self, connection)] + [_Lane(self, None) for _ in range(width - 1)]
         for lane in self.lanes:
             lane.start()
@@ -89,6 +95,21 @@ class ParallelLanes:
                 self._collect()
                 if not any(lane.is_alive() for lane in self.lanes):
                     raise RuntimeError("every connection of the batch ended before its hand-overs") from None
+
+    def wait_for_idle(self):
+        """Wait until a lane waits for work, so that what the guard clears next leaves at once.
+
+        A paced loop asks it before the guard: a hand-over cleared at its moment and queued
+        behind busy lanes would leave late, beside the next one on time, and the receiver
+        would count both in one second (the queue let four leave at once after a stall)."""
+        while True:
+            with self.became_idle:
+                if self.idle > self.work.qsize():
+                    return
+                self.became_idle.wait(timeout=POLL_SECONDS)
+            self._collect()
+            if not any(lane.is_alive() for lane in self.lanes):
+                raise RuntimeError("every connection of the batch ended before its hand-overs")
 
     def finished(self):
         """``[(indexes, outcome)]`` of the hand-overs that ended since it was last asked; raises
@@ -170,7 +191,7 @@ class _Lane(threading.Thread):
                     "%s: one more connection could not be opened (%s); sending over fewer.", backend, error
                 )
                 return
-        while (item := self.lanes.work.get()) is not NO_MORE:
+        while (item := self._next()) is not NO_MORE:
             if self.lanes.aborted.is_set():
                 continue
             key, indexes, deliveries = item
@@ -185,3 +206,14 @@ class _Lane(threading.Thread):
             self.lanes.done.put((indexes, outcome))
         # A hand-over under way when the batch was aborted may have opened a new connection.
         (backend.abort if self.lanes.aborted.is_set() else backend.close)(self.connection)
+
+    def _next(self):
+        """The next item of work, counted idle while it waits for it."""
+        with self.lanes.became_idle:
+            self.lanes.idle += 1
+            self.lanes.became_idle.notify_all()
+        try:
+            return self.lanes.work.get()
+        finally:
+            with self.lanes.became_idle:
+                self.lanes.idle -= 1

@@ -44,6 +44,7 @@ class OutcomeStatus(StrEnum):
     PERMANENT = "permanent"  # failed for good
     SKIPPED = "skipped"  # nothing sent, on purpose; final
     WITHHELD = "withheld"  # never handed over: costs no attempt, ready again at once
+    THROTTLED = "throttled"  # the receiver said "too fast": costs no attempt, ready again later
 
 
 @dataclass(frozen=True)
@@ -60,9 +61,15 @@ class Outcome:
     status: OutcomeStatus
     error: str = ""
     via: str = field(default="", compare=False)
+    # Seconds the receiver asked us to wait (an HTTP Retry-After); only a throttled outcome has it.
+    retry_after: float | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "status", OutcomeStatus(self.status))
+        if self.retry_after is not None and self.status is not OutcomeStatus.THROTTLED:
+            raise ValueError(f"only a throttled Outcome carries retry_after, not a {self.status} one")
+        if self.retry_after is not None and self.retry_after < 0:
+            raise ValueError(f"retry_after is a number of seconds to wait, not {self.retry_after!r}")
         if self.status is OutcomeStatus.SENT and self.error:
             raise ValueError(f"a sent Outcome carries no error, not {self.error!r}")
         if self.status is not OutcomeStatus.SENT and not self.error:
@@ -90,6 +97,13 @@ class Outcome:
     def skipped(cls, reason):
         return cls(OutcomeStatus.SKIPPED, reason)
 
+    @classmethod
+    def throttled(cls, error, retry_after=None):
+        """The receiver refused for now because we send too fast (SMTP 421, HTTP 429): not an
+        attempt that failed, so the row waits ``retry_after`` seconds (or a backoff) and the
+        channel slows down."""
+        return cls(OutcomeStatus.THROTTLED, error, retry_after)
+
     # Read-only views of the status, for the call sites that ask one question of it.
 
     @property
@@ -108,6 +122,10 @@ class Outcome:
     def skip(self):
         return self.status is OutcomeStatus.SKIPPED
 
+    @property
+    def throttle(self):
+        return self.status is OutcomeStatus.THROTTLED
+
 
 def describe_error(error: BaseException) -> str:
     """The last line of the traceback: the exception's type and message."""
@@ -121,6 +139,10 @@ class SendGuard:
     asks ``withhold(delivery)``, a plain callable's reason) and remembers nothing. The worker's
     ``ClaimKeeper`` keeps the claim, and the receipts a retry reads.
     """
+
+    # Whether it paces the hand-offs (a rate limit): the loop then clears each one only once a
+    # connection is free to send it at once.
+    paces = False
 
     def __init__(self, withhold=None):
         self.withhold = withhold

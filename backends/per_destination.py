@@ -52,6 +52,7 @@ class DestinationTally:
     temporary: list = field(default_factory=list)
     permanent: list = field(default_factory=list)
     gone: list = field(default_factory=list)
+    throttled: list = field(default_factory=list)  # the Outcomes of destinations that said "too fast"
 
     def record(self, outcome):
         """Count one destination's outcome: sent, or a failure kept with its kind."""
@@ -62,15 +63,25 @@ class DestinationTally:
                 self.temporary.append(outcome.error)
             case OutcomeStatus.PERMANENT:
                 self.permanent.append(outcome.error)
+            case OutcomeStatus.THROTTLED:
+                self.throttled.append(outcome)
             case _:
                 # Skipping or withholding is decided for the row, before its destinations.
                 raise ValueError(
-                    f"a destination's send is sent, temporary or permanent, not {outcome.status}"
+                    f"a destination's send is sent, temporary, permanent or throttled, not {outcome.status}"
                 )
 
     def outcome(self):
         if self.temporary or self.out_of_time:
             return Outcome.temporary("; ".join([*dict.fromkeys(self.temporary), *self.deadline_note()]))
+        if self.throttled:
+            # Only throttled destinations are left to reach: the retry, after the longest wait
+            # one of them asked, costs no attempt (the others' receipts keep them from a second).
+            waits = [outcome.retry_after for outcome in self.throttled if outcome.retry_after is not None]
+            return Outcome.throttled(
+                "; ".join(dict.fromkeys(outcome.error for outcome in self.throttled)),
+                retry_after=max(waits) if waits else None,
+            )
         if self.reached:
             if self.permanent:
                 logger.warning("Sent, but not to every destination: %s", "; ".join(self.permanent))

@@ -17,6 +17,7 @@ from spire_notify.compat import task_backends
 from spire_notify.debug import MaskingExceptionReporterFilter, mask_urls_in
 from spire_notify.exceptions import InvalidNotifyBackend
 from spire_notify.handler import notify_backends
+from spire_notify.worker.pace_stores import store_problem
 
 MASKING_FILTER_PATH = f"{MaskingExceptionReporterFilter.__module__}.{MaskingExceptionReporterFilter.__name__}"
 
@@ -54,6 +55,27 @@ def check_backends(app_configs=None, **kwargs):
 
 def _backend_error(error):
     return Error(str(error), hint=BACKEND_HINTS[error.check_id], id=f"spire_notify.{error.check_id}")
+
+
+STORE_HINTS = {
+    "E121": "Leave NOTIFY_RATE_LIMIT_STORE unset to keep the pace in the database, or set a Redis URL "
+    'such as "redis://127.0.0.1:6379/0".',
+    "E122": 'Write it as redis-py reads it: "redis://[:password@]host:port/db", "rediss://…" or '
+    '"unix:///path/to/redis.sock".',
+    "E124": 'Install the extra: pip install "spire-notify[redis]"; or leave NOTIFY_RATE_LIMIT_STORE unset '
+    "to keep the pace in the database.",
+}
+
+
+@register(Tags.compatibility)
+def check_rate_limit_settings(app_configs=None, **kwargs):
+    """The settings of rate limits and throttling; each backend's own ``rate_limit`` is checked
+    with its options (E120). A Redis out of reach now is no error: the workers wait for it."""
+    messages = count_setting_errors("NOTIFY_MAX_THROTTLES", "spire_notify.E123")
+    if problem := store_problem(conf.get("NOTIFY_RATE_LIMIT_STORE")):
+        check_id, text = problem
+        messages.append(Error(text, hint=STORE_HINTS[check_id], id=f"spire_notify.{check_id}"))
+    return messages
 
 
 @register(Tags.compatibility)

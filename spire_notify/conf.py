@@ -39,6 +39,15 @@ DEFAULTS = {
     # seconds: the longest a stream outlives a logout, an expired session or a password
     # change. Each check costs what one poll of the badge does (NOTIFY_BADGE_POLL_SECONDS).
     "NOTIFY_LIVE_SESSION_CHECK_SECONDS": 15,
+    # How many times in a row a receiver may throttle one row (SMTP 421, HTTP 429) before the
+    # row fails: throttling costs no attempt, and a relay that throttles forever must not keep
+    # a row forever.
+    "NOTIFY_MAX_THROTTLES": 10,
+    # Where the pace of rate-limited channels (a backend's "rate_limit" option) is shared by
+    # every worker: None, the database (the ChannelPace table); or a Redis URL
+    # ("redis://host:6379/0", "rediss://…", "unix://…"), which spares the database a write per
+    # block of hand-offs. Needs the "redis" extra.
+    "NOTIFY_RATE_LIMIT_STORE": None,
     # The django.tasks backend alias that delivery is enqueued on.
     "NOTIFY_TASK_BACKEND": "default",
     # Whether writing rows enqueues the delivery task. Off where a periodic worker (cron, or

@@ -5,6 +5,7 @@ models of that channel's app (``spire_notify.channels.*``).
 """
 
 from spire_notify.store.models import (
+    ChannelPace,
     DeliveryMode,
     DestinationReceipt,
     Digest,
@@ -14,6 +15,7 @@ from spire_notify.store.models import (
 )
 
 __all__ = [
+    "ChannelPace",
     "DeliveryMode",
     "DestinationReceipt",
     "Digest",

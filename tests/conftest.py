@@ -9,6 +9,7 @@ from spire_notify.backends import locmem
 from spire_notify.helpdesk.choices import HelpDeskTicketPriorityChoices, HelpDeskTicketPurposeChoices
 from spire_notify.helpdesk.enums import TicketEventType
 from spire_notify.helpdesk.models import HelpDeskTicket
+from spire_notify.worker.pacing import forget_pacers
 from tests.support.asgi_server import AsgiLiveServer
 
 TESTS = Path(__file__).resolve().parent
@@ -37,6 +38,14 @@ def _empty_locmem_outbox():
     locmem.outbox.clear()
     yield
     locmem.outbox.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_pacers():
+    # A throttling reply pauses its channel in this process: one test's pause is not the next's.
+    forget_pacers()
+    yield
+    forget_pacers()
 
 
 @pytest.fixture

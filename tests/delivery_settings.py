@@ -66,6 +66,17 @@ if os.environ.get("SPIRE_DELIVERY_PUSH_KEY"):
         },
     }
 
+if os.environ.get("SPIRE_DELIVERY_RATE_LIMIT"):
+    # The email channel paced across every worker, through the store the test names.
+    NOTIFY_BACKENDS = {
+        "app": {"BACKEND": "spire_notify.channels.app.backend.AppBackend"},
+        "email": {
+            "BACKEND": "spire_notify.channels.email.backend.EmailBackend",
+            "OPTIONS": {"rate_limit": os.environ["SPIRE_DELIVERY_RATE_LIMIT"], "connections": 2},
+        },
+    }
+    NOTIFY_RATE_LIMIT_STORE = os.environ.get("SPIRE_DELIVERY_RATE_LIMIT_STORE") or None
+
 if os.environ.get("SPIRE_DELIVERY_DEADLINE_SECONDS"):
     NOTIFY_DELIVERY_DEADLINE_SECONDS = float(os.environ["SPIRE_DELIVERY_DEADLINE_SECONDS"])
 

@@ -39,6 +39,9 @@ class Notification(models.Model):
 
     status = models.CharField(max_length=16, choices=NotificationStatus, default=NotificationStatus.PENDING)
     attempts = models.PositiveIntegerField(default=0)
+    throttles = models.PositiveIntegerField(
+        default=0, help_text="Times the receiver said we sent too fast; these cost no attempt."
+    )
     send_after = models.DateTimeField(default=clock.now, help_text="Not delivered before this time.")
     next_attempt_at = models.DateTimeField(default=clock.now)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
@@ -154,6 +157,7 @@ class Digest(models.Model):
     channel = models.CharField(max_length=64, help_text="The NOTIFY_BACKENDS alias.")
     status = models.CharField(max_length=16, choices=NotificationStatus, default=NotificationStatus.PENDING)
     attempts = models.PositiveIntegerField(default=0)
+    throttles = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=clock.now)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     claimed_by = models.CharField(max_length=64, blank=True)
@@ -222,3 +226,21 @@ class DestinationReceipt(models.Model):
 
     def __str__(self):
         return f"Notification {self.notification_id} → {self.destination[:12]}…"
+
+
+class ChannelPace(models.Model):
+    """Where a rate-limited channel stands, shared by every worker: the moment its next
+    hand-off is free (``free_at``). A worker takes a block of hand-offs by moving it forward
+    in one atomic UPDATE (``spire_notify.worker.pace_stores``), so two workers never take the
+    same slot; a throttling reply moves it forward too, and every worker waits.
+
+    ``free_at`` is seconds since the Unix epoch on the database's own clock, a float: the
+    arithmetic stays one portable expression, and workers on machines whose clocks differ
+    read one clock.
+    """
+
+    channel = models.CharField(max_length=64, unique=True, help_text="The NOTIFY_BACKENDS alias.")
+    free_at = models.FloatField(default=0.0)
+
+    def __str__(self):
+        return f"{self.channel} free at {self.free_at:.3f}"

@@ -230,7 +230,7 @@ class Digests:
         with transaction.atomic(using=using):
             for each in ended:
                 digest = each.parcel.claimed
-                values = ending(each.outcome, attempts=digest.attempts, now=now)
+                values = ending(each.outcome, attempts=digest.attempts, throttles=digest.throttles, now=now)
                 held = Digest.objects.using(using).filter(
                     pk=digest.pk, claimed_by=token, status=NotificationStatus.PROCESSING
                 )

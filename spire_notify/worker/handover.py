@@ -16,16 +16,21 @@ from spire_notify.backends.base import Outcome, SendGuard, describe_error
 from spire_notify.exceptions import WorkerStopped
 from spire_notify.store.models import DestinationReceipt, Notification
 from spire_notify.worker.claims import renew_lease
+from spire_notify.worker.pacing import pacer_for
 
 logger = logging.getLogger("spire_notify")
 
 CLAIM_LAPSED = "Withheld: this worker's claim on the row lapsed before it could be sent."
 STOPPING = "Withheld: the worker was stopping."
+# How long a guard waiting for its channel's pace sleeps before it looks whether to stop.
+WAIT_SLICE_SECONDS = 0.1
 
 
 def hand_over(backend, deliveries, *, model, should_stop, using):
     """``{pk: Outcome}`` of sending ``deliveries`` (claimed rows of ``model``) under a kept claim."""
-    claim = ClaimKeeper(deliveries, model=model, should_stop=should_stop, using=using)
+    claim = ClaimKeeper(
+        deliveries, model=model, should_stop=should_stop, using=using, pacer=pacer_for(backend, using=using)
+    )
     # Rows another worker took while these were rendered are not ours to send. Until half the
     # lease has gone no worker can have taken them: renewing a fresh claim before sending was a
     # round trip and a commit per batch for nothing (P3, docs/performance.md).
@@ -67,9 +72,12 @@ class ClaimKeeper(SendGuard):
     each, reads which destinations took the rows before, and tells it each that takes one now.
     """
 
-    def __init__(self, deliveries, *, model=Notification, should_stop=None, using="default"):
+    def __init__(self, deliveries, *, model=Notification, should_stop=None, using="default", pacer=None):
         super().__init__()
         self.rows = [delivery.notification for delivery in deliveries]
+        self.pacer = pacer
+        self.paces = pacer is not None and pacer.rate is not None
+        self.asked = 0
         self.model = model
         self.should_stop = should_stop or (lambda: False)
         self.using = using
@@ -79,6 +87,8 @@ class ClaimKeeper(SendGuard):
 
     def __call__(self, delivery):
         if self.should_stop():
+            return STOPPING
+        if self.pacer is not None and not self._await_turn():
             return STOPPING
         if time.monotonic() >= self.renew_at:
             self.renew()
@@ -105,6 +115,26 @@ class ClaimKeeper(SendGuard):
         self.held = {row.pk for row in held}
         self._set_expiry(clock.now() + timedelta(seconds=self.lease_seconds))
         return {row.pk for row in self.rows} - self.held
+
+    def _await_turn(self):
+        """Wait for the pacer's next hand-off; ``False`` once the worker is asked to stop (a
+        stop wins over a turn). The claim is renewed while it waits, as while it sends."""
+        wanted = max(1, len(self.rows) - self.asked)
+        self.asked += 1
+        while True:
+            turn, granted = self.pacer.next_turn(wanted)
+            while (left := turn - time.monotonic()) > 0:
+                time.sleep(min(left, WAIT_SLICE_SECONDS))
+                if self.should_stop():
+                    return False
+                if time.monotonic() >= self.renew_at:
+                    self.renew()
+            if granted:
+                return True
+
+    def settled(self, delivery, outcome):
+        if self.pacer is not None:
+            self.pacer.settled(outcome)
 
     def receipts(self, deliveries):
         # Receipts are kept per notification; a digest keeps none (a retried digest goes to

@@ -33,6 +33,7 @@ from spire_notify.worker.retry import retry_delay, status_after_failure
 from spire_notify.worker.routes import record_routes
 from spire_notify.worker.skips import skip_what_no_longer_applies
 from spire_notify.worker.targets import Targets, load_targets
+from spire_notify.worker.throttled import throttled_ending
 
 
 @dataclass(frozen=True)
@@ -210,14 +211,17 @@ def _leave_out(kind, backend, parcels, *, using):
     return Kept(parcels=kept, targets=targets), emptied
 
 
-def ending(outcome, *, attempts, now):
-    """The fields ``outcome`` sets on what was claimed (a row or a digest) after ``attempts``:
-    its status, its error, when it was sent or is tried again; and the lease is over."""
+def ending(outcome, *, attempts, throttles, now):
+    """The fields ``outcome`` sets on what was claimed (a row or a digest) after ``attempts``
+    and ``throttles``: its status, its error, when it was sent or is tried again; and the lease
+    is over."""
     values = {"lease_expires_at": None}
     if outcome.sent:
         return values | {"status": NotificationStatus.SENT, "sent_at": now, "last_error": ""}
     if outcome.skip:
         return values | {"status": NotificationStatus.SKIPPED, "last_error": outcome.error}
+    if outcome.throttle:
+        return values | throttled_ending(outcome, attempts=attempts, throttles=throttles, now=now)
     return values | {
         "status": status_after_failure(
             attempts=attempts, max_attempts=conf.get("NOTIFY_MAX_ATTEMPTS"), permanent=outcome.permanent

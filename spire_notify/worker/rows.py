@@ -24,6 +24,8 @@ logger = logging.getLogger("spire_notify")
 
 RECORDED_FIELDS = [
     "status",
+    "attempts",
+    "throttles",
     "body",
     "url",
     "sent_at",
@@ -70,7 +72,9 @@ class Rows:
             row = each.parcel.claimed
             if each.rendered is not None:
                 row.body, row.url = each.rendered.body, each.rendered.url
-            for field, value in ending(each.outcome, attempts=row.attempts, now=now).items():
+            for field, value in ending(
+                each.outcome, attempts=row.attempts, throttles=row.throttles, now=now
+            ).items():
                 setattr(row, field, value)
             rows.append(row)
         token = rows[0].claimed_by
@@ -92,7 +96,12 @@ class Rows:
             logger.warning("%d notification(s) were taken over by another worker.", len(rows) - len(recorded))
             rows = [row for row in rows if row.pk in recorded]
         send_signals(rows)
-        return Counter(row.status for row in rows)
+        throttled = {each.parcel.pk for each in ended if each.outcome.throttle}
+        # A throttled row is back in the queue, not errored: counted apart, as it cost no attempt.
+        return Counter(
+            "throttled" if row.pk in throttled and row.status != NotificationStatus.FAILED else row.status
+            for row in rows
+        )
 
 
 ROWS = Rows()

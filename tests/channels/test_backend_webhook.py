@@ -137,7 +137,7 @@ def test_a_batch_is_posted_signed_over_one_connection(receiver):
     }
 
 
-def test_server_errors_are_retried_and_client_errors_are_final(receiver):
+def test_server_errors_are_retried_429_is_throttled_and_client_errors_are_final(receiver):
     receiver.replies = [(503, "maintenance"), (404, ""), (429, "slow down"), (200, "ok")]
     backend = WebhookBackend(alias="hook", url=receiver.url, secret=SECRET)
 
@@ -146,7 +146,7 @@ def test_server_errors_are_retried_and_client_errors_are_final(receiver):
     assert outcomes == [
         Outcome.temporary("HTTP 503 Service Unavailable: maintenance"),
         Outcome.permanent_failure("HTTP 404 Not Found"),
-        Outcome.temporary("HTTP 429 Too Many Requests: slow down"),
+        Outcome.throttled("HTTP 429 Too Many Requests: slow down"),
         Outcome.success(),
     ]
     assert len({request["connection"] for request in receiver.received}) == 1

@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import time
+from datetime import timedelta
 from types import SimpleNamespace
 
 import http_ece
@@ -19,12 +20,12 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from django.contrib.auth import get_user_model
 from django.test import override_settings
 
-from spire_notify import Message, Recipient, notify
+from spire_notify import Message, Recipient, clock, notify
 from spire_notify.backends.base import Delivery, Outcome, OutcomeStatus
 from spire_notify.channels.webpush import backend as webpush_module
 from spire_notify.channels.webpush.backend import WebPushBackend
 from spire_notify.channels.webpush.models import PushSubscription
-from spire_notify.models import Notification
+from spire_notify.models import DestinationReceipt, Notification
 from spire_notify.testing import BackendContract
 from spire_notify.worker.process import process_notifications
 from tests.support.local_http import RecordingServer, Reply, SilentServer
@@ -207,6 +208,26 @@ def test_server_errors_are_retried_and_a_user_without_browsers_is_skipped(
         "skipped",
         "the user has no browser subscribed to push",
     )
+
+
+@pytest.mark.django_db
+def test_a_429_from_the_push_service_throttles_the_row_for_its_retry_after_and_keeps_the_others_receipts(
+    push_service, push_settings, make_user
+):
+    push_service.replies["/push/busy"] = Reply(status=429, headers={"Retry-After": "90"})
+    ada = make_user("ada")
+    Browser(f"http://{push_service.origin}/push/fine").subscribe(ada)
+    Browser(f"http://{push_service.origin}/push/busy").subscribe(ada)
+    with override_settings(NOTIFY_BACKENDS=push_settings):
+        [row] = notify(TICKET, {ada: ["push"]})
+        before = clock.now()
+        assert process_notifications()["throttled"] == 1
+    row.refresh_from_db()
+    assert (row.status, row.attempts, row.throttles) == ("pending", 0, 1)
+    assert "429" in row.last_error
+    assert before + timedelta(seconds=90) <= row.next_attempt_at <= clock.now() + timedelta(seconds=90)
+    # The browser that took it is not sent it again on the retry.
+    assert len(DestinationReceipt.objects.by_notification([row.pk])[row.pk]) == 1
 
 
 @pytest.mark.django_db

@@ -185,7 +185,7 @@ def test_a_user_deactivated_after_the_write_is_skipped_with_nothing_sent(make_us
     assert mailoutbox == []
 
 
-# 9. A 421 reply is treated as an ordinary temporary error.
+# 9. A 421 reply is throttling: the row goes back to the queue without spending an attempt.
 
 
 @pytest.mark.django_db
@@ -196,12 +196,15 @@ def test_a_421_closes_the_connection_and_the_next_message_goes_over_a_new_one(ma
         override_settings(TASKS=DUMMY_TASKS, **server.mail_settings(timeout=5), **email_connections(1)),
     ):
         rows = notify(MESSAGE, {make_user(name): ["email"] for name in ("a", "b", "c")})
-        assert process_notifications() == {"sent": 2, "errored": 1, "failed": 0, "skipped": 0}
+        counts = process_notifications()
         connections = server.connections
+    assert counts == {"sent": 2, "errored": 0, "failed": 0, "skipped": 0, "throttled": 1}
     first, *rest = sorted(rows, key=lambda row: row.pk)
     first.refresh_from_db()
-    assert (first.status, first.last_error) == (
-        "errored",
+    assert (first.status, first.attempts, first.throttles, first.last_error) == (
+        "pending",
+        0,
+        1,
         "SMTPDataError: 421 faulty.example closing the channel",
     )
     assert sorted(server.received) == sorted(message_id(row) for row in rest)

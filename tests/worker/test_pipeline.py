@@ -155,22 +155,25 @@ def test_a_backend_is_handed_the_claimed_digest_as_the_deliverys_notification(di
 
 
 def test_the_fields_an_outcome_sets_are_the_same_for_rows_and_digests():
-    assert ending(Outcome.success(), attempts=1, now=NOW) == {
+    assert ending(Outcome.success(), attempts=1, throttles=0, now=NOW) == {
         "status": "sent",
         "sent_at": NOW,
         "last_error": "",
         "lease_expires_at": None,
     }
-    assert ending(Outcome.skipped("Skipped: off."), attempts=1, now=NOW) == {
+    assert ending(Outcome.skipped("Skipped: off."), attempts=1, throttles=0, now=NOW) == {
         "status": "skipped",
         "last_error": "Skipped: off.",
         "lease_expires_at": None,
     }
-    assert ending(Outcome.permanent_failure("550 no such user"), attempts=1, now=NOW)["status"] == "failed"
-    retried = ending(Outcome.temporary("421 busy"), attempts=1, now=NOW)
+    assert (
+        ending(Outcome.permanent_failure("550 no such user"), attempts=1, throttles=0, now=NOW)["status"]
+        == "failed"
+    )
+    retried = ending(Outcome.temporary("421 busy"), attempts=1, throttles=0, now=NOW)
     assert (retried["status"], retried["last_error"]) == ("errored", "421 busy")
     assert NOW < retried["next_attempt_at"] <= NOW + timedelta(seconds=60)
-    assert ending(Outcome.temporary("421 busy"), attempts=3, now=NOW)["status"] == "failed"
+    assert ending(Outcome.temporary("421 busy"), attempts=3, throttles=0, now=NOW)["status"] == "failed"
 
 
 def test_a_digest_keeps_no_destination_receipts_which_are_kept_per_notification(digest_user):

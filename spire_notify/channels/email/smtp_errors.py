@@ -4,6 +4,7 @@ retry can mend the delivery, and whether another mailer may take the message ins
 import smtplib
 
 from spire_notify.backends.base import Outcome, describe_error
+from spire_notify.channels.email.throttling import is_throttling
 
 # Errors that mean the connection itself is gone: the next message needs a new one.
 CONNECTION_ERRORS = (smtplib.SMTPServerDisconnected, ConnectionError, TimeoutError)
@@ -22,21 +23,24 @@ def connection_lost(error):
 
 
 def classify_send_error(error):
-    """SMTP 5xx replies and unsendable messages are permanent; everything else (4xx, network,
-    surprises) is retried."""
+    """SMTP 5xx replies and unsendable messages are permanent; a relay's throttling reply is
+    throttled (``throttling.is_throttling``); everything else (4xx, network, surprises) is
+    retried."""
     if isinstance(error, smtplib.SMTPRecipientsRefused):
-        replies = list(error.recipients.values())
-        text = "; ".join(f"{code} {_decode(reply)}" for code, reply in replies)
-        permanent = all(code >= 500 for code, _ in replies)
+        replies = [(code, _decode(reply)) for code, reply in error.recipients.values()]
     elif isinstance(error, smtplib.SMTPResponseException):
-        text = f"{error.smtp_code} {_decode(error.smtp_error)}"
-        permanent = error.smtp_code >= 500
+        replies = [(error.smtp_code, _decode(error.smtp_error))]
     elif isinstance(error, UNSENDABLE_ERRORS):
         return Outcome.permanent_failure(describe_error(error))
     else:
         return Outcome.temporary(describe_error(error))
-    error_text = f"{type(error).__name__}: {text}"
-    return Outcome.permanent_failure(error_text) if permanent else Outcome.temporary(error_text)
+    error_text = f"{type(error).__name__}: " + "; ".join(f"{code} {text}" for code, text in replies)
+    if all(code >= 500 for code, _ in replies):
+        return Outcome.permanent_failure(error_text)
+    # Throttled when the relay said so of any recipient: sending again at once gets the same.
+    if any(is_throttling(code, text) for code, text in replies):
+        return Outcome.throttled(error_text)
+    return Outcome.temporary(error_text)
 
 
 def _decode(reply):

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from django.core.checks import Error
 
 from spire_notify.backends.base import BaseNotificationBackend, Outcome, Rendered
-from spire_notify.backends.http_replies import worth_retrying
+from spire_notify.backends.http_replies import THROTTLING_STATUS, retry_after_seconds, worth_retrying
 from spire_notify.channels.webhook.secrets import secret_key, secret_messages, secrets_of
 
 ID_HEADER = "webhook-id"
@@ -155,7 +155,9 @@ class WebhookBackend(BaseNotificationBackend):
             endpoint.connection.request("POST", endpoint.path, body=body, headers=headers)
             response = deadline.getresponse()
             reply = read_capped(endpoint.connection, response)
-        return classify_response(response.status, response.reason, reply)
+        return classify_response(
+            response.status, response.reason, reply, retry_after=response.getheader("Retry-After")
+        )
 
     def close(self, endpoint):
         endpoint.connection.close()
@@ -228,13 +230,16 @@ def read_capped(connection, response):
     return reply.decode(errors="replace")
 
 
-def classify_response(status, reason, reply=""):
-    """2xx is delivered; 5xx and "try later" replies are retried; any other reply is final,
-    since sending the same document again would get the same answer."""
+def classify_response(status, reason, reply="", *, retry_after=None):
+    """2xx is delivered; 429 is throttled (waiting what its ``Retry-After`` header asks); 5xx
+    and other "try later" replies are retried; any other reply is final, since sending the same
+    document again would get the same answer."""
     if 200 <= status < 300:
         return Outcome.success()
     text = reply.strip()[:200]
     error = f"HTTP {status} {reason}" + (f": {text}" if text else "")
+    if status == THROTTLING_STATUS:
+        return Outcome.throttled(error, retry_after=retry_after_seconds(retry_after))
     if worth_retrying(status):
         return Outcome.temporary(error)
     return Outcome.permanent_failure(error)

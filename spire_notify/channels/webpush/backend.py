@@ -27,7 +27,7 @@ from django.core.checks import Error
 from django.utils.text import Truncator
 
 from spire_notify.backends.base import Outcome, Rendered, describe_error
-from spire_notify.backends.http_replies import worth_retrying
+from spire_notify.backends.http_replies import THROTTLING_STATUS, retry_after_seconds, worth_retrying
 from spire_notify.backends.per_destination import DestinationsBackend
 from spire_notify.channels.webpush.models import PushSubscription
 from spire_notify.destinations import RefusedDestination, connections_checked, url_refusal
@@ -147,7 +147,8 @@ class WebPushBackend(DestinationsBackend):
             raise type(error)(redact(message, [endpoint]), response=error.response) from None
 
     def classify_error(self, error):
-        """Retried when it may pass (no answer, 5xx, "too many"); final for a refused endpoint,
+        """Throttled on a 429 (for its Retry-After); retried when it may pass (no answer, 5xx);
+        final for a refused endpoint,
         a gone subscription, another refusal, or an endpoint no VAPID signature can be made for."""
         if isinstance(error, RefusedDestination):
             return Outcome.permanent_failure(str(error))
@@ -155,6 +156,9 @@ class WebPushBackend(DestinationsBackend):
         if status in GONE_STATUSES:
             return Outcome.permanent_failure(GONE)
         text = describe_error(error).splitlines()[0]
+        if status == THROTTLING_STATUS:
+            headers = getattr(error.response, "headers", {})
+            return Outcome.throttled(text, retry_after=retry_after_seconds(headers.get("Retry-After")))
         if isinstance(error, VapidException) or (status is not None and not worth_retrying(status)):
             return Outcome.permanent_failure(text)
         return Outcome.temporary(text)

@@ -21,4 +21,8 @@ class ProgressBar:
 
 
 def describe(counts):
-    return ", ".join(f"{name} {counts.get(name, 0)}" for name in ("sent", "errored", "failed", "skipped"))
+    described = ", ".join(
+        f"{name} {counts.get(name, 0)}" for name in ("sent", "errored", "failed", "skipped")
+    )
+    # Throttled rows (back in the queue, no attempt spent) are named only when there were some.
+    return described + (f", throttled {counts['throttled']}" if counts.get("throttled") else "")
