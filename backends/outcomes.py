@@ -60,9 +60,10 @@ class Outcome:
 
     status: OutcomeStatus
     error: str = ""
-    via: str = field(default="", compare=False)
+    # Keyword-only, so that neither can be taken for the other (or for the error) by position.
+    via: str = field(default="", compare=False, kw_only=True)
     # Seconds the receiver asked us to wait (an HTTP Retry-After); only a throttled outcome has it.
-    retry_after: float | None = None
+    retry_after: float | None = field(default=None, kw_only=True)
 
     def __post_init__(self):
         object.__setattr__(self, "status", OutcomeStatus(self.status))
@@ -102,7 +103,7 @@ class Outcome:
         """The receiver refused for now because we send too fast (SMTP 421, HTTP 429): not an
         attempt that failed, so the row waits ``retry_after`` seconds (or a backoff) and the
         channel slows down."""
-        return cls(OutcomeStatus.THROTTLED, error, retry_after)
+        return cls(OutcomeStatus.THROTTLED, error, retry_after=retry_after)
 
     # Read-only views of the status, for the call sites that ask one question of it.
 
