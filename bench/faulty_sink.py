@@ -60,14 +60,16 @@ class Ledger:
     def __init__(self, path):
         self.file = open(path, "a", buffering=1)  # noqa: SIM115  (open for the server's life)
 
-    def accepted(self, message_id, client):
-        self._write("accepted", message_id, client)
+    def accepted(self, message_id, client, *, at=None):
+        """``at``: when the whole message had arrived (default now), which a stall delays the
+        reply to, not the sender's part."""
+        self._write("accepted", message_id, client, at=at)
 
     def fault(self, kind, message_id, client):
         self._write("fault", kind, message_id or "-", client)
 
-    def _write(self, *fields):
-        self.file.write("\t".join([fields[0], f"{time.time():.6f}", *fields[1:]]) + "\n")
+    def _write(self, kind, *fields, at=None):
+        self.file.write("\t".join([kind, f"{at or time.time():.6f}", *fields]) + "\n")
 
     def close(self):
         self.file.close()
@@ -108,10 +110,11 @@ class FaultInjectingHandler:
             self.ledger.fault("drop", message_id, client)
             server.transport.abort()
             return "421 4.3.0 never read: the connection is gone"
+        arrived = time.time()
         if kind == "stall":
             self.ledger.fault("stall", message_id, client)
             await asyncio.sleep(self.rng.uniform(*STALL_SECONDS))
-        self.ledger.accepted(message_id, client)
+        self.ledger.accepted(message_id, client, at=arrived)
         return "250 Message accepted"
 
 

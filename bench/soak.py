@@ -120,6 +120,8 @@ def soak(options, workdir, database_name):
                 raise SystemExit(f"the writer exited with {writer.returncode}")
             drained = drain(pool, options.drain_timeout)
             crashed = pool.crashed()
+    # Kept with the ledger, so that a failed check can be read again against the kills.
+    (Path(workdir) / "kills.tsv").write_text("".join(f"{kill.pid}\t{kill.at:.6f}\n" for kill in pool.kills))
     return {
         "ledger_path": ledger_path,
         "started_at": started_at,
@@ -191,7 +193,7 @@ def main(argv=None):
     if passed:
         shutil.rmtree(workdir)
         return 0
-    print(f"the ledger and the workers' log are kept in {workdir}", file=sys.stderr)
+    print(f"the ledger, the kills and the workers' log are kept in {workdir}", file=sys.stderr)
     return 1
 
 

@@ -106,6 +106,8 @@ def test_a_duplicate_is_explained_only_by_a_kill_of_the_first_sender_between_the
     copies = {1: [Acceptance(10.0, 100), Acceptance(30.0, 200)]}
 
     assert find_duplicates(copies, [Kill(100, 12.0)]).unexplained == []
+    # Killed with the message already on its way: the sink accepted it just after.
+    assert find_duplicates(copies, [Kill(100, 9.8)]).unexplained == []
     for kills in ([], [Kill(200, 12.0)], [Kill(100, 9.0)], [Kill(100, 31.0)]):
         assert find_duplicates(copies, kills).unexplained == [(1, [10.0, 30.0])], kills
 
