@@ -1,0 +1,89 @@
+"""Publishing a notification's live events through a real Redis server (127.0.0.1:6379): one
+round trip for all the users it was written for, each event in django-eventstream's own form."""
+
+import json
+import uuid
+
+import pytest
+import redis
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django_eventstream import eventstream
+
+from spire_notify import Message, notify
+from spire_notify.channels.live.events import channel_for
+from spire_notify.channels.live.publishing import REDIS_CHANNEL
+
+USERS = 50
+
+
+class CountingConnection(redis.Connection):
+    """A real connection to Redis that counts the times it sends commands (round trips)."""
+
+    sends = 0
+
+    def send_packed_command(self, command, check_health=True):
+        CountingConnection.sends += 1
+        return super().send_packed_command(command, check_health)
+
+
+@pytest.fixture
+def redis_publisher(monkeypatch, settings):
+    """django-eventstream's Redis client, as ``EVENTSTREAM_REDIS`` makes it at import, counting;
+    and a subscriber to its channel."""
+    pool = redis.ConnectionPool(host="127.0.0.1", port=6379, connection_class=CountingConnection)
+    client = redis.Redis(connection_pool=pool)
+    try:
+        client.ping()
+    except redis.ConnectionError as error:
+        pytest.skip(f"Redis is unreachable at 127.0.0.1:6379 ({error})")
+    subscriber = redis.Redis(host="127.0.0.1", port=6379).pubsub()
+    subscriber.subscribe(REDIS_CHANNEL)
+    assert subscriber.get_message(timeout=5)["type"] == "subscribe"
+    monkeypatch.setattr(eventstream, "redis_client", client)
+    settings.NOTIFY_LIVE_UPDATES = True
+    CountingConnection.sends = 0
+    yield subscriber
+    subscriber.close()
+    pool.disconnect()
+
+
+def received(subscriber, title):
+    """The events of the notification titled ``title`` that reached Redis (other runs sharing the
+    server publish on the same channel), by user channel."""
+    events = {}
+    while (item := subscriber.get_message(timeout=1)) is not None:
+        event = json.loads(item["data"])
+        data = json.loads(event["data"])
+        if event["event_type"] == "notifications" and data["notifications"][0]["title"] == title:
+            events[event["channel"]] = (event["pub_id"], data)
+    return events
+
+
+@pytest.mark.django_db
+def test_one_notification_for_fifty_users_is_one_round_trip_to_redis(
+    redis_publisher, django_capture_on_commit_callbacks
+):
+    users = get_user_model().objects.bulk_create(
+        get_user_model()(username=f"live-{n}", email=f"live-{n}@example.com") for n in range(USERS)
+    )
+    title = f"Outage {uuid.uuid4()}"
+    message = Message(event="helpdesk.ticket.new", title=title, body="Back soon", path="/status/")
+    audience = get_user_model().objects.filter(username__startswith="live-")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        notify(message, audience, channels=["app"])
+    CountingConnection.sends = 0
+    with CaptureQueriesContext(connection) as queries:
+        for callback in callbacks:
+            callback()
+
+    assert CountingConnection.sends == 1
+    # The rows read back for the signal, and every user's unread count in one.
+    assert len(queries) == 2
+    events = received(redis_publisher, title)
+    assert set(events) == {channel_for(user.pk) for user in users}
+    pub_id, data = events[channel_for(users[0].pk)]
+    assert pub_id is None
+    assert data["unread"] == 1
+    assert [(item["title"], item["body"]) for item in data["notifications"]] == [(title, "Back soon")]
