@@ -1,7 +1,9 @@
 """Publishing a notification's live events through a real Redis server (127.0.0.1:6379): one
 round trip for all the users it was written for, each event in django-eventstream's own form."""
 
+import http.server
 import json
+import threading
 import uuid
 
 import pytest
@@ -10,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_eventstream import eventstream
+from django_grip import get_pubcontrol
 
 from spire_notify import Message, notify
 from spire_notify.channels.live.events import channel_for
@@ -87,3 +90,61 @@ def test_one_notification_for_fifty_users_is_one_round_trip_to_redis(
     assert pub_id is None
     assert data["unread"] == 1
     assert [(item["title"], item["body"]) for item in data["notifications"]] == [(title, "Back soon")]
+
+
+class GripProxy(http.server.ThreadingHTTPServer):
+    """A GRIP proxy's control endpoint on 127.0.0.1: records the items published to it."""
+
+    def __init__(self):
+        self.items = []
+        self.received = threading.Condition()
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with proxy.received:
+                    proxy.items += body["items"]
+                    proxy.received.notify_all()
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+
+    def wait_for(self, count, timeout=10):
+        with self.received:
+            self.received.wait_for(lambda: len(self.items) >= count, timeout)
+        return self.items
+
+
+@pytest.fixture
+def grip_proxy():
+    proxy = GripProxy()
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    # django-grip builds its publisher once, from GRIP_PROXIES at import: give it this proxy.
+    get_pubcontrol().apply_grip_config([{"control_uri": f"http://127.0.0.1:{proxy.server_port}"}])
+    yield proxy
+    get_pubcontrol().remove_all_clients()
+    proxy.shutdown()
+    proxy.server_close()
+
+
+@pytest.mark.django_db
+def test_with_a_grip_proxy_each_users_event_is_also_published_to_it(
+    redis_publisher, grip_proxy, django_capture_on_commit_callbacks
+):
+    users = get_user_model().objects.bulk_create(
+        get_user_model()(username=f"grip-{n}", email=f"grip-{n}@example.com") for n in range(3)
+    )
+    title = f"Grip {uuid.uuid4()}"
+    message = Message(event="helpdesk.ticket.new", title=title, body="Back soon", path="/status/")
+    with django_capture_on_commit_callbacks(execute=True):
+        notify(message, get_user_model().objects.filter(username__startswith="grip-"), channels=["app"])
+
+    items = grip_proxy.wait_for(len(users))
+    assert sorted(item["channel"] for item in items) == sorted(f"events-{channel_for(u.pk)}" for u in users)
+    assert all(title in item["http-stream"]["content"] for item in items)
+    assert set(received(redis_publisher, title)) == {channel_for(user.pk) for user in users}
