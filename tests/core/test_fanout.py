@@ -196,7 +196,9 @@ def test_with_live_updates_on_the_live_inbox_hears_the_audiences_rows(
     from spire_notify.channels.live import events as live
 
     published = []
-    monkeypatch.setattr(live, "publish", lambda user_id, event, data: published.append((user_id, event)))
+    monkeypatch.setattr(
+        live, "publish_to_users", lambda event, by_user: published.extend((user, event) for user in by_user)
+    )
     users = audience(2)
     with django_capture_on_commit_callbacks(execute=True):
         notify(message, users, channels=["app"])
