@@ -87,13 +87,16 @@ def notify_audience(message, audience, channels, *, send_after=None, using=None,
     # No savepoint of its own (two queries): a failure here fails the caller's transaction,
     # which can then only roll back, so no part of an audience is ever committed.
     with transaction.atomic(using=using, savepoint=False):
-        written = [alias for alias in channels if writer.write(alias, users, batch_size)]
+        written = [
+            alias
+            for position, alias in enumerate(channels, 1)
+            if writer.write(alias, users, batch_size, last=position == len(channels))
+        ]
         # After a failure there is nothing to put back: the transaction can only roll back,
         # and that undoes the setting too.
         writer.restore_jit()
         for alias in channels:
-            held_back = writer.held_back(alias, users).order_by("pk").iterator(chunk_size=LANGUAGE_CHUNK)
-            for chunk in batched(held_back, LANGUAGE_CHUNK):
+            for chunk in writer.held_back(alias, users):
                 write_rows(
                     message,
                     {user: [alias] for user in chunk},
@@ -121,6 +124,7 @@ class AudienceWriter:
         self.connection = connections[using]
         self.using = using
         self.jit_before = None
+        self.jit_off = False
         target_type, target_id = target_key(message.target)
         self.prototype = dict(
             event=message.event,
@@ -133,8 +137,9 @@ class AudienceWriter:
             created_at=now,
         )
 
-    def write(self, alias, users, batch_size):
-        """Write the rows of channel ``alias`` for ``users``; returns how many."""
+    def write(self, alias, users, batch_size, *, last=True):
+        """Write the rows of channel ``alias`` for ``users``; returns how many. ``last``: no
+        channel is written after this one, so its last page puts JIT back."""
         backend = notify_backends[alias]
         email_field = get_user_model().get_email_field_name()
         if backend.address_field is not None:
@@ -149,21 +154,31 @@ class AudienceWriter:
         while True:
             page = users.filter(pk__gt=after) if after is not None else users
             page = page.order_by("pk").values(recipient_id=F("pk"))[:batch_size]
-            count, after = self._insert(columns, values, detail, page, batch_size)
+            count, after = self._insert(columns, values, detail, page, batch_size, last)
             written += count
             if count < batch_size:
                 return written
 
     def held_back(self, alias, users):
         """The users of ``users`` who chose a mode of ``alias`` other than immediate or off (a
-        digest): the mapping path writes theirs, as it knows how. One query, on a channel that
-        gathers digests only."""
+        digest), in chunks of ``LANGUAGE_CHUNK``: the mapping path writes theirs, as it knows
+        how. On a channel that gathers digests only, and then one plain query for a chunk (by
+        key, not a server-side cursor's three round trips: such users are few); none at all
+        elsewhere, not even the compiling of an empty query."""
         if not getattr(notify_backends[alias], "supports_digest", False):
-            return users.none()
+            return
         mode = mode_expression(self.message.event, alias, user_ref="pk")
         if isinstance(mode, Value):
-            return users.none()
-        return users.alias(mode=mode).exclude(mode__in=[DeliveryMode.IMMEDIATE, DeliveryMode.OFF])
+            return
+        chosen = users.alias(mode=mode).exclude(mode__in=[DeliveryMode.IMMEDIATE, DeliveryMode.OFF])
+        chosen, after = chosen.order_by("pk"), None
+        while True:
+            chunk = list((chosen if after is None else chosen.filter(pk__gt=after))[:LANGUAGE_CHUNK])
+            if chunk:
+                yield chunk
+            if len(chunk) < LANGUAGE_CHUNK:
+                return
+            after = chunk[-1].pk
 
     def writes_sent(self, alias):
         """Whether the rows of ``alias`` are delivered by writing them (rendered, ``sent``)."""
@@ -201,7 +216,7 @@ class AudienceWriter:
         address = model._meta.get_field(backend.address_field).column if backend.address_field else None
         return model, [field.column for field in fields], prepared, address
 
-    def _insert(self, columns, values, detail, page, batch_size):
+    def _insert(self, columns, values, detail, page, batch_size, last):
         """Write one page of users; returns ``(rows written, last user pk)``."""
         quote = self.connection.ops.quote_name
         table, pk = quote(Notification._meta.db_table), quote(Notification._meta.pk.column)
@@ -225,12 +240,19 @@ class AudienceWriter:
             )
             if detail_sql:
                 sql += f", details AS ({detail_sql})"
+            select, params = "SELECT COUNT(*), MAX(user_id)", [*audience_params, *values, *detail_params]
+            restores = last and self.jit_before != "off"
+            if restores:
+                # A page short of a batch is the last: its statement puts JIT back (set after
+                # this statement was planned, so it is not compiled), saving a round trip.
+                select += ", set_config('jit', CASE WHEN COUNT(*) < %s THEN %s ELSE 'off' END, true)"
+                params += [batch_size, self.jit_before]
             with self.connection.cursor() as cursor:
-                cursor.execute(
-                    f"{sql} SELECT COUNT(*), MAX(user_id) FROM written",
-                    [*audience_params, *values, *detail_params],
-                )
-                return cursor.fetchone()
+                cursor.execute(f"{sql} {select} FROM written", params)
+                count, last_id, *_ = cursor.fetchone()
+            if restores and count < batch_size:
+                self.jit_off = False
+            return count, last_id
         with self.connection.cursor() as cursor:
             cursor.execute(insert, [*values, *audience_params])
             count, last_id = cursor.rowcount, cursor.lastrowid
@@ -256,15 +278,20 @@ class AudienceWriter:
         subquery and role checks per user), far past ``jit_above_cost``: compiling it took 30 ms
         for 1,000 users and 600 ms among 100,000, several times the write itself (P2).
         """
-        if self.jit_before is None:
+        if not self.jit_off:
             with self.connection.cursor() as cursor:
                 cursor.execute("SELECT current_setting('jit'), set_config('jit', 'off', true)")
-                self.jit_before = cursor.fetchone()[0]
+                before = cursor.fetchone()[0]
+            # Read once: after a channel's last page put it back, the setting read is ours.
+            self.jit_before = self.jit_before or before
+            self.jit_off = True
 
     def restore_jit(self):
-        if self.jit_before not in (None, "off"):
+        """Put JIT back, unless the last statement did (or none turned it off)."""
+        if self.jit_off and self.jit_before != "off":
             with self.connection.cursor() as cursor:
                 cursor.execute("SELECT set_config('jit', %s, true)", [self.jit_before])
+        self.jit_off = False
 
     def _detail_insert(self, detail):
         """The INSERT … SELECT of the detail rows of ``written`` (a CTE of ids and user ids), and
