@@ -47,6 +47,9 @@ from spire_notify.write.typos import check_aliases, check_message
 BATCH_SIZE = 10_000
 # Users loaded per chunk when languages are chosen in Python.
 LANGUAGE_CHUNK = 2_000
+# How a page's statement puts PostgreSQL's JIT back: if it is the last page (short of a batch),
+# or as the last page.
+RESTORE_IF_SHORT, RESTORE_NOW = "if short", "now"
 
 
 def notify_audience(message, audience, channels, *, send_after=None, using=None, batch_size=BATCH_SIZE):
@@ -151,13 +154,42 @@ class AudienceWriter:
         columns, values = self._notification_values(backend, alias)
         detail = self._detail_values(backend)
         written, after = 0, None
+        # The first page is the audience's first batch_size users, so that an audience smaller
+        # than a batch is one statement, however many users the table holds. On PostgreSQL the
+        # next pages are windows of the user table's primary key: see _window_end().
+        windows = self.connection.vendor == "postgresql"
         while True:
             page = users.filter(pk__gt=after) if after is not None else users
-            page = page.order_by("pk").values(recipient_id=F("pk"))[:batch_size]
-            count, after = self._insert(columns, values, detail, page, batch_size, last)
-            written += count
-            if count < batch_size:
+            if after is None or not windows:
+                page = page.order_by("pk").values(recipient_id=F("pk"))[:batch_size]
+                count, last_user = self._insert(
+                    columns, values, detail, page, batch_size, RESTORE_IF_SHORT if last else None
+                )
+                written += count
+                if count < batch_size:
+                    return written
+                after = last_user
+                continue
+            end = self._window_end(after, batch_size)
+            page = (page if end is None else page.filter(pk__lte=end)).order_by().values(recipient_id=F("pk"))
+            restore = RESTORE_NOW if last and end is None else None
+            written += self._insert(columns, values, detail, page, batch_size, restore)[0]
+            if end is None:
                 return written
+            after = end
+
+    def _window_end(self, after, batch_size):
+        """The primary key ``batch_size`` users after ``after`` in the user table (not in the
+        audience), or ``None`` when fewer are left: one read of the primary key's index.
+
+        A page bounded by it has its filter (preferences, roles) evaluated in its window only.
+        ``pk > after ORDER BY pk LIMIT n`` was planned as a scan and sort of every user after
+        ``after`` (PostgreSQL estimates such a filter to keep a row or two), so each page
+        evaluated the filter for the rest of the table: the time grew with the square of the
+        audience (2.5× the bare write at a million users, 1.25× at 100,000).
+        """
+        keys = get_user_model()._base_manager.using(self.using).filter(pk__gt=after).order_by("pk")
+        return next(iter(keys.values_list("pk", flat=True)[batch_size - 1 : batch_size]), None)
 
     def held_back(self, alias, users):
         """The users of ``users`` who chose a mode of ``alias`` other than immediate or off (a
@@ -216,8 +248,10 @@ class AudienceWriter:
         address = model._meta.get_field(backend.address_field).column if backend.address_field else None
         return model, [field.column for field in fields], prepared, address
 
-    def _insert(self, columns, values, detail, page, batch_size, last):
-        """Write one page of users; returns ``(rows written, last user pk)``."""
+    def _insert(self, columns, values, detail, page, batch_size, restore):
+        """Write one page of users; returns ``(rows written, last user pk)``. ``restore`` (on
+        PostgreSQL): whether the statement puts JIT back, ``RESTORE_IF_SHORT`` or
+        ``RESTORE_NOW``, or ``None``."""
         quote = self.connection.ops.quote_name
         table, pk = quote(Notification._meta.db_table), quote(Notification._meta.pk.column)
         try:
@@ -241,16 +275,19 @@ class AudienceWriter:
             if detail_sql:
                 sql += f", details AS ({detail_sql})"
             select, params = "SELECT COUNT(*), MAX(user_id)", [*audience_params, *values, *detail_params]
-            restores = last and self.jit_before != "off"
-            if restores:
-                # A page short of a batch is the last: its statement puts JIT back (set after
-                # this statement was planned, so it is not compiled), saving a round trip.
+            restores = restore is not None and self.jit_before != "off"
+            # The last page's statement puts JIT back (set after this statement was planned, so
+            # it is not compiled), saving a round trip; a LIMIT page is the last when short.
+            if restores and restore == RESTORE_IF_SHORT:
                 select += ", set_config('jit', CASE WHEN COUNT(*) < %s THEN %s ELSE 'off' END, true)"
                 params += [batch_size, self.jit_before]
+            elif restores:
+                select += ", set_config('jit', %s, true)"
+                params += [self.jit_before]
             with self.connection.cursor() as cursor:
                 cursor.execute(f"{sql} {select} FROM written", params)
                 count, last_id, *_ = cursor.fetchone()
-            if restores and count < batch_size:
+            if restores and (restore == RESTORE_NOW or count < batch_size):
                 self.jit_off = False
             return count, last_id
         with self.connection.cursor() as cursor:

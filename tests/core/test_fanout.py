@@ -277,10 +277,41 @@ def test_on_postgresql_jit_stays_off_between_pages_and_is_put_back_by_the_last(a
         notify_audience(message, users, ["app", "email"], batch_size=2)
         assert jit() == before
     statements = [query["sql"] for query in queries if not query["sql"].startswith("SHOW")]
-    # JIT off once, three pages per channel (2 + 2 + 1 users), who chose a digest (email) once.
-    assert [statement.split(" ", 1)[0] for statement in statements] == ["SELECT", *["WITH"] * 6, "SELECT"]
+    # JIT off once; per channel three pages (2 + 2 + 1 users): the audience's first two, then
+    # windows of the primary key, each after the read of where it ends (none for the last);
+    # who chose a digest (email) once.
+    pages = ["WITH", "SELECT", "WITH", "SELECT", "WITH"]
+    assert [statement.split(" ", 1)[0] for statement in statements] == ["SELECT", *pages, *pages, "SELECT"]
     assert statements[-1].startswith('SELECT "auth_user"')
     assert Notification.objects.count() == 10
+
+
+def test_pages_write_each_user_of_a_sparse_audience_once(make_user, message):
+    """An audience of every other user: windows of the user table hold members and others."""
+    for index in range(11):
+        make_user(f"sparse{index:02}", is_active=index % 2 == 0)
+    users = get_user_model().objects.filter(username__startswith="sparse")
+    notify_audience(message, users, ["app", "email"], batch_size=2)
+    written = Notification.objects.values_list("user__username", "channel")
+    expected = {f"sparse{index:02}" for index in range(0, 11, 2)}
+    assert sorted(written) == sorted((name, channel) for name in expected for channel in ("app", "email"))
+
+
+@pytest.mark.postgres
+@postgres_only
+def test_on_postgresql_pages_after_the_first_are_windows_of_the_primary_key(audience, message):
+    """Each later page is bounded by a constant key, so PostgreSQL reads its window by the
+    primary key's index and evaluates the filter there only (not for every user left, which made
+    a million users' write grow with the square of the audience)."""
+    users = audience(5)
+    ContentType.objects.get_for_model(message.target)  # cached once per process
+    with CaptureQueriesContext(connection) as queries, transaction.atomic(savepoint=False):
+        notify_audience(message, users, ["app"], batch_size=2)
+    inserts = [query["sql"] for query in queries if query["sql"].startswith("WITH")]
+    last_user = users.order_by("pk").values_list("pk", flat=True)
+    assert f'"auth_user"."id" <= {last_user[3]}' in inserts[1]
+    assert "LIMIT 2)" in inserts[0]
+    assert "LIMIT 2)" not in inserts[1]
 
 
 @pytest.mark.postgres
