@@ -1,7 +1,8 @@
 """Fan-out to an audience: ``notify(message, users_queryset, channels=[...])`` written by the database.
 
-Each channel's rows are one ``INSERT … SELECT`` from the audience per batch of users (keyset
-pages by primary key), in the caller's transaction: no Python object per recipient, so notifying
+Each channel's rows are one ``INSERT … SELECT`` from the audience per batch of users (pages by
+primary key; on PostgreSQL, after the first, windows of it: ``AudienceWriter._window_end``), in
+the caller's transaction: no Python object per recipient, so notifying
 100,000 users takes the memory of notifying one. What the Python path decides per recipient is
 said in SQL here:
 
