@@ -17,6 +17,8 @@ from .measure import Row
 from .peers import NotificationsHq, PeerUnavailable
 
 HQ_LIMIT = 10_000
+# Ours against the bare INSERT … SELECT of the same rows, at the largest audience.
+BARE_TARGET = 1.3
 
 
 def run_in_subprocess(prefix, rounds):
@@ -58,8 +60,34 @@ def p7_fanout(sizes, rounds, *, engine, hq_database):
         hq_note = f"measured at {hq_measured:,}, scaled" if hq_measured < largest else ""
     except PeerUnavailable as error:
         hq, hq_note = None, str(error)
+    rows = fanout_rows(results)
+    result = results[largest]
+    if hq is not None:
+        rows.append(
+            Row(
+                id="P7",
+                what=f"notify a {largest:,}-user QuerySet vs notifications-hq notify.send (autocommit"
+                + (f", {hq_note})" if hq_note else ")"),
+                ours=f"{result['ours']:.2f} s",
+                baseline=f"{hq:.1f} s",
+                ratio=f"{hq / result['ours']:.0f}× faster",
+                # Retired as a target (issue 21): a bare INSERT … SELECT of our four rows per
+                # recipient is itself only 13–20× notifications-hq on PostgreSQL.
+                target="(reference)",
+                values={"ours": result["ours"], "baseline": hq, "hq_measured": hq_measured},
+            )
+        )
+    else:
+        rows.append(Row(id="P7", what="vs notifications-hq", ours="", baseline="unavailable", ratio=hq_note))
+    return rows
+
+
+def fanout_rows(results):
+    """P7's rows of ``{audience size: fanout_run's result}``: each size against the bare limit,
+    the largest one's target, and its peak RSS."""
+    largest = max(results)
     rows = []
-    for size, result in results.items():
+    for size, result in sorted(results.items()):
         ours, bare = result["ours"], result["bare"]
         rows.append(
             Row(
@@ -69,9 +97,9 @@ def p7_fanout(sizes, rounds, *, engine, hq_database):
                 ours=f"{ours:.2f} s",
                 baseline=f"{bare:.2f} s",
                 ratio=f"{ours / bare:.2f}×",
-                # The target is the largest audience's (issue 14); the others draw the chart.
-                target="≤ 1.5×" if size == largest else "(chart)",
-                met=ours / bare <= 1.5 if size == largest else None,
+                # The target is the largest audience's (issue 21); the others draw the chart.
+                target=f"≤ {BARE_TARGET}×" if size == largest else "(chart)",
+                met=ours / bare <= BARE_TARGET if size == largest else None,
                 values=result,
             )
         )
@@ -89,20 +117,4 @@ def p7_fanout(sizes, rounds, *, engine, hq_database):
             values={"growth_mb": growth, **result},
         )
     )
-    if hq is not None:
-        rows.append(
-            Row(
-                id="P7",
-                what=f"notify a {largest:,}-user QuerySet vs notifications-hq notify.send (autocommit"
-                + (f", {hq_note})" if hq_note else ")"),
-                ours=f"{result['ours']:.2f} s",
-                baseline=f"{hq:.1f} s",
-                ratio=f"{hq / result['ours']:.0f}× faster",
-                target="≥ 50× faster",
-                met=hq / result["ours"] >= 50,
-                values={"ours": result["ours"], "baseline": hq, "hq_measured": hq_measured},
-            )
-        )
-    else:
-        rows.append(Row(id="P7", what="vs notifications-hq", ours="", baseline="unavailable", ratio=hq_note))
     return rows

@@ -4,6 +4,7 @@ grow with the audience; preferences, inactive users and missing addresses are de
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext, override_settings
 
@@ -15,6 +16,7 @@ from spire_notify.message import Message
 from spire_notify.models import Notification
 from spire_notify.preferences import set_preference
 from spire_notify.store.signals import notification_sent
+from spire_notify.write import audience as audience_module
 from spire_notify.write.audience import notify_audience
 from tests.support.delivery_harness import postgres_only
 
@@ -196,7 +198,9 @@ def test_with_live_updates_on_the_live_inbox_hears_the_audiences_rows(
     from spire_notify.channels.live import events as live
 
     published = []
-    monkeypatch.setattr(live, "publish", lambda user_id, event, data: published.append((user_id, event)))
+    monkeypatch.setattr(
+        live, "publish_to_users", lambda event, by_user: published.extend((user, event) for user in by_user)
+    )
     users = audience(2)
     with django_capture_on_commit_callbacks(execute=True):
         notify(message, users, channels=["app"])
@@ -245,12 +249,82 @@ def test_on_postgresql_jit_is_off_for_the_audience_statements_and_put_back(audie
             return cursor.fetchone()[0]
 
     before, users = jit(), audience(2)
+    ContentType.objects.get_for_model(message.target)  # cached once per process
     with CaptureQueriesContext(connection) as queries, transaction.atomic():
         notify(message, users, channels=["app"])
         assert jit() == before
-    statements = [query["sql"] for query in queries if "SAVEPOINT" not in query["sql"]]
+    statements = [
+        query["sql"] for query in queries if not query["sql"].startswith(("SAVEPOINT", "RELEASE", "SHOW"))
+    ]
     assert statements[0].startswith("SELECT current_setting('jit'), set_config('jit', 'off', true)")
     assert statements[1].startswith("WITH audience AS")
+    # The last page's statement puts JIT back itself: no third round trip (P2, issue 21).
+    assert "set_config('jit', CASE WHEN COUNT(*) <" in statements[1]
+    assert len(statements) == 2
+
+
+@pytest.mark.postgres
+@postgres_only
+def test_on_postgresql_jit_stays_off_between_pages_and_is_put_back_by_the_last(audience, message):
+    def jit():
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW jit")
+            return cursor.fetchone()[0]
+
+    before, users = jit(), audience(5)
+    ContentType.objects.get_for_model(message.target)  # cached once per process
+    with CaptureQueriesContext(connection) as queries, transaction.atomic(savepoint=False):
+        notify_audience(message, users, ["app", "email"], batch_size=2)
+        assert jit() == before
+    statements = [query["sql"] for query in queries if not query["sql"].startswith("SHOW")]
+    # JIT off once; per channel three pages (2 + 2 + 1 users): the audience's first two, then
+    # windows of the primary key, each after the read of where it ends (none for the last);
+    # who chose a digest (email) once.
+    pages = ["WITH", "SELECT", "WITH", "SELECT", "WITH"]
+    assert [statement.split(" ", 1)[0] for statement in statements] == ["SELECT", *pages, *pages, "SELECT"]
+    assert statements[-1].startswith('SELECT "auth_user"')
+    assert Notification.objects.count() == 10
+
+
+def test_pages_write_each_user_of_a_sparse_audience_once(make_user, message):
+    """An audience of every other user: windows of the user table hold members and others."""
+    for index in range(11):
+        make_user(f"sparse{index:02}", is_active=index % 2 == 0)
+    users = get_user_model().objects.filter(username__startswith="sparse")
+    notify_audience(message, users, ["app", "email"], batch_size=2)
+    written = Notification.objects.values_list("user__username", "channel")
+    expected = {f"sparse{index:02}" for index in range(0, 11, 2)}
+    assert sorted(written) == sorted((name, channel) for name in expected for channel in ("app", "email"))
+
+
+@pytest.mark.postgres
+@postgres_only
+def test_on_postgresql_pages_after_the_first_are_windows_of_the_primary_key(audience, message):
+    """Each later page is bounded by a constant key, so PostgreSQL reads its window by the
+    primary key's index and evaluates the filter there only (not for every user left, which made
+    a million users' write grow with the square of the audience)."""
+    users = audience(5)
+    ContentType.objects.get_for_model(message.target)  # cached once per process
+    with CaptureQueriesContext(connection) as queries, transaction.atomic(savepoint=False):
+        notify_audience(message, users, ["app"], batch_size=2)
+    inserts = [query["sql"] for query in queries if query["sql"].startswith("WITH")]
+    last_user = users.order_by("pk").values_list("pk", flat=True)
+    assert f'"auth_user"."id" <= {last_user[3]}' in inserts[1]
+    assert "LIMIT 2)" in inserts[0]
+    assert "LIMIT 2)" not in inserts[1]
+
+
+@pytest.mark.postgres
+@postgres_only
+def test_on_postgresql_an_audience_on_app_and_email_is_four_queries(audience, message):
+    """JIT off, one statement per channel (rows and detail rows; the email's puts JIT back), and
+    one plain SELECT of who chose a digest on email (a SELECT, not a server-side cursor's
+    DECLARE, FETCH and CLOSE: the digest users are few)."""
+    users = audience(40)
+    ContentType.objects.get_for_model(message.target)  # cached once per process
+    with CaptureQueriesContext(connection) as queries, transaction.atomic(savepoint=False):
+        notify(message, users, channels=["app", "email"])
+    assert [query["sql"].split(" ", 1)[0] for query in queries] == ["SELECT", "WITH", "WITH", "SELECT"]
 
 
 def nested_loops_over_two_ctes(plan):
@@ -288,3 +362,20 @@ def test_who_chose_a_digest_is_written_by_the_mapping_path_as_it_holds_for_diges
     emails = dict(Notification.objects.filter(channel="email").values_list("user__username", "status"))
     assert emails == {"member0": "pending", "member1": "held", "member2": "pending"}
     assert Notification.objects.filter(channel="app").count() == 3
+
+
+def test_who_chose_a_digest_is_read_chunk_after_chunk_by_key(audience, message, monkeypatch):
+    monkeypatch.setattr(audience_module, "LANGUAGE_CHUNK", 2)
+    users = audience(6)
+    for name in ("member0", "member2", "member3", "member5", "member4"):
+        set_preference(users.get(username=name), message.event, "email", "digest")
+    notify(message, users, channels=["email"])
+    held = Notification.objects.filter(channel="email", status="held")
+    assert sorted(held.values_list("user__username", flat=True)) == [
+        "member0",
+        "member2",
+        "member3",
+        "member4",
+        "member5",
+    ]
+    assert Notification.objects.filter(channel="email", status="pending").count() == 1

@@ -25,11 +25,11 @@ pytestmark = pytest.mark.django_db
 # services.create with ContentType's cache warm: the full_clean() check of the requester,
 # SAVEPOINT, INSERT the ticket, then the audience is written by the database, one notify() for
 # developers (app, email) and one for managers (app): per channel, on PostgreSQL one INSERT …
-# SELECT that also writes the detail rows and applies preferences (between two statements that
-# turn JIT off and back on for it), on SQLite that INSERT and the detail rows' INSERT … SELECT;
+# SELECT that also writes the detail rows and applies preferences (after a statement that turns
+# JIT off; the last one puts it back), on SQLite that INSERT and the detail rows' INSERT … SELECT;
 # the email channel's SELECT of who chose a digest (the mapping path writes theirs); RELEASE
 # SAVEPOINT. No query is per recipient.
-CREATE_QUERIES = 11 if connection.vendor == "postgresql" else 9
+CREATE_QUERIES = 9
 
 
 def rows():

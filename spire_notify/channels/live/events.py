@@ -31,6 +31,7 @@ from django.views.decorators.cache import never_cache
 
 from spire_notify import conf
 from spire_notify.channels.app.models import unread_among
+from spire_notify.channels.live.publishing import send_events
 from spire_notify.channels.live.streams import SessionBoundStream, open_streams
 from spire_notify.handler import notify_backends
 from spire_notify.store.models import Notification, NotificationStatus
@@ -116,13 +117,16 @@ def inbox_item(notification):
 
 
 def publish(user_id, event_type, data):
-    from django_eventstream import send_event
+    publish_to_users(event_type, {user_id: data})
 
+
+def publish_to_users(event_type, data_by_user):
+    """Publish one ``event_type`` event to each user's channel, all in one round trip to Redis."""
     try:
-        send_event(channel_for(user_id), event_type, data)
+        send_events((channel_for(user_id), event_type, data) for user_id, data in data_by_user.items())
     except Exception:
         # A live update is a courtesy: the page still shows the truth when it is reloaded.
-        logger.exception("Could not publish the live %s event of user %s", event_type, user_id)
+        logger.exception("Could not publish the live %s events of %s user(s)", event_type, len(data_by_user))
 
 
 def writes_inbox(alias):
@@ -137,9 +141,16 @@ def publish_new(sender, notifications, **kwargs):
     if not by_user:
         return
     counts = unread_counts(by_user)
-    for user_id, rows in by_user.items():
-        items = [inbox_item(row) for row in sorted(rows, key=lambda row: row.pk)]
-        publish(user_id, "notifications", {"unread": counts.get(user_id, 0), "notifications": items})
+    publish_to_users(
+        "notifications",
+        {
+            user_id: {
+                "unread": counts.get(user_id, 0),
+                "notifications": [inbox_item(row) for row in sorted(rows, key=lambda row: row.pk)],
+            }
+            for user_id, rows in by_user.items()
+        },
+    )
 
 
 def publish_read(sender, user_id, notifications=None, **kwargs):
