@@ -28,13 +28,15 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="digest",
             name="throttles",
-            field=models.PositiveIntegerField(default=0),
+            field=models.PositiveIntegerField(default=0, db_default=0),
         ),
         migrations.AddField(
             model_name="notification",
             name="throttles",
             field=models.PositiveIntegerField(
-                default=0, help_text="Times the receiver said we sent too fast; these cost no attempt."
+                default=0,
+                db_default=0,
+                help_text="Times the receiver said we sent too fast; these cost no attempt.",
             ),
         ),
     ]

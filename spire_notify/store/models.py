@@ -39,8 +39,10 @@ class Notification(models.Model):
 
     status = models.CharField(max_length=16, choices=NotificationStatus, default=NotificationStatus.PENDING)
     attempts = models.PositiveIntegerField(default=0)
+    # db_default too: a row written by SQL that names its columns (a bulk INSERT … SELECT, code
+    # from before this column still running mid-deploy) gets 0, not a NOT NULL error.
     throttles = models.PositiveIntegerField(
-        default=0, help_text="Times the receiver said we sent too fast; these cost no attempt."
+        default=0, db_default=0, help_text="Times the receiver said we sent too fast; these cost no attempt."
     )
     send_after = models.DateTimeField(default=clock.now, help_text="Not delivered before this time.")
     next_attempt_at = models.DateTimeField(default=clock.now)
@@ -157,7 +159,7 @@ class Digest(models.Model):
     channel = models.CharField(max_length=64, help_text="The NOTIFY_BACKENDS alias.")
     status = models.CharField(max_length=16, choices=NotificationStatus, default=NotificationStatus.PENDING)
     attempts = models.PositiveIntegerField(default=0)
-    throttles = models.PositiveIntegerField(default=0)
+    throttles = models.PositiveIntegerField(default=0, db_default=0)
     next_attempt_at = models.DateTimeField(default=clock.now)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     claimed_by = models.CharField(max_length=64, blank=True)
