@@ -10,16 +10,22 @@ random stream, one of:
 - ``stall``: the reply to ``DATA`` comes 1–3 s late (shorter than the soak's lease and SMTP
   timeout, so the message is accepted, late);
 - ``reject``: a 554 reply at the end of ``DATA``: the row fails for good, with that reason;
+- ``hang``: the reply to ``DATA`` never comes in time: the sink sleeps ``HANG_SECONDS``, longer
+  than the soak mailer's timeout, so the worker gives up on the message and retries it. What the
+  sink does with it after the wait is drawn too (``hang_kept``, half), as a real relay may do either: it
+  keeps it (``accepted … hung``: the retry then delivers a second copy, which the checks must
+  explain) or discards it (a ``hang-discarded`` fault, and no acceptance);
 - anything else is accepted.
 
 The ledger is a file of tab-separated lines, written and flushed before each reply: ``accepted
-<time> <Message-ID> <EHLO name>`` for every message answered 250, ``fault <time> <kind>
+<time> <Message-ID> <EHLO name>`` for every message answered 250 (with a fifth field, ``hung``,
+for one kept after a hang, whose sender had given up on it), ``fault <time> <kind>
 <Message-ID or -> <EHLO name>`` for every fault injected. ``<time>`` is wall-clock time
 (``time.time()``), comparable with the soak's record of when it killed each worker; the EHLO
 name says which worker process handed the message over (``bench.soak_mailer``).
 
-``python -m bench.faulty_sink <ledger> <seed> <transient> <drop> <stall> <reject>`` (the shares,
-0–1) prints its port on the first line of stdout and serves until stdin closes;
+``python -m bench.faulty_sink <ledger> <seed> <transient> <drop> <stall> <reject> <hang>
+<hang_kept>`` (the shares, 0–1) prints its port on the first line of stdout and serves until stdin closes;
 ``FaultySinkProcess`` runs it so.
 """
 
@@ -27,12 +33,14 @@ import asyncio
 import random
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from email.parser import BytesHeaderParser
 
 from .smtp_sink import ServerProcess, serve_until_stdin_closes
 
 STALL_SECONDS = (1.0, 3.0)
+# Longer than the soak mailer's SMTP timeout (bench.soak_settings: 5 s), plus the relay's delay.
+HANG_SECONDS = 8.0
 
 
 @dataclass(frozen=True)
@@ -43,10 +51,13 @@ class FaultShares:
     drop: float = 0.03
     stall: float = 0.02
     reject: float = 0.005
+    # Small: each hang holds a worker's connection for its whole SMTP timeout.
+    hang: float = 0.005
+    hang_kept: float = 0.5  # of the hung messages, those the sink keeps once the wait is over
 
     def draw(self, rng):
         roll = rng.random()
-        for kind in ("transient", "drop", "stall", "reject"):
+        for kind in ("transient", "drop", "stall", "reject", "hang"):
             share = getattr(self, kind)
             if roll < share:
                 return kind
@@ -60,10 +71,10 @@ class Ledger:
     def __init__(self, path):
         self.file = open(path, "a", buffering=1)  # noqa: SIM115  (open for the server's life)
 
-    def accepted(self, message_id, client, *, at=None):
+    def accepted(self, message_id, client, *, at=None, hung=False):
         """``at``: when the whole message had arrived (default now), which a stall delays the
-        reply to, not the sender's part."""
-        self._write("accepted", message_id, client, at=at)
+        reply to, not the sender's part. ``hung``: kept after a hang, its sender gone."""
+        self._write("accepted", message_id, client, *(["hung"] if hung else []), at=at)
 
     def fault(self, kind, message_id, client):
         self._write("fault", kind, message_id or "-", client)
@@ -81,6 +92,7 @@ class FaultInjectingHandler:
     def __init__(self, ledger, shares, seed):
         self.ledger, self.shares = ledger, shares
         self.rng = random.Random(seed)
+        self.hangs = set()  # the hangs still running, held so that they are not collected
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         session.host_name = hostname
@@ -111,11 +123,28 @@ class FaultInjectingHandler:
             server.transport.abort()
             return "421 4.3.0 never read: the connection is gone"
         arrived = time.time()
+        if kind == "hang":
+            self.ledger.fault("hang", message_id, client)
+            # aiosmtpd cancels a session's handler when its client hangs up, as the worker does
+            # when its timeout fires: the hang's end must outlive the session to be recorded.
+            ending = asyncio.ensure_future(self.end_hang(message_id, client))
+            self.hangs.add(ending)
+            ending.add_done_callback(self.hangs.discard)
+            return await asyncio.shield(ending)
         if kind == "stall":
             self.ledger.fault("stall", message_id, client)
             await asyncio.sleep(self.rng.uniform(*STALL_SECONDS))
         self.ledger.accepted(message_id, client, at=arrived)
         return "250 Message accepted"
+
+    async def end_hang(self, message_id, client):
+        await asyncio.sleep(HANG_SECONDS)
+        if self.rng.random() >= self.shares.hang_kept:
+            self.ledger.fault("hang-discarded", message_id, client)
+            return "451 4.3.0 soak: discarded after a hang"
+        # Kept only now, after the wait: the sender had given up on it long before.
+        self.ledger.accepted(message_id, client, hung=True)
+        return "250 Message accepted, late"
 
 
 def message_id_of(content):
@@ -128,7 +157,7 @@ class FaultySinkProcess(ServerProcess):
     module = "bench.faulty_sink"
 
     def __init__(self, ledger, seed, shares):
-        super().__init__(ledger, seed, shares.transient, shares.drop, shares.stall, shares.reject)
+        super().__init__(ledger, seed, *astuple(shares))
 
 
 def main():

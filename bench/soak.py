@@ -4,7 +4,9 @@ For N minutes a writer process calls ``notify()`` at a steady rate (app + email 
 users), while worker processes (``process_notifications --loop``) deliver the email into an SMTP
 sink that answers a share of messages with 4xx, drops connections before its reply, stalls, and
 rejects a few with 5xx (``bench.faulty_sink``); at random moments the soak kills a worker with
-SIGKILL and starts another. Then it stops writing, lets the workers drain, and checks from the
+SIGKILL and starts another. The workers reach the sink through a delaying proxy
+(``bench.relay``, ``--one-way-ms`` each way), as they would a relay in another zone; a few
+messages hang past the mailer's timeout. Then it stops writing, lets the workers drain, and checks from the
 sink's ledger and the database that every row is settled, none lost, and any duplicate is one a
 kill explains (``bench.soak_checks``), that the workers' memory stayed flat, and prints the
 throughput per minute. It exits 1 if a check failed.
@@ -14,6 +16,7 @@ created and dropped); ``--db sqlite`` runs it on a SQLite file.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -25,11 +28,13 @@ import time
 from pathlib import Path
 
 from .faulty_sink import FaultShares, FaultySinkProcess
+from .relay import RelayProcess
 from .soak_workers import WorkerPool, worker_environment
 
 USERS = 300
+DIGEST_EVERY = 5  # every fifth user gets the soak's email as a digest
 SETTINGS = "bench.soak_settings"
-UNSETTLED = ["pending", "errored", "processing"]
+UNSETTLED = ["pending", "errored", "processing", "held"]
 
 
 def parse(argv):
@@ -45,6 +50,12 @@ def parse(argv):
         "--batch-size", type=int, default=50, help="rows a worker claims at a time (default 50)"
     )
     parser.add_argument("--drain-timeout", type=float, default=120, help="seconds to drain (default 120)")
+    parser.add_argument(
+        "--one-way-ms",
+        type=float,
+        default=12.5,
+        help="the relay's delay each way, in ms; 0: the workers connect to the sink directly (default 12.5)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="of the kills and the sink's faults (default 0)")
     return parser.parse_args(argv)
 
@@ -63,14 +74,27 @@ def setup_database(engine, workdir):
 
     configured = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    make_users("soak", USERS)
+    choose_digests(make_users("soak", USERS))
     return configured, connection.settings_dict["NAME"]
 
 
-def unsettled_rows():
-    from spire_notify.models import Notification
+def choose_digests(users):
+    from spire_notify.models import NotificationPreference
 
-    return Notification.objects.filter(channel="email", status__in=UNSETTLED).count()
+    from .soak_writer import EVENT
+
+    NotificationPreference.objects.bulk_create(
+        NotificationPreference(user=user, type_key=EVENT, channel="email", mode="digest")
+        for user in users[::DIGEST_EVERY]
+    )
+
+
+def unsettled_rows():
+    """Email rows and digests still to deliver (held rows wait for their digest's window)."""
+    from spire_notify.models import Digest, Notification
+
+    rows = Notification.objects.filter(channel="email", status__in=UNSETTLED).count()
+    return rows + Digest.objects.filter(status__in=UNSETTLED).count()
 
 
 def drain(pool, timeout):
@@ -84,12 +108,23 @@ def drain(pool, timeout):
     return None
 
 
+@contextlib.contextmanager
+def relay_to(sink, options):
+    """The port the workers send to: the delaying proxy's in front of ``sink``, or with
+    ``--one-way-ms 0`` the sink's own."""
+    if options.one_way_ms <= 0:
+        yield sink.port
+        return
+    with RelayProcess(sink.port, options.one_way_ms / 1000) as relay:
+        yield relay.port
+
+
 def soak(options, workdir, database_name):
     environment = worker_environment(os.environ, settings=SETTINGS, database_name=database_name, smtp_port=0)
     rng = random.Random(options.seed)
     ledger_path = Path(workdir) / "ledger.tsv"
-    with FaultySinkProcess(ledger_path, options.seed, FaultShares()) as sink:
-        environment["BENCH_SMTP_PORT"] = str(sink.port)
+    with FaultySinkProcess(ledger_path, options.seed, FaultShares()) as sink, relay_to(sink, options) as port:
+        environment["BENCH_SMTP_PORT"] = str(port)
         log_path = Path(workdir) / "workers.log"
         with WorkerPool(
             options.workers,
@@ -149,12 +184,16 @@ def report(options, run):
         memory=memory_windows(run["samples"], minutes),
         kill_every=options.kill_every,
     )
-    duplicates = find_duplicates(ledger.acceptances_by_row()[0], run["kills"])
+    of_rows = find_duplicates(ledger.acceptances_by_row()[0], run["kills"])
+    of_digests = find_duplicates(ledger.acceptances_by_digest(), run["kills"])
+    copies, after_hang = of_rows.copies + of_digests.copies, of_rows.after_hang + of_digests.after_hang
     duplicates_line = (
-        f"Delivery is at least once: {duplicates.rows} rows were delivered more than once "
-        f"({duplicates.copies} extra copies), each because the soak SIGKILLed the worker that "
+        f"Delivery is at least once: {of_rows.rows} rows and {of_digests.rows} digests were delivered more "
+        f"than once ({copies} extra copies, at most one each), "
+        f"{copies - after_hang} because the soak SIGKILLed the worker that "
         "handed the first copy over after the sink accepted it and before the worker recorded "
-        "the row; the copy carries the same Message-ID, so a receiver can drop it."
+        f"the row, {after_hang} because the sink kept a message after a hang the "
+        "worker had given up on; the copy carries the same Message-ID, so a receiver can drop it."
     )
     rows = per_minute(
         writer=run["written"],
@@ -167,7 +206,7 @@ def report(options, run):
     command = (
         f"python -m bench.soak --minutes {options.minutes:g} --db {options.db} --workers {options.workers} "
         f"--rate {options.rate:g} --kill-every {options.kill_every:g} --batch-size {options.batch_size} "
-        f"--drain-timeout {options.drain_timeout:g} --seed {options.seed}"
+        f"--drain-timeout {options.drain_timeout:g} --one-way-ms {options.one_way_ms:g} --seed {options.seed}"
     )
     print(format_report(command=command, minute_rows=rows, checks=checks, duplicates_line=duplicates_line))
     return all(check.passed for check in checks)

@@ -4,9 +4,11 @@ Delivery is at least once: a worker killed after the relay accepted a message an
 recorded the row leaves the row ``processing``; once the lease expires another worker sends
 it again, under the same Message-ID (receivers may drop the copy). So a row accepted twice is
 allowed exactly where that happened — the worker that handed over the earlier copy was
-SIGKILLed after the sink accepted it, and the later copy came after that kill — and every such
-copy is counted and reported. Anything else accepted twice, any row lost, any row left unsettled
-fails the soak.
+SIGKILLed after the sink accepted it, and the later copy came after that kill — or where the
+earlier copy is one the sink kept after a hang, when the worker's SMTP timeout had already fired
+and the row was retried. Every such copy is counted and reported, and no row may be delivered
+more than twice. Anything else accepted twice, any row lost, any row left unsettled fails the
+soak.
 """
 
 import itertools
@@ -15,11 +17,16 @@ from collections import Counter
 from dataclasses import dataclass
 
 from spire_notify import conf
-from spire_notify.models import Notification, NotificationStatus
+from spire_notify.channels.app.models import AppNotification
+from spire_notify.models import Digest, Notification, NotificationStatus
 
-SETTLED = {NotificationStatus.SENT, NotificationStatus.FAILED}
+SETTLED = {NotificationStatus.SENT, NotificationStatus.FAILED, NotificationStatus.SKIPPED}
+# Settled without being sent: each must say why.
+ENDED_UNSENT = {NotificationStatus.FAILED, NotificationStatus.SKIPPED}
 # The faults every run must have injected, or it proved nothing about them.
-REQUIRED_FAULTS = ("transient-rcpt", "transient-data", "drop", "stall")
+REQUIRED_FAULTS = ("transient-rcpt", "transient-data", "drop", "stall", "hang")
+# At-least-once, at most one extra copy each: the first, plus one after a kill or a hang.
+MOST_COPIES = 2
 # A worker's memory may settle a little as it warms up; a leak grows past this.
 MEMORY_GROWTH_ALLOWED = 0.10
 # A reply no retry mends: the sink's 554 (its only one).
@@ -37,7 +44,9 @@ class Check:
 class Duplicates:
     rows: int  # rows accepted more than once
     copies: int  # acceptances beyond the first
-    unexplained: list  # (pk, acceptance times) of copies no kill explains
+    unexplained: list  # (pk, acceptance times) of copies no kill or hang explains
+    too_many: list  # (pk, acceptance times) of rows accepted more than MOST_COPIES times
+    after_hang: int = 0  # of ``copies``, those a hang explains
 
 
 def email_rows():
@@ -62,7 +71,8 @@ def killed_after(acceptance, kills):
 
 def explained_by_kill(earlier, later, kills):
     """Whether a SIGKILL of the worker that handed ``earlier`` over, once it had handed it over
-    and before ``later``, explains the second copy."""
+    and before ``later``, explains the second copy. (A hang explains it otherwise: see
+    ``find_duplicates``.)"""
     return any(
         kill.pid == earlier.worker_pid and earlier.at - IN_FLIGHT_SECONDS <= kill.at <= later.at
         for kill in kills
@@ -70,22 +80,79 @@ def explained_by_kill(earlier, later, kills):
 
 
 def find_duplicates(by_row, kills):
-    rows = copies = 0
-    unexplained = []
+    rows = copies = after_hang = 0
+    unexplained, too_many = [], []
     for pk, acceptances in by_row.items():
         if len(acceptances) < 2:
             continue
         rows += 1
+        times = [acceptance.at for acceptance in acceptances]
+        if len(acceptances) > MOST_COPIES:
+            too_many.append((pk, times))
         for earlier, later in itertools.pairwise(acceptances):
             copies += 1
-            if not explained_by_kill(earlier, later, kills):
-                unexplained.append((pk, [acceptance.at for acceptance in acceptances]))
-    return Duplicates(rows, copies, unexplained)
+            # The sink kept a hung copy after the worker's timeout fired: the worker had
+            # recorded the row errored, so its retry is the other copy, before or after the
+            # hung one is kept (a retry may come sooner than the hang's end).
+            if earlier.hung or later.hung:
+                after_hang += 1
+            elif not explained_by_kill(earlier, later, kills):
+                unexplained.append((pk, times))
+    return Duplicates(rows, copies, unexplained, too_many, after_hang)
+
+
+# The sink's clock and the writer's are the machine's; this only absorbs their rounding.
+CLOCK_SLACK = 0.05
+
+
+def escalation_rows():
+    """The email rows of ``Deferred`` escalations: (pk, status, digest pk, due, app row read)."""
+    rows = Notification.objects.filter(channel="email", unless_read__isnull=False)
+    read = set(
+        AppNotification.objects.filter(
+            notification__in=rows.values("unless_read"), read_at__isnull=False
+        ).values_list("notification_id", flat=True)
+    )
+    return [
+        (pk, status, digest, due.timestamp(), app in read)
+        for pk, status, digest, due, app in rows.values_list(
+            "pk", "status", "digest", "send_after", "unless_read"
+        )
+    ]
+
+
+def check_escalations(escalations, by_row, by_digest):
+    """Each escalation sent no sooner than its delay, or skipped because its app row was read."""
+    early, skipped_unread = [], []
+    for pk, status, digest, due, read in escalations:
+        if status == "sent":
+            acceptances = by_digest.get(digest, []) if digest else by_row.get(pk, [])
+            if acceptances and acceptances[0].at < due - CLOCK_SLACK:
+                early.append(pk)
+        elif status == "skipped" and not read:
+            skipped_unread.append(pk)
+    return early, skipped_unread
+
+
+def check_digests(by_digest):
+    """(Digest statuses, digests unsettled or without a reason, sent but never accepted, accepted
+    but unknown)."""
+    digests = list(Digest.objects.filter(channel="email").values_list("pk", "status", "last_error"))
+    statuses = Counter(status for _, status, _ in digests)
+    unsettled = [
+        pk for pk, status, error in digests if status not in SETTLED or (status in ENDED_UNSENT and not error)
+    ]
+    lost = [pk for pk, status, _ in digests if status == "sent" and pk not in by_digest]
+    known = {pk for pk, _, _ in digests}
+    unknown = [pk for pk in by_digest if pk not in known]
+    return statuses, unsettled, lost, unknown
 
 
 def failure_reasons(rows):
     return Counter(
-        (error or "(no reason)").splitlines()[0][:60] for _, status, error, _ in rows if status == "failed"
+        (error or "(no reason)").splitlines()[0][:60]
+        for _, status, error, _ in rows
+        if status in ENDED_UNSENT
     )
 
 
@@ -93,17 +160,37 @@ def run_checks(*, ledger, kills, written, drained, crashed, memory, kill_every):
     """Every check of the soak, in the order the table prints them."""
     rows = email_rows()
     by_row, strangers = ledger.acceptances_by_row()
+    by_digest = ledger.acceptances_by_digest()
+    carried_by = dict(
+        Notification.objects.filter(channel="email", digest__isnull=False).values_list("pk", "digest")
+    )
     statuses = Counter(status for _, status, _, _ in rows)
     row_status = {pk: status for pk, status, _, _ in rows}
     unsettled = {status: n for status, n in statuses.items() if status not in SETTLED}
-    lost = [pk for pk, status, _, _ in rows if status == "sent" and pk not in by_row]
-    unknown = strangers + [f"row {pk}" for pk in by_row if pk not in row_status]
+    # A row sent in a digest reached the sink in it, under the digest's Message-ID.
+    lost = [
+        pk
+        for pk, status, _, _ in rows
+        if status == "sent" and (carried_by[pk] not in by_digest if pk in carried_by else pk not in by_row)
+    ]
+    digest_statuses, digests_unsettled, digests_lost, digests_unknown = check_digests(by_digest)
+    unknown = (
+        strangers
+        + [f"row {pk}" for pk in by_row if pk not in row_status]
+        + [f"digest {pk}" for pk in digests_unknown]
+    )
+    escalations = escalation_rows()
+    early, skipped_unread = check_escalations(escalations, by_row, by_digest)
+    escalated = Counter(status for _, status, _, _, _ in escalations)
     failed_delivered = [
         pk
         for pk, status, _, _ in rows
-        if status == "failed" and pk in by_row and not killed_after(by_row[pk][-1], kills)
+        if status == "failed"
+        and pk in by_row
+        and not by_row[pk][-1].hung
+        and not killed_after(by_row[pk][-1], kills)
     ]
-    reasons_missing = [pk for pk, status, error, _ in rows if status == "failed" and not error]
+    reasons_missing = [pk for pk, status, error, _ in rows if status in ENDED_UNSENT and not error]
     max_attempts = conf.get("NOTIFY_MAX_ATTEMPTS")
     given_up_early = [
         pk
@@ -111,6 +198,7 @@ def run_checks(*, ledger, kills, written, drained, crashed, memory, kill_every):
         if status == "failed" and attempts < max_attempts and not PERMANENT_REPLY.search(error)
     ]
     duplicates = find_duplicates(by_row, kills)
+    digest_duplicates = find_duplicates(by_digest, kills)
     app_unsent = Notification.objects.filter(channel="app").exclude(status="sent").count()
     missing_faults = [kind for kind in REQUIRED_FAULTS if not ledger.faults[kind]]
     first, last = memory
@@ -121,7 +209,7 @@ def run_checks(*, ledger, kills, written, drained, crashed, memory, kill_every):
             f"{len(rows)} rows, {written} written",
         ),
         Check(
-            "every email row settled (sent or failed)",
+            "every email row settled (sent, failed or skipped)",
             not unsettled,
             ", ".join(f"{n} {status}" for status, n in sorted(statuses.items())),
         ),
@@ -131,7 +219,7 @@ def run_checks(*, ledger, kills, written, drained, crashed, memory, kill_every):
             f"{statuses.get('processing', 0)} processing",
         ),
         Check(
-            "every failed row says why",
+            "every failed or skipped row says why",
             not reasons_missing,
             "; ".join(f"{n}× {reason}" for reason, n in failure_reasons(rows).most_common(3))
             or "none failed",
@@ -141,16 +229,45 @@ def run_checks(*, ledger, kills, written, drained, crashed, memory, kill_every):
             not given_up_early,
             f"{len(given_up_early)} given up early",
         ),
-        Check("none lost (every sent row reached the sink)", not lost, f"{len(lost)} lost"),
-        Check("every accepted email maps to a row", not unknown, f"{len(unknown)} without a row"),
         Check(
-            "duplicates only after a kill (at-least-once)",
-            not duplicates.unexplained,
-            f"{duplicates.rows} rows delivered more than once, {duplicates.copies} extra copies, "
-            f"{len(duplicates.unexplained)} not explained by a kill",
+            "every digest settled (sent, failed or skipped, with a reason)",
+            not digests_unsettled,
+            ", ".join(f"{n} {status}" for status, n in sorted(digest_statuses.items())) or "none",
         ),
         Check(
-            "no failed row was accepted, unless its worker was killed",
+            "each escalation sent after its delay, or skipped as read",
+            not early and not skipped_unread,
+            ", ".join(f"{n} {status}" for status, n in sorted(escalated.items()))
+            + f"; {len(early)} early, {len(skipped_unread)} skipped unread",
+        ),
+        Check(
+            "every shape written and settled",
+            bool(digest_statuses["sent"] and escalated["sent"] and escalated["skipped"]),
+            f"{digest_statuses['sent']} digests sent, escalations {escalated['sent']} sent, "
+            f"{escalated['skipped']} skipped",
+        ),
+        Check(
+            "none lost (every sent row and digest reached the sink)",
+            not lost and not digests_lost,
+            f"{len(lost)} rows lost, {len(digests_lost)} digests lost",
+        ),
+        Check("every accepted email maps to a row or digest", not unknown, f"{len(unknown)} without one"),
+        Check(
+            "duplicates only after a kill or a hang (at-least-once)",
+            not duplicates.unexplained and not digest_duplicates.unexplained,
+            f"{duplicates.rows} rows and {digest_duplicates.rows} digests delivered more than once, "
+            f"{duplicates.copies + digest_duplicates.copies} extra copies "
+            f"({duplicates.after_hang + digest_duplicates.after_hang} after a hang), "
+            f"{len(duplicates.unexplained) + len(digest_duplicates.unexplained)} not explained",
+        ),
+        Check(
+            f"no row or digest delivered more than {MOST_COPIES} times",
+            not duplicates.too_many and not digest_duplicates.too_many,
+            f"{len(duplicates.too_many) + len(digest_duplicates.too_many)} delivered more than "
+            f"{MOST_COPIES} times",
+        ),
+        Check(
+            "no failed row was accepted, unless killed or hung",
             not failed_delivered,
             f"{len(failed_delivered)} failed rows accepted by the sink",
         ),

@@ -7,14 +7,16 @@ from dataclasses import dataclass, field
 
 from .soak_mailer import NAME_PREFIX
 
-# The email channel's Message-ID of a notification row (a digest's reads "<digest.N@…>").
+# The email channel's Message-IDs: of a notification row, and of a digest.
 NOTIFICATION_ID = re.compile(r"<notification\.(\d+)@")
+DIGEST_ID = re.compile(r"<digest\.(\d+)@")
 
 
 @dataclass(frozen=True)
 class Acceptance:
     at: float  # time.time() in the sink
     worker_pid: int | None  # from the EHLO name, None for a client not named by the soak
+    hung: bool = False  # kept by the sink after a hang, when its sender had given up on it
 
 
 @dataclass
@@ -31,8 +33,9 @@ class Ledger:
             for line in lines:
                 record, at, *rest = line.rstrip("\n").split("\t")
                 if record == "accepted":
-                    message_id, client = rest
-                    ledger.accepted[message_id].append(Acceptance(float(at), worker_pid(client)))
+                    message_id, client, *marks = rest
+                    acceptance = Acceptance(float(at), worker_pid(client), hung="hung" in marks)
+                    ledger.accepted[message_id].append(acceptance)
                 else:
                     kind = rest[0]
                     ledger.faults[kind] += 1
@@ -40,14 +43,26 @@ class Ledger:
         return ledger
 
     def acceptances_by_row(self):
-        """Row pk → its acceptances, and the Message-IDs that name no notification row."""
-        by_row, strangers = {}, []
-        for message_id, acceptances in self.accepted.items():
-            if match := NOTIFICATION_ID.match(message_id):
-                by_row[int(match.group(1))] = sorted(acceptances, key=lambda acceptance: acceptance.at)
-            else:
-                strangers.append(message_id)
+        """Row pk → its acceptances, and the Message-IDs that name no notification row (nor a
+        digest)."""
+        by_row = self._acceptances_by(NOTIFICATION_ID)
+        strangers = [
+            message_id
+            for message_id in self.accepted
+            if not NOTIFICATION_ID.match(message_id) and not DIGEST_ID.match(message_id)
+        ]
         return by_row, strangers
+
+    def acceptances_by_digest(self):
+        """Digest pk → its acceptances."""
+        return self._acceptances_by(DIGEST_ID)
+
+    def _acceptances_by(self, pattern):
+        return {
+            int(match.group(1)): sorted(acceptances, key=lambda acceptance: acceptance.at)
+            for message_id, acceptances in self.accepted.items()
+            if (match := pattern.match(message_id))
+        }
 
     def accepted_times(self):
         return sorted(acceptance.at for acceptances in self.accepted.values() for acceptance in acceptances)

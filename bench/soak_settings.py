@@ -17,11 +17,15 @@ NOTIFY_LEASE_SECONDS = 15
 NOTIFY_RETRY_BASE_DELAY = 1
 NOTIFY_RETRY_MAX_DELAY = 8
 NOTIFY_MAX_ATTEMPTS = 5
+# Digest windows of 20 s (from the epoch), not a day: a held row goes out within the run.
+NOTIFY_DIGEST_INTERVAL = 20
 
 MAILERS = {
     "default": {
         "BACKEND": "bench.soak_mailer.WorkerNamedSMTPBackend",
-        "OPTIONS": {"host": "127.0.0.1", "port": SMTP_PORT, "timeout": 10},
+        # Longer than the sink's stalls (3 s) and the relay's round trips; shorter than its hangs
+        # (bench.faulty_sink.HANG_SECONDS), which this timeout must cut short.
+        "OPTIONS": {"host": "127.0.0.1", "port": SMTP_PORT, "timeout": 5},
     },
 }
 
