@@ -8,7 +8,6 @@ import threading
 import time
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.contrib.sites.models import Site
 from django.db import connection
 from django.test import override_settings
@@ -24,7 +23,14 @@ from spire_notify.models import Digest, Notification
 from spire_notify.preferences import set_preference
 from spire_notify.worker.process import process_notifications
 from tests.mail_settings import SMTP
-from tests.support.delivery_harness import DUMMY_TASKS, RecordingHandler, SmtpSink, free_port, message_id
+from tests.support.delivery_harness import (
+    DUMMY_TASKS,
+    RecordingHandler,
+    SmtpServerThread,
+    SmtpSink,
+    free_port,
+    message_id,
+)
 from tests.support.faulty_smtp import FaultySMTPServer
 
 pytestmark = [
@@ -73,15 +79,6 @@ class DataRefusedHandler(RecordingHandler):
 
     async def handle_DATA(self, server, session, envelope):
         return "451 4.3.0 Queue full, try later"
-
-
-class RefusingSink(SmtpSink):
-    """An aiosmtpd server whose handler is ``handler``."""
-
-    def __init__(self, handler):
-        self.handler = handler
-        self.port = free_port()
-        self.controller = Controller(handler, hostname="127.0.0.1", port=self.port)
 
 
 class BusyGreeter(socketserver.ThreadingTCPServer):
@@ -133,7 +130,7 @@ def test_a_primary_that_greets_with_421_sends_through_the_backup_and_is_asked_on
 
 def test_a_primary_answering_451_to_data_sends_that_email_and_the_rest_through_the_backup(make_user):
     send_to(make_user, 3)
-    with RefusingSink(DataRefusedHandler()) as primary, SmtpSink() as backup:
+    with SmtpServerThread(DataRefusedHandler()) as primary, SmtpSink() as backup:
         with failover_settings(default=primary.port, backup=backup.port):
             assert process_notifications()["sent"] == 3
     assert len(backup.handler.received) == 3

@@ -147,11 +147,12 @@ class RecordingHandler:
             return Counter(message_id for message_id, _ in self.received)
 
 
-class SmtpSink:
-    """An aiosmtpd server on 127.0.0.1 in a thread of the test process."""
+class SmtpServerThread:
+    """An aiosmtpd server on 127.0.0.1 in a thread of the test process, whose handler is
+    ``handler``."""
 
-    def __init__(self, *, port=None, **handler_options):
-        self.handler = RecordingHandler(**handler_options)
+    def __init__(self, handler, *, port=None):
+        self.handler = handler
         self.port = port or free_port()
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
 
@@ -165,6 +166,13 @@ class SmtpSink:
     def mail_settings(self, timeout=10):
         """The settings of a Django process sending here (MAILERS on Django 6.1, EMAIL_* before)."""
         return smtp_settings(self.port, timeout=timeout)
+
+
+class SmtpSink(SmtpServerThread):
+    """Records every message it accepts (``RecordingHandler``)."""
+
+    def __init__(self, *, port=None, **handler_options):
+        super().__init__(RecordingHandler(**handler_options), port=port)
 
 
 def free_port():

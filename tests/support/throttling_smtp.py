@@ -9,10 +9,7 @@ import email
 import threading
 import time
 
-from aiosmtpd.controller import Controller
-
-from tests.mail_settings import smtp_settings
-from tests.support.delivery_harness import free_port
+from tests.support.delivery_harness import SmtpServerThread
 
 RATE_LIMIT_REPLY = "451 4.7.0 Rate limit exceeded, slow down"
 
@@ -48,18 +45,6 @@ class ThrottlingHandler:
         return most
 
 
-class ThrottlingRelay:
+class ThrottlingRelay(SmtpServerThread):
     def __init__(self, **handler_options):
-        self.handler = ThrottlingHandler(**handler_options)
-        self.port = free_port()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
-
-    def __enter__(self):
-        self.controller.start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self.controller.stop()
-
-    def mail_settings(self, timeout=10):
-        return smtp_settings(self.port, timeout=timeout)
+        super().__init__(ThrottlingHandler(**handler_options))
