@@ -240,14 +240,16 @@ def test_only_a_queryset_of_users(message):
         notify(message, HelpDeskTicket.objects.all(), channels=["app"])
 
 
+def jit():
+    """PostgreSQL's ``jit`` setting in the current session."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        return cursor.fetchone()[0]
+
+
 @pytest.mark.postgres
 @postgres_only
 def test_on_postgresql_jit_is_off_for_the_audience_statements_and_put_back(audience, message):
-    def jit():
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW jit")
-            return cursor.fetchone()[0]
-
     before, users = jit(), audience(2)
     ContentType.objects.get_for_model(message.target)  # cached once per process
     with CaptureQueriesContext(connection) as queries, transaction.atomic():
@@ -266,11 +268,6 @@ def test_on_postgresql_jit_is_off_for_the_audience_statements_and_put_back(audie
 @pytest.mark.postgres
 @postgres_only
 def test_on_postgresql_jit_stays_off_between_pages_and_is_put_back_by_the_last(audience, message):
-    def jit():
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW jit")
-            return cursor.fetchone()[0]
-
     before, users = jit(), audience(5)
     ContentType.objects.get_for_model(message.target)  # cached once per process
     with CaptureQueriesContext(connection) as queries, transaction.atomic(savepoint=False):
