@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 
 from bench.__main__ import postgres_unreachable
+from spire_notify.compat import HAS_MAILERS
 
 ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.skipif(not HAS_MAILERS, reason="the benchmarks run on Django 6.1 (named MAILERS)")
 
 
 def fanout_alone(database, users):
