@@ -4,7 +4,6 @@ commit enqueued through ``CeleryBackend``, and beat picks up what nobody enqueue
 import signal
 
 import pytest
-import redis
 from django.test import override_settings
 
 from spire_notify.models import Notification
@@ -19,6 +18,7 @@ from tests.support.delivery_harness import (
     wait_until,
     worker_env,
 )
+from tests.support.redis_server import reachable_redis
 
 __all__ = ["shared_db"]
 
@@ -29,11 +29,7 @@ CELERY_TASKS = {"default": {"BACKEND": "spire_notify.contrib.celery.CeleryBacken
 
 @pytest.fixture
 def broker():
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.ConnectionError as error:
-        pytest.skip(f"Redis is unreachable at {REDIS_URL}: {error}")
+    client = reachable_redis(REDIS_URL)
     client.flushdb()
     from tests.support.delivery_celery_app import app
 

@@ -7,7 +7,6 @@ import time
 import uuid
 
 import pytest
-import redis
 from django.test import override_settings
 
 from spire_notify import Message, notify
@@ -23,17 +22,14 @@ from spire_notify.worker.pace_stores import (
     pace_store,
 )
 from spire_notify.worker.pacing import FIRST_PAUSE_SECONDS, HEADROOM, Pacer, pacer_for
+from tests.support.redis_server import reachable_redis
 
 REDIS_URL = "redis://127.0.0.1:6379/12"
 
 
 @pytest.fixture
 def redis_store():
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.ConnectionError as error:
-        pytest.skip(f"Redis is unreachable at {REDIS_URL}: {error}")
+    reachable_redis(REDIS_URL)
     return RedisPaceStore(REDIS_URL)
 
 
