@@ -6,8 +6,6 @@ Figures: ``pytest tests/worker/test_rate_limit_workers.py -s`` prints the spread
 busiest window.
 """
 
-import pytest
-import redis
 from django.test import override_settings
 
 from spire_notify.models import Notification
@@ -20,6 +18,7 @@ from tests.support.delivery_harness import (
     shared_db,
     worker_env,
 )
+from tests.support.redis_server import reachable_redis
 from tests.support.throttling_smtp import ThrottlingRelay
 
 __all__ = ["shared_db"]
@@ -58,11 +57,7 @@ def test_two_workers_share_a_database_kept_rate_limit(shared_db):
 
 @override_settings(TASKS=DUMMY_TASKS)
 def test_two_workers_share_a_redis_kept_rate_limit(shared_db):
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.ConnectionError as error:
-        pytest.skip(f"Redis is unreachable at {REDIS_URL}: {error}")
+    client = reachable_redis(REDIS_URL)
     # The channel's key lives on between runs: a fresh database number would be a fresh key,
     # and a stale pace from an earlier run could only slow this one down, never speed it up.
     client.delete("spire_notify:pace:email")
