@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sites.models import SiteManager
@@ -147,6 +148,45 @@ class RecordingHandler:
             return Counter(message_id for message_id, _ in self.received)
 
 
+class _SessionCountingSMTP(SMTP):
+    """aiosmtpd's SMTP protocol, telling its controller when a client connects and when the
+    server has seen the connection end."""
+
+    def __init__(self, handler, *, on_open, on_close, **smtp_options):
+        super().__init__(handler, **smtp_options)
+        self._on_open, self._on_close = on_open, on_close
+
+    def connection_made(self, transport):
+        self._on_open()
+        super().connection_made(transport)
+
+    def connection_lost(self, error):
+        try:
+            super().connection_lost(error)
+        finally:
+            self._on_close()
+
+
+class _SessionCountingController(Controller):
+    def __init__(self, handler, **options):
+        super().__init__(handler, **options)
+        self.open_sessions = 0
+        self._lock = threading.Lock()
+
+    def factory(self):
+        return _SessionCountingSMTP(
+            self.handler, on_open=self._opened, on_close=self._closed, **self.SMTP_kwargs
+        )
+
+    def _opened(self):
+        with self._lock:
+            self.open_sessions += 1
+
+    def _closed(self):
+        with self._lock:
+            self.open_sessions -= 1
+
+
 class SmtpServerThread:
     """An aiosmtpd server on 127.0.0.1 in a thread of the test process, whose handler is
     ``handler``."""
@@ -154,7 +194,22 @@ class SmtpServerThread:
     def __init__(self, handler, *, port=None):
         self.handler = handler
         self.port = port or free_port()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.controller = _SessionCountingController(self.handler, hostname="127.0.0.1", port=self.port)
+
+    def wait_for_every_session_to_end(self, timeout=30):
+        """Returns once the server has seen every client connection close.
+
+        What a killed client wrote before it died is still read and handled by the server
+        after the client's process is gone; a test that asks "what did the server accept
+        before the kill?" asks it after this, or it races the server's event loop (with
+        several connections, a message a connection had finished writing was recorded
+        milliseconds after such a test had looked)."""
+        wait_until(
+            lambda: self.controller.open_sessions == 0,
+            timeout=timeout,
+            interval=0.02,
+            message="the server to see every client connection close",
+        )
 
     def __enter__(self):
         self.controller.start()

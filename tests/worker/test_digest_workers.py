@@ -109,6 +109,7 @@ def test_a_worker_killed_mid_digest_loses_nothing_and_puts_no_item_in_two_digest
         wait_until(lambda: sum(sink.handler.message_ids().values()) >= 10, timeout=60, message="ten digests")
         doomed.send_signal(signal.SIGKILL)
         doomed.communicate(timeout=30)
+        sink.wait_for_every_session_to_end()
         accepted_before_kill = set(sink.handler.message_ids())
         abandoned = set(Digest.objects.filter(status="processing").values_list("pk", flat=True))
         assert abandoned

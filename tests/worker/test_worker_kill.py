@@ -6,6 +6,8 @@ Figures: ``pytest tests/worker/test_worker_kill.py -s``.
 """
 
 import signal
+import socket
+import threading
 import time
 from collections import Counter
 
@@ -14,6 +16,8 @@ from django.test import override_settings
 from spire_notify.models import Notification
 from tests.support.delivery_harness import (
     DUMMY_TASKS,
+    RecordingHandler,
+    SmtpServerThread,
     SmtpSink,
     finish,
     manage,
@@ -47,6 +51,7 @@ def test_sigkill_mid_batch_then_another_worker_delivers_every_remaining_notifica
         doomed.send_signal(signal.SIGKILL)
         doomed.communicate(timeout=30)
         assert doomed.returncode == -signal.SIGKILL
+        sink.wait_for_every_session_to_end()
         accepted_before_kill = set(sink.handler.message_ids())
         abandoned = set(Notification.objects.filter(status="processing").values_list("pk", flat=True))
         assert 0 < len(abandoned) <= BATCH_SIZE
@@ -83,3 +88,45 @@ def test_sigkill_mid_batch_then_another_worker_delivers_every_remaining_notifica
     assert Counter(Notification.objects.values_list("status", flat=True)) == {"sent": NOTIFICATIONS}
     # The abandoned rows were attempted twice: once by the killed worker, once by the survivor.
     assert set(Notification.objects.filter(pk__in=abandoned).values_list("attempts", flat=True)) == {2}
+
+
+class SlowToRecordHandler(RecordingHandler):
+    """Holds the server's event loop for a moment inside DATA, as a busy server thread does."""
+
+    def __init__(self):
+        super().__init__()
+        self.in_data = threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):
+        self.in_data.set()
+        time.sleep(0.3)  # blocking on purpose: nothing else on the server's loop runs meanwhile
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_what_a_client_finished_writing_before_it_died_is_counted_once_the_server_has_seen_it_go():
+    # The kill tests above once read "what the server accepted before the kill" the moment the
+    # killed worker was reaped; with several connections, a message a connection had finished
+    # writing was recorded by the server's thread milliseconds later, and counted as a duplicate
+    # nothing explained. The server reads and accepts what a dead client wrote: ask after it
+    # has seen every connection close.
+    with SmtpServerThread(SlowToRecordHandler()) as server:
+        client = socket.create_connection(("127.0.0.1", server.port))
+        replies = client.makefile("rb")
+
+        def say(line):
+            client.sendall(line)
+            return replies.readline()
+
+        replies.readline()  # greeting
+        say(b"HELO client\r\n")
+        say(b"MAIL FROM:<sender@example.com>\r\n")
+        say(b"RCPT TO:<recipient@example.net>\r\n")
+        say(b"DATA\r\n")
+        client.sendall(b"Message-ID: <written.1@example.com>\r\nSubject: s\r\n\r\nbody\r\n.\r\n")
+        assert server.handler.in_data.wait(10)
+        replies.close()
+        client.close()  # gone before the reply, as a SIGKILLed worker is
+
+        assert set(server.handler.message_ids()) == set()  # too early to tell
+        server.wait_for_every_session_to_end()
+        assert set(server.handler.message_ids()) == {"<written.1@example.com>"}
