@@ -91,6 +91,7 @@ match os.environ.get("SPIRE_DELIVERY_TASKS"):
         TASKS = {"default": {"BACKEND": "spire_notify.contrib.celery.CeleryBackend"}}
 
 CELERY_BROKER_URL = os.environ.get("SPIRE_DELIVERY_REDIS_URL", "redis://127.0.0.1:6379/13")
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("SPIRE_DELIVERY_CELERY_QUEUE", "celery")
 CELERY_IMPORTS = ["spire_notify.contrib.celery"]
 CELERY_BEAT_SCHEDULE = {
     "spire-notify-deliver": {"task": "spire_notify.deliver", "schedule": 1.0},

@@ -2,6 +2,7 @@
 commit enqueued through ``CeleryBackend``, and beat picks up what nobody enqueued."""
 
 import signal
+import uuid
 
 import pytest
 from django.test import override_settings
@@ -22,7 +23,7 @@ from tests.support.redis_server import reachable_redis
 
 __all__ = ["shared_db"]
 
-# A database number of its own, so that the test never reads or flushes anyone else's keys.
+# A database number of its own, so that the test never reads anyone else's keys.
 REDIS_URL = "redis://127.0.0.1:6379/13"
 CELERY_TASKS = {"default": {"BACKEND": "spire_notify.contrib.celery.CeleryBackend"}}
 
@@ -30,13 +31,20 @@ CELERY_TASKS = {"default": {"BACKEND": "spire_notify.contrib.celery.CeleryBacken
 @pytest.fixture
 def broker():
     client = reachable_redis(REDIS_URL)
-    client.flushdb()
+    # And a queue of this test's own: two suites on one machine (CI's and a developer's) share
+    # the database, and a worker of the other suite took this one's task to its own database,
+    # where nothing was waiting (and a flush of the database dropped the other's).
+    queue = f"spire-notify-tests-{uuid.uuid4().hex}"
     from tests.support.delivery_celery_app import app
 
     # This process only sends tasks; its app must send them where the worker listens.
     app.conf.broker_url = REDIS_URL
-    yield app
-    client.flushdb()
+    default_queue = app.conf.task_default_queue
+    app.conf.task_default_queue = queue
+    yield queue
+    app.conf.task_default_queue = default_queue
+    for key in client.scan_iter(match=f"*{queue}*"):
+        client.delete(key)
     client.close()
 
 
@@ -71,7 +79,9 @@ def celery_worker(shared_db, broker, tmp_path):
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=worker_env(shared_db, smtp_port=smtp_port, redis_url=REDIS_URL, tasks="celery"),
+            env=worker_env(
+                shared_db, smtp_port=smtp_port, redis_url=REDIS_URL, celery_queue=broker, tasks="celery"
+            ),
         )
         started.append(process)
         return process
