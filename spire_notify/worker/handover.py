@@ -26,10 +26,19 @@ STOPPING = "Withheld: the worker was stopping."
 WAIT_SLICE_SECONDS = 0.1
 
 
-def hand_over(backend, deliveries, *, model, should_stop, using):
-    """``{pk: Outcome}`` of sending ``deliveries`` (claimed rows of ``model``) under a kept claim."""
+def hand_over(backend, deliveries, *, model, should_stop, using, recorder=None):
+    """``{pk: Outcome}`` of sending ``deliveries`` (claimed rows of ``model``) under a kept claim.
+
+    ``recorder`` (the pipeline's ``SettledRecorder``) hears each outcome as it settles and may
+    write it at once; the rows it wrote are no longer this claim's to renew or to send again.
+    """
     claim = ClaimKeeper(
-        deliveries, model=model, should_stop=should_stop, using=using, pacer=pacer_for(backend, using=using)
+        deliveries,
+        model=model,
+        should_stop=should_stop,
+        using=using,
+        pacer=pacer_for(backend, using=using),
+        recorder=recorder,
     )
     # Rows another worker took while these were rendered are not ours to send. Until half the
     # lease has gone no worker can have taken them: renewing a fresh claim before sending was a
@@ -52,10 +61,12 @@ def _send(backend, deliveries, claim):
         # The contract says send() reports failures per item. A backend that raises anyway
         # is tried again one delivery at a time, so that only the row that breaks it fails
         # and a single bad row cannot fail its whole batch on every attempt.
+        # What was already recorded was sent: it is not tried again.
         if len(deliveries) > 1:
             return {
                 pk: outcome
                 for delivery in deliveries
+                if delivery.notification.pk not in claim.recorded
                 for pk, outcome in _send(backend, [delivery], claim).items()
             }
         logger.exception("%s.send() raised for notification %s", backend, deliveries[0].notification.pk)
@@ -72,9 +83,14 @@ class ClaimKeeper(SendGuard):
     each, reads which destinations took the rows before, and tells it each that takes one now.
     """
 
-    def __init__(self, deliveries, *, model=Notification, should_stop=None, using="default", pacer=None):
+    def __init__(
+        self, deliveries, *, model=Notification, should_stop=None, using="default", pacer=None, recorder=None
+    ):
         super().__init__()
         self.rows = [delivery.notification for delivery in deliveries]
+        self.batch_size = len(self.rows)
+        self.recorder = recorder
+        self.recorded = set()
         self.pacer = pacer
         self.paces = pacer is not None and pacer.rate is not None
         self.asked = 0
@@ -100,9 +116,12 @@ class ClaimKeeper(SendGuard):
     def renew(self):
         """Extend the claim on the batch; returns the pks this worker no longer holds.
 
-        Every row of the batch, the ones already sent included: they stay this worker's until
-        their outcome is recorded, or another worker would take them and send them again.
+        Every row of the batch not yet recorded, the ones already sent included: they stay this
+        worker's until their outcome is recorded, or another worker would take them and send
+        them again.
         """
+        if not self.rows:
+            return set()
         try:
             held = renew_lease(
                 self.rows, lease_seconds=self.lease_seconds, model=self.model, using=self.using
@@ -119,7 +138,7 @@ class ClaimKeeper(SendGuard):
     def _await_turn(self):
         """Wait for the pacer's next hand-off; ``False`` once the worker is asked to stop (a
         stop wins over a turn). The claim is renewed while it waits, as while it sends."""
-        wanted = max(1, len(self.rows) - self.asked)
+        wanted = max(1, self.batch_size - self.asked)
         self.asked += 1
         while True:
             turn, granted = self.pacer.next_turn(wanted)
@@ -135,6 +154,14 @@ class ClaimKeeper(SendGuard):
     def settled(self, delivery, outcome):
         if self.pacer is not None:
             self.pacer.settled(outcome)
+        if self.recorder is None:
+            return
+        if written := self.recorder.settled(delivery.notification.pk, outcome):
+            # Recorded rows are no longer held by the claim: renewing them would find them
+            # settled and call them lapsed.
+            self.recorded |= written
+            self.rows = [row for row in self.rows if row.pk not in written]
+            self.held -= written
 
     def receipts(self, deliveries):
         # Receipts are kept per notification; a digest keeps none (a retried digest goes to

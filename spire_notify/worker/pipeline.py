@@ -12,15 +12,20 @@ parcels, whether a backend can send it, how it renders, and how its outcome is w
 
 What every kind gets from the pipeline alike: one failure never stops the others; a row that
 no longer applies is left out before it is rendered; a parcel is handed over only under a kept
-claim, and one withheld is handed back without spending an attempt; a configuration error or a
-stop that cannot wait hands back the whole batch and ends it.
+claim, and one withheld is handed back without spending an attempt; what was handed over is
+recorded as it settles, at least once a second (``SettledRecorder``), not only at the end of the
+batch; a configuration error or a stop that cannot wait hands back what was not yet recorded
+and ends the batch.
 """
 
+import logging
+import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
 
 from spire_notify import conf
 from spire_notify.backends.base import Delivery, Outcome, Rendered, describe_error
@@ -34,6 +39,15 @@ from spire_notify.worker.routes import record_routes
 from spire_notify.worker.skips import skip_what_no_longer_applies
 from spire_notify.worker.targets import Targets, load_targets
 from spire_notify.worker.throttled import throttled_ending
+
+logger = logging.getLogger("spire_notify")
+
+# How long the outcomes of a channel's hand-overs may wait to be written. A worker killed
+# mid-batch leaves what it had handed over and not recorded to be sent again once its lease
+# runs out: recording as they settle bounds those duplicates by a second of sending, not by a
+# batch. One write a second costs nothing next to a second of sending; a batch that ends
+# sooner is written once, at its end, as before.
+RECORD_EVERY_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -142,6 +156,7 @@ def _deliver_channel(kind, alias, parcels, *, should_stop, using):
             ended[parcel.pk] = Ended(parcel, rendered)
         else:
             deliveries[parcel.pk] = (parcel, rendered)
+    recorder = SettledRecorder(kind, backend, deliveries, using=using)
     if deliveries:
         outcomes = hand_over(
             backend,
@@ -152,12 +167,17 @@ def _deliver_channel(kind, alias, parcels, *, should_stop, using):
             model=kind.model,
             should_stop=should_stop,
             using=using,
+            recorder=recorder,
         )
         ended.update(
-            {pk: Ended(parcel, outcomes[pk], rendered) for pk, (parcel, rendered) in deliveries.items()}
+            {
+                pk: Ended(parcel, outcomes[pk], rendered)
+                for pk, (parcel, rendered) in deliveries.items()
+                if pk not in recorder.recorded
+            }
         )
     # In the order claimed, so that signals and records follow the batch, whatever step ended each.
-    in_order = [ended[parcel.pk] for parcel in parcels]
+    in_order = [ended[parcel.pk] for parcel in parcels if parcel.pk not in recorder.recorded]
     withheld = [each for each in in_order if each.outcome.withheld]
     if withheld:
         release_claim(
@@ -170,7 +190,53 @@ def _deliver_channel(kind, alias, parcels, *, should_stop, using):
     recorded = [each for each in in_order if not each.outcome.withheld]
     counts = kind.record(recorded, using=using)
     record_routes(backend, recorded, using=using)
-    return counts
+    return recorder.counts + counts
+
+
+class SettledRecorder:
+    """Writes the outcomes of a channel's hand-overs while the batch is still being sent.
+
+    The hand-over's guard tells it each outcome as the send loop settles it, in the worker's
+    thread; once ``RECORD_EVERY_SECONDS`` have passed since the last write, it writes what
+    settled since, in one transaction, as the end of the batch would have. A write that fails
+    is logged and left to the end of the batch, which writes whatever is not in ``recorded``.
+    """
+
+    def __init__(self, kind, backend, deliveries, *, using):
+        self.kind = kind
+        self.backend = backend
+        self.deliveries = deliveries  # {pk: (parcel, rendered)}
+        self.using = using
+        self.settled_since = []
+        self.recorded = set()
+        self.counts = Counter()
+        self.due = time.monotonic() + RECORD_EVERY_SECONDS
+
+    def settled(self, pk, outcome):
+        """``pk`` was handed over and ended in ``outcome``; returns the pks written by this call
+        (none until the next write is due)."""
+        parcel, rendered = self.deliveries[pk]
+        self.settled_since.append(Ended(parcel, outcome, rendered))
+        if time.monotonic() < self.due:
+            return set()
+        return self.write()
+
+    def write(self):
+        ended, self.settled_since = self.settled_since, []
+        self.due = time.monotonic() + RECORD_EVERY_SECONDS
+        try:
+            with transaction.atomic(using=self.using):
+                counts = self.kind.record(ended, using=self.using)
+                record_routes(self.backend, ended, using=self.using)
+        except Exception:
+            logger.exception(
+                "Could not record %d outcome(s) mid-batch; they are recorded at its end.", len(ended)
+            )
+            return set()
+        written = {each.parcel.pk for each in ended}
+        self.recorded |= written
+        self.counts += counts
+        return written
 
 
 @dataclass(frozen=True)
