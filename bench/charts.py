@@ -2,7 +2,9 @@
 
 - ``delivery.svg``: one worker's emails per second against raw smtplib and post-office (P3);
 - ``backlog.svg``: drain time and peak RSS against the backlog's size (P5);
-- ``fanout.svg``: notifying an audience against its size, beside the bare INSERT … SELECT (P7).
+- ``fanout.svg``: notifying an audience against its size, beside the bare INSERT … SELECT (P7);
+- ``relay.svg``: emails per second through the relay 25 ms away, each way of sending (P8);
+- ``streams.svg``: when the live streams had the notification, after its commit (P9).
 
 A chart is drawn from the rows' raw ``values``; one whose benchmark did not run is left out.
 """
@@ -23,7 +25,13 @@ def write_charts(results, directory):
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, draw in (("delivery", _delivery), ("backlog", _backlog), ("fanout", _fanout)):
+    for name, draw in (
+        ("delivery", _delivery),
+        ("backlog", _backlog),
+        ("fanout", _fanout),
+        ("relay", _relay),
+        ("streams", _streams),
+    ):
         rows = {engine: result.get("rows", []) for engine, result in results.items()}
         figure = draw(pyplot, rows)
         if figure is None:
@@ -55,17 +63,28 @@ def _delivery(pyplot, rows_by_engine):
         }
     if not bars:
         return None
-    figure, axes = pyplot.subplots(figsize=(7, 3))
-    labels = list(next(iter(bars.values())))
+    _, axes = pyplot.subplots(figsize=(7, 3))
+    return _grouped_bars(axes, bars, ylabel="emails per second", title="One worker delivering email (P3)")
+
+
+def _grouped_bars(axes, bars, *, ylabel, title):
+    """Draw ``{engine: {label: value}}`` as bars grouped by label, an engine a colour."""
+    labels = list(dict.fromkeys(label for values in bars.values() for label in values))
     width = 0.8 / len(bars)
     for index, (engine, values) in enumerate(bars.items()):
         positions = [label + index * width for label in range(len(labels))]
-        axes.bar(positions, list(values.values()), width, label=engine, color=COLOURS.get(engine))
+        axes.bar(
+            positions,
+            [values.get(label, 0) for label in labels],
+            width,
+            label=engine,
+            color=COLOURS.get(engine),
+        )
     axes.set_xticks([label + width * (len(bars) - 1) / 2 for label in range(len(labels))], labels)
-    axes.set_ylabel("emails per second")
-    axes.set_title("One worker delivering email (P3)")
+    axes.set_ylabel(ylabel)
+    axes.set_title(title)
     axes.legend(frameon=False)
-    return figure
+    return axes.figure
 
 
 def _sized(rows, benchmark, starts, words):
@@ -129,3 +148,55 @@ def _fanout(pyplot, rows_by_engine):
     axes.set_title("Notifying an audience (P7)")
     axes.legend(frameon=False)
     return figure
+
+
+def _relay(pyplot, rows_by_engine):
+    bars = {}
+    for engine, rows in rows_by_engine.items():
+        versus_raw = _rows(rows, "P8", "one worker (default settings) vs raw smtplib")
+        if not versus_raw:
+            continue
+        count = int(versus_raw[0]["what"].split()[0].replace(",", ""))
+        tuned = _rows(rows, "P8", "one worker tuned for the relay")
+        rates = {"raw smtplib\n(one connection)": count / versus_raw[0]["values"]["baseline"]}
+        if tuned:
+            rates["post-office\n(one process)"] = count / tuned[0]["values"]["baseline"]
+        rates["one worker\n(default)"] = count / versus_raw[0]["values"]["ours"]
+        if tuned:
+            rates["one worker\n(tuned)"] = count / tuned[0]["values"]["ours"]
+        if four := _rows(rows, "P8", "workers vs one worker"):
+            rates["four workers\n(default)"] = count / four[0]["values"]["ours"]
+        bars[engine] = rates
+    if not bars:
+        return None
+    _, axes = pyplot.subplots(figsize=(8, 3))
+    return _grouped_bars(
+        axes, bars, ylabel="emails per second", title="Sending through a relay 25 ms away (P8)"
+    )
+
+
+def _streams(pyplot, rows_by_engine):
+    bars, streams = {}, 0
+    for engine, rows in rows_by_engine.items():
+        latency = _rows(rows, "P9", " live streams, one notify()")
+        if not latency:
+            continue
+        streams = latency[0]["values"]["streams"]
+        rounds = latency[0]["values"]["rounds"]
+        middle = sorted(rounds, key=lambda timing: timing["last"])[len(rounds) // 2]
+        bars[engine] = {
+            "the writer\npublished": middle["published"] * 1000,
+            "first stream": middle["first"] * 1000,
+            "median stream": middle["median"] * 1000,
+            "last stream": middle["last"] * 1000,
+        }
+    if not bars:
+        return None
+    _, axes = pyplot.subplots(figsize=(7, 3))
+    axes.axhline(1000, color="grey", linestyle="--", linewidth=1, label="target: 1 s")
+    return _grouped_bars(
+        axes,
+        bars,
+        ylabel="ms after the commit",
+        title=f"{streams:,} live streams, one notification (P9, the median round)",
+    )
