@@ -10,6 +10,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 
+def scenario_database(module):
+    """The PostgreSQL test database of a scenario's pytest: its settings extend the suite's, and
+    with the suite's name it would drop and recreate the database the suite is running on (its
+    test runner clobbers one that exists), and drop it when it ends."""
+    suite = os.environ.get("SPIRE_TEST_PG_NAME", "test_spire_notify")
+    return f"{suite}_{Path(module).stem}_{os.getpid()}"
+
+
 def run_scenario(module, settings, *options):
     """Run ``module`` (a path from the repository root) on ``settings`` and assert that every
     one of its tests ran and passed: none failed, none skipped."""
@@ -26,7 +34,7 @@ def run_scenario(module, settings, *options):
             "no:cacheprovider",
         ],
         cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        env={**os.environ, "PYTHONPATH": str(REPO), "SPIRE_TEST_PG_NAME": scenario_database(module)},
         capture_output=True,
         text=True,
         timeout=280,
