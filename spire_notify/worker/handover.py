@@ -90,7 +90,6 @@ class ClaimKeeper(SendGuard):
         self.rows = [delivery.notification for delivery in deliveries]
         self.batch_size = len(self.rows)
         self.recorder = recorder
-        self.recorded = set()
         self.pacer = pacer
         self.paces = pacer is not None and pacer.rate is not None
         self.asked = 0
@@ -159,9 +158,13 @@ class ClaimKeeper(SendGuard):
         if written := self.recorder.settled(delivery.notification.pk, outcome):
             # Recorded rows are no longer held by the claim: renewing them would find them
             # settled and call them lapsed.
-            self.recorded |= written
             self.rows = [row for row in self.rows if row.pk not in written]
             self.held -= written
+
+    @property
+    def recorded(self):
+        """The pks already written mid-batch: sent, and no longer this claim's."""
+        return self.recorder.recorded if self.recorder is not None else frozenset()
 
     def receipts(self, deliveries):
         # Receipts are kept per notification; a digest keeps none (a retried digest goes to
