@@ -157,16 +157,18 @@ def _relay(pyplot, rows_by_engine):
         if not versus_raw:
             continue
         count = int(versus_raw[0]["what"].split()[0].replace(",", ""))
-        tuned = _rows(rows, "P8", "one worker tuned for the relay")
-        rates = {"raw smtplib\n(one connection)": count / versus_raw[0]["values"]["baseline"]}
-        if tuned:
-            rates["post-office\n(one process)"] = count / tuned[0]["values"]["baseline"]
-        rates["one worker\n(default)"] = count / versus_raw[0]["values"]["ours"]
-        if tuned:
-            rates["one worker\n(tuned)"] = count / tuned[0]["values"]["ours"]
-        if four := _rows(rows, "P8", "workers vs one worker"):
-            rates["four workers\n(default)"] = count / four[0]["values"]["ours"]
-        bars[engine] = rates
+        raw = versus_raw[0]["values"]
+        # post-office's row (and so the tuned worker's) has no values when it was not measured.
+        [tuned] = _rows(rows, "P8", "one worker tuned for the relay") or [{"values": {}}]
+        [four] = _rows(rows, "P8", "workers vs one worker") or [{"values": {}}]
+        seconds = {
+            "raw smtplib\n(one connection)": raw["baseline"],
+            "post-office\n(one process)": tuned["values"].get("baseline"),
+            "one worker\n(default)": raw["ours"],
+            "one worker\n(tuned)": tuned["values"].get("ours"),
+            "four workers\n(default)": four["values"].get("ours"),
+        }
+        bars[engine] = {label: count / taken for label, taken in seconds.items() if taken}
     if not bars:
         return None
     _, axes = pyplot.subplots(figsize=(8, 3))
